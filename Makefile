@@ -1,0 +1,27 @@
+# Switchyard: `make run` serves the default policy on the embedded SLM; `make test` runs every test.
+# Both install what is missing first (see scripts/setup.sh); set-up is a fast no-op afterwards.
+SWITCHYARD_HOME ?= $(HOME)/.cache/switchyard
+export SWITCHYARD_HOME
+POLICY ?= policies/default.yaml
+PORT ?= 8080
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: setup build release run test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	swift build $(SWIFT_BUILD_FLAGS)
+
+release: setup
+	swift build -c release --product switchyard $(SWIFT_BUILD_FLAGS)
+
+run: release
+	.build/release/switchyard serve --policy $(POLICY) --port $(PORT)
+
+test: setup
+	swift test $(SWIFT_BUILD_FLAGS)
+
+clean:
+	rm -rf .build

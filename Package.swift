@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Module layout (one job each; follow a request top to bottom):
+/// switchyard (CLI) → SwitchyardServer (HTTP in) → SwitchyardRouter (decision)
+/// → SwitchyardProviders (upstream wire formats) → SwitchyardHTTP (libcurl out).
+/// SwitchyardEngine supervises llama-server; SwitchyardPolicy loads policy files;
+/// SwitchyardWire holds the OpenAI wire format shared by all of them.
+let package = Package(
+    name: "switchyard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "switchyard", targets: ["switchyard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "SwitchyardHTTP", dependencies: ["CCurl"]),
+        .target(name: "SwitchyardWire"),
+        .target(name: "SwitchyardPolicy", dependencies: [
+            "SwitchyardWire",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "SwitchyardEngine", dependencies: [
+            "SwitchyardHTTP", "SwitchyardPolicy",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "SwitchyardProviders", dependencies: [
+            "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
+        ]),
+        .target(name: "SwitchyardRouter", dependencies: [
+            "SwitchyardWire", "SwitchyardPolicy", "SwitchyardProviders",
+        ]),
+        .target(name: "SwitchyardServer", dependencies: [
+            "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
+            "SwitchyardProviders", "SwitchyardRouter",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "switchyard", dependencies: [
+            "SwitchyardServer", "SwitchyardPolicy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "SwitchyardTests", dependencies: [
+            "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
+            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardServer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,38 @@
+/// Why an outbound transfer failed. An HTTP error status is not a transport failure:
+/// it arrives as a head with that status, and only `HTTPResponse.ensureSuccess` turns it into `.status`.
+public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum TimeoutKind: String, Sendable { case connect, firstByte = "first-byte", stall, total }
+
+    case invalidURL(String)
+    case dns(String)
+    case connect(String)
+    case tls(String)
+    case timeout(TimeoutKind)
+    /// The connection broke or the peer sent something that is not HTTP.
+    case transfer(String)
+    /// The upstream answered with an error status; the body is kept for the caller's message.
+    case status(Int, body: String)
+    /// The client was shut down with the transfer still running.
+    case shutdown
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url): "invalid URL: \(url)"
+        case .dns(let detail): "DNS resolution failed: \(detail)"
+        case .connect(let detail): "connection failed: \(detail)"
+        case .tls(let detail): "TLS failed: \(detail)"
+        case .timeout(let kind): "\(kind.rawValue) timeout"
+        case .transfer(let detail): "transfer failed: \(detail)"
+        case .status(let code, let body): "upstream status \(code): \(body.prefix(500))"
+        case .shutdown: "HTTP client shut down"
+        }
+    }
+}
+
+extension HTTPResponse {
+    /// Returns self for a 2xx status, throws `.status` otherwise.
+    public func ensureSuccess() throws(HTTPClientError) -> HTTPResponse {
+        guard (200..<300).contains(status) else { throw .status(status, body: bodyText) }
+        return self
+    }
+}

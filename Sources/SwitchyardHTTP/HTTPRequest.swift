@@ -1,0 +1,98 @@
+/// An outbound HTTP request, as the gateway's single client sends it to any upstream
+/// (cloud provider or the local engine alike).
+public struct HTTPRequest: Sendable {
+    public enum Method: String, Sendable { case get = "GET", post = "POST" }
+
+    public var method: Method
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    public var timeouts: HTTPTimeouts
+
+    public init(
+        method: Method = .get,
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil,
+        timeouts: HTTPTimeouts = .init()
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeouts = timeouts
+    }
+}
+
+/// Deadlines for one transfer. Each one that fires is reported as its own
+/// `HTTPClientError.timeout` kind, so a caller can tell a dead host from a slow model.
+public struct HTTPTimeouts: Sendable, Equatable {
+    /// TCP (and TLS) connection establishment.
+    public var connect: Duration
+    /// From the start of the transfer to the response head (status line and headers).
+    /// For an LLM this is queueing plus prompt processing plus, when not streaming, generation.
+    public var firstByte: Duration?
+    /// Longest silence allowed between two body chunks once the head arrived.
+    public var stall: Duration?
+    /// The whole transfer, streaming included.
+    public var total: Duration?
+
+    public init(
+        connect: Duration = .seconds(5),
+        firstByte: Duration? = .seconds(60),
+        stall: Duration? = .seconds(30),
+        total: Duration? = .seconds(600)
+    ) {
+        self.connect = connect
+        self.firstByte = firstByte
+        self.stall = stall
+        self.total = total
+    }
+}
+
+/// Status line and headers, delivered before any body byte so that a caller can
+/// still choose another upstream before it commits a response to its own client.
+public struct HTTPResponseHead: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+
+    public init(status: Int, headers: [(name: String, value: String)]) {
+        self.status = status
+        self.headers = headers
+    }
+
+    /// Case-insensitive header lookup (first value).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// A response whose head has arrived and whose body is still streaming. The body is a
+/// Sendable sequence, so it can be handed to whatever writes the gateway's own response.
+/// Dropping it, or cancelling its consumer, aborts the transfer.
+public struct HTTPStreamingResponse: Sendable {
+    public let head: HTTPResponseHead
+    /// Chunks as they arrive; throws `HTTPClientError` if the transfer fails midway.
+    /// A consumer whose task is cancelled may see it end without an error: check
+    /// `Task.isCancelled` before treating the end as a complete body.
+    public let body: AsyncThrowingStream<[UInt8], any Error>
+
+    public var status: Int { head.status }
+
+    /// Reads the rest of the body.
+    public func collect() async throws -> HTTPResponse {
+        var bytes: [UInt8] = []
+        for try await chunk in body { bytes.append(contentsOf: chunk) }
+        try Task.checkCancellation()
+        return HTTPResponse(head: head, body: bytes)
+    }
+}
+
+/// A whole response, for callers that do not stream.
+public struct HTTPResponse: Sendable {
+    public var head: HTTPResponseHead
+    public var body: [UInt8]
+
+    public var status: Int { head.status }
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+}

@@ -1,0 +1,115 @@
+/// A loaded, validated routing policy. Immutable: a reload builds a new one and swaps it whole.
+public struct Policy: Sendable {
+    public var source: String
+    public var version: Int
+    public var server: ServerSettings
+    /// Targets in file order; names are unique.
+    public var models: [ModelTarget]
+    /// Ordered; the first that applies decides.
+    public var rules: [Rule]
+
+    public func model(named name: String) -> ModelTarget? { models.first { $0.name == name } }
+
+    /// The on-box engine targets (usually one).
+    public var localModels: [ModelTarget] { models.filter(\.isLocal) }
+}
+
+public struct ServerSettings: Sendable, Equatable {
+    /// Largest request body accepted; larger ones get 413 before being read whole.
+    public var maxBodyBytes: Int = 4 << 20
+    /// How long open streams may hold a graceful shutdown.
+    public var shutdownGrace: Duration = .seconds(10)
+
+    public init() {}
+}
+
+/// A place a request can be served: the on-box engine or a remote API.
+public struct ModelTarget: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case local(LocalEngineSettings)
+        case openai(RemoteSettings)
+        case anthropic(RemoteSettings)
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// Tokens the target accepts (prompt plus completion).
+    public var contextWindow: Int
+    public var line: Int
+
+    public var isLocal: Bool { if case .local = kind { true } else { false } }
+    public var remote: RemoteSettings? {
+        switch kind {
+        case .local: nil
+        case .openai(let r), .anthropic(let r): r
+        }
+    }
+    /// "local", "openai" or "anthropic", as in the policy file.
+    public var kindName: String {
+        switch kind {
+        case .local: "local"
+        case .openai: "openai"
+        case .anthropic: "anthropic"
+        }
+    }
+}
+
+public struct LocalEngineSettings: Sendable, Equatable {
+    /// A GGUF path, or `default` for the model `make setup` installs.
+    public var modelFile: String = "default"
+    /// The total context llama-server allocates, shared by its slots.
+    public var context: Int = 8192
+    public var slots: Int = 2
+    public var threads: Int = 2
+    /// Path to llama-server; nil finds it on PATH or in the set-up environment.
+    public var binary: String?
+    /// Passed to llama-server as they are, after the gateway's own flags.
+    public var extraArgs: [String] = []
+    public var timeouts = TimeoutSettings(connect: .seconds(2), firstByte: .seconds(120), stall: .seconds(30), total: .seconds(600))
+
+    public init() {}
+
+    /// Tokens one request may use: llama-server splits its context evenly between slots.
+    public var contextPerSlot: Int { context / max(1, slots) }
+}
+
+public struct RemoteSettings: Sendable, Equatable {
+    public var baseURL: String
+    /// The provider's model id sent upstream (the policy name is the gateway's own).
+    public var model: String
+    /// The environment variable holding the API key; the key itself never sits in a policy.
+    public var apiKeyEnv: String?
+    public var price: Price?
+    public var timeouts = TimeoutSettings(connect: .seconds(5), firstByte: .seconds(60), stall: .seconds(30), total: .seconds(600))
+    /// Extra request headers (e.g. an organisation id or `anthropic-version`).
+    public var headers: [String: String] = [:]
+
+    public init(baseURL: String, model: String) {
+        self.baseURL = baseURL
+        self.model = model
+    }
+}
+
+/// USD per million tokens.
+public struct Price: Sendable, Equatable {
+    public var inputPerMillion: Double
+    public var outputPerMillion: Double
+}
+
+public struct TimeoutSettings: Sendable, Equatable {
+    public var connect: Duration
+    public var firstByte: Duration
+    public var stall: Duration
+    public var total: Duration
+}
+
+public struct Rule: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        /// Serve on this target, trying `fallbacks` in order if it fails before answering.
+        case serve(target: String, fallbacks: [String])
+    }
+
+    public var name: String
+    public var action: Action
+    public var line: Int
+}

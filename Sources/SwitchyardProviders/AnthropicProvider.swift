@@ -1,0 +1,297 @@
+import SwitchyardHTTP
+import SwitchyardPolicy
+import SwitchyardWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Anthropic's Messages API behind the OpenAI face: requests, answers and stream events
+/// are translated both ways (system prompts, tool calls and results, stop reasons, usage).
+public struct AnthropicProvider: Provider {
+    public let target: ModelTarget
+    private let remote: RemoteSettings
+    private let apiKey: String?
+    private let client: HTTPClient
+    private let headers: [(name: String, value: String)]
+
+    static let apiVersion = "2023-06-01"
+    /// Anthropic requires `max_tokens`; OpenAI clients often leave it out.
+    static let defaultMaxTokens = 4096
+
+    public init(target: ModelTarget, remote: RemoteSettings, apiKey: String?, client: HTTPClient) {
+        self.target = target
+        self.remote = remote
+        self.apiKey = apiKey
+        self.client = client
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        if let apiKey { headers.append(("x-api-key", apiKey)) }
+        if remote.headers["anthropic-version"] == nil { headers.append(("anthropic-version", Self.apiVersion)) }
+        headers += remote.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.headers = headers
+    }
+
+    public var availability: ProviderAvailability {
+        if apiKey == nil, let env = remote.apiKeyEnv { return .unconfigured("\(env) is not set") }
+        return .available
+    }
+
+    public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
+        let body = try AnthropicTranslation.request(request, model: remote.model, stream: false, defaultMaxTokens: Self.defaultMaxTokens)
+        let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages", headers: headers,
+                                      body: body.serialized(), timeouts: remote.timeouts.http)
+        let response = try await executeExpectingSuccess(client, httpRequest)
+        let message = try await collectJSONObject(response)
+        return Completion(body: try AnthropicTranslation.completion(message, requestID: context.requestID))
+    }
+
+    public func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
+        let body = try AnthropicTranslation.request(request, model: remote.model, stream: true, defaultMaxTokens: Self.defaultMaxTokens)
+        let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages",
+                                      headers: headers + [("Accept", "text/event-stream")],
+                                      body: body.serialized(), timeouts: remote.timeouts.http)
+        let response = try await executeExpectingSuccess(client, httpRequest)
+        let translator = AnthropicStreamTranslator(id: "chatcmpl-\(context.requestID)", created: Int(time(nil)))
+        return CompletionStream(chunks: translator.chunks(from: response.body))
+    }
+}
+
+/// The pure translation functions, kept apart from I/O so that tests can table them.
+public enum AnthropicTranslation {
+    public static func request(_ request: ChatRequest, model: String, stream: Bool, defaultMaxTokens: Int) throws(ProviderError) -> JSONObject {
+        var system: [String] = []
+        var messages: [(role: String, blocks: [JSON])] = []
+        func append(_ role: String, _ blocks: [JSON]) {
+            guard !blocks.isEmpty else { return }
+            // Anthropic wants alternating roles: merge consecutive messages of one role.
+            if messages.last?.role == role { messages[messages.count - 1].blocks += blocks } else { messages.append((role, blocks)) }
+        }
+        for message in request.messages {
+            switch message.role {
+            case .system, .developer:
+                system.append(message.text)
+            case .user:
+                append("user", contentBlocks(message.content))
+            case .assistant:
+                var blocks = contentBlocks(message.content)
+                for call in message.raw["tool_calls"]?.arrayValue ?? [] {
+                    let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
+                    let input = (try? JSON.parse(arguments)).flatMap { $0.objectValue != nil ? $0 : nil } ?? .object([:])
+                    blocks.append(.object([
+                        "type": .string("tool_use"),
+                        "id": call["id"] ?? .string("call"),
+                        "name": call["function"]?["name"] ?? .string("tool"),
+                        "input": input,
+                    ]))
+                }
+                append("assistant", blocks)
+            case .tool:
+                append("user", [.object([
+                    "type": .string("tool_result"),
+                    "tool_use_id": message.raw["tool_call_id"] ?? .string(""),
+                    "content": .string(message.text),
+                ])])
+            }
+        }
+        var body: JSONObject = [
+            "model": .string(model),
+            "max_tokens": .int(request.maxTokens ?? defaultMaxTokens),
+            "messages": .array(messages.map { .object(["role": .string($0.role), "content": .array($0.blocks)]) }),
+        ]
+        if !system.isEmpty { body["system"] = .string(system.joined(separator: "\n\n")) }
+        // Anthropic's temperature range is 0...1, OpenAI's 0...2.
+        if let t = request.temperature { body["temperature"] = .double(min(t, 1)) }
+        if let p = request.topP { body["top_p"] = .double(p) }
+        if !request.stop.isEmpty { body["stop_sequences"] = .array(request.stop.map(JSON.string)) }
+        if let user = request.body["user"]?.stringValue { body["metadata"] = .object(["user_id": .string(user)]) }
+        if stream { body["stream"] = .bool(true) }
+        if let tools = request.body["tools"]?.arrayValue, !tools.isEmpty {
+            body["tools"] = .array(tools.compactMap { tool in
+                guard let function = tool["function"] else { return nil }
+                var out: JSONObject = [
+                    "name": function["name"] ?? .string("tool"),
+                    "input_schema": function["parameters"] ?? .object(["type": .string("object")]),
+                ]
+                if let description = function["description"] { out["description"] = description }
+                return .object(out)
+            })
+            if let choice = toolChoice(request.body["tool_choice"]) { body["tool_choice"] = choice }
+        }
+        return body
+    }
+
+    static func toolChoice(_ choice: JSON?) -> JSON? {
+        switch choice {
+        case .string("auto"): .object(["type": .string("auto")])
+        case .string("required"): .object(["type": .string("any")])
+        case .string("none"): .object(["type": .string("none")])
+        case .object(let o): o["function"]?["name"].map { .object(["type": .string("tool"), "name": $0]) }
+        default: nil
+        }
+    }
+
+    static func contentBlocks(_ content: JSON) -> [JSON] {
+        switch content {
+        case .string(let text):
+            return text.isEmpty ? [] : [.object(["type": .string("text"), "text": .string(text)])]
+        case .array(let parts):
+            return parts.compactMap { part -> JSON? in
+                switch part["type"]?.stringValue {
+                case "text":
+                    return .object(["type": .string("text"), "text": part["text"] ?? .string("")])
+                case "image_url":
+                    guard let url = part["image_url"]?["url"]?.stringValue else { return nil }
+                    return .object(["type": .string("image"), "source": imageSource(url)])
+                default:
+                    return nil
+                }
+            }
+        default:
+            return []
+        }
+    }
+
+    /// `data:image/png;base64,...` becomes an inline image; anything else is passed as a URL.
+    static func imageSource(_ url: String) -> JSON {
+        if url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), let semicolon = url.firstIndex(of: ";"), semicolon < comma {
+            let mediaType = url[url.index(url.startIndex, offsetBy: 5)..<semicolon]
+            return .object(["type": .string("base64"), "media_type": .string(String(mediaType)),
+                            "data": .string(String(url[url.index(after: comma)...]))])
+        }
+        return .object(["type": .string("url"), "url": .string(url)])
+    }
+
+    public static func finishReason(_ stopReason: String?) -> JSON {
+        switch stopReason {
+        case "end_turn", "stop_sequence", "pause_turn": .string("stop")
+        case "max_tokens": .string("length")
+        case "tool_use": .string("tool_calls")
+        case "refusal": .string("content_filter")
+        case .some(let other): .string(other)
+        case .none: .null
+        }
+    }
+
+    static func usage(input: Int, output: Int) -> JSON {
+        TokenUsage(promptTokens: input, completionTokens: output).json
+    }
+
+    public static func completion(_ message: JSONObject, requestID: String) throws(ProviderError) -> JSONObject {
+        guard let blocks = message["content"]?.arrayValue else { throw .malformedResponse("no `content` in the Anthropic message") }
+        var text = ""
+        var toolCalls: [JSON] = []
+        for block in blocks {
+            switch block["type"]?.stringValue {
+            case "text": text += block["text"]?.stringValue ?? ""
+            case "tool_use":
+                toolCalls.append(.object([
+                    "id": block["id"] ?? .string("call"),
+                    "type": .string("function"),
+                    "function": .object([
+                        "name": block["name"] ?? .string("tool"),
+                        "arguments": .string((block["input"] ?? .object([:])).text),
+                    ]),
+                ]))
+            default: break
+            }
+        }
+        var assistant: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
+        if !toolCalls.isEmpty { assistant["tool_calls"] = .array(toolCalls) }
+        let usage = message["usage"]
+        return [
+            "id": .string("chatcmpl-\(requestID)"),
+            "object": .string("chat.completion"),
+            "created": .int(Int(time(nil))),
+            "model": message["model"] ?? .string("anthropic"),
+            "choices": .array([.object([
+                "index": .int(0),
+                "message": .object(assistant),
+                "finish_reason": finishReason(message["stop_reason"]?.stringValue),
+            ])]),
+            "usage": Self.usage(input: usage?["input_tokens"]?.intValue ?? 0, output: usage?["output_tokens"]?.intValue ?? 0),
+        ]
+    }
+}
+
+/// Anthropic stream events (message_start, content_block_*, message_delta, message_stop)
+/// into OpenAI chunks; ends on `message_stop`, throws on an `error` event.
+struct AnthropicStreamTranslator: StreamTranslator {
+    let id: String
+    let created: Int
+    private var model: JSON = .string("anthropic")
+    private var inputTokens = 0
+    private var outputTokens = 0
+    /// Anthropic content-block index → OpenAI tool-call index.
+    private var toolIndex: [Int: Int] = [:]
+
+    init(id: String, created: Int) {
+        self.id = id
+        self.created = created
+    }
+
+    private func chunk(delta: JSONObject, finishReason: JSON = .null) -> JSONObject {
+        [
+            "id": .string(id),
+            "object": .string("chat.completion.chunk"),
+            "created": .int(created),
+            "model": model,
+            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason])]),
+        ]
+    }
+
+    mutating func translate(_ event: SSEEvent) throws(ProviderError) -> (chunks: [JSONObject], done: Bool) {
+        guard let json = try? JSON.parse(event.data), case .object(let data) = json else {
+            throw .malformedResponse("stream event is not JSON: \(event.data.prefix(200))")
+        }
+        switch event.event ?? data["type"]?.stringValue {
+        case "message_start":
+            let message = data["message"]
+            if let m = message?["model"] { model = m }
+            inputTokens = message?["usage"]?["input_tokens"]?.intValue ?? 0
+            outputTokens = message?["usage"]?["output_tokens"]?.intValue ?? 0
+            return ([chunk(delta: ["role": .string("assistant"), "content": .string("")])], false)
+        case "content_block_start":
+            guard let block = data["content_block"], block["type"]?.stringValue == "tool_use", let index = data["index"]?.intValue else {
+                return ([], false)
+            }
+            let openAIIndex = toolIndex.count
+            toolIndex[index] = openAIIndex
+            return ([chunk(delta: ["tool_calls": .array([.object([
+                "index": .int(openAIIndex),
+                "id": block["id"] ?? .string("call"),
+                "type": .string("function"),
+                "function": .object(["name": block["name"] ?? .string("tool"), "arguments": .string("")]),
+            ])])])], false)
+        case "content_block_delta":
+            let delta = data["delta"]
+            switch delta?["type"]?.stringValue {
+            case "text_delta":
+                return ([chunk(delta: ["content": delta?["text"] ?? .string("")])], false)
+            case "input_json_delta":
+                guard let index = data["index"]?.intValue, let openAIIndex = toolIndex[index] else { return ([], false) }
+                return ([chunk(delta: ["tool_calls": .array([.object([
+                    "index": .int(openAIIndex),
+                    "function": .object(["arguments": delta?["partial_json"] ?? .string("")]),
+                ])])])], false)
+            default:
+                return ([], false)
+            }
+        case "message_delta":
+            if let output = data["usage"]?["output_tokens"]?.intValue { outputTokens = output }
+            if let input = data["usage"]?["input_tokens"]?.intValue, input > 0 { inputTokens = input }
+            let reason = AnthropicTranslation.finishReason(data["delta"]?["stop_reason"]?.stringValue)
+            return ([chunk(delta: [:], finishReason: reason)], false)
+        case "message_stop":
+            var usage: JSONObject = chunk(delta: [:])
+            usage["choices"] = .array([])
+            usage["usage"] = AnthropicTranslation.usage(input: inputTokens, output: outputTokens)
+            return ([usage], true)
+        case "error":
+            let error = data["error"]
+            let status = error?["type"]?.stringValue == "overloaded_error" ? 529 : 500
+            throw .upstreamStatus(status, message: error?["message"]?.stringValue ?? event.data)
+        default:  // ping, content_block_stop, and future event types
+            return ([], false)
+        }
+    }
+}

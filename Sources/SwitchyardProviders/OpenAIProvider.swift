@@ -1,0 +1,112 @@
+import SwitchyardEngine
+import SwitchyardHTTP
+import SwitchyardPolicy
+import SwitchyardWire
+
+/// Any OpenAI-compatible upstream: a cloud API, or the on-box llama-server.
+/// Requests pass through with only the model (and, locally, token-limit spelling) rewritten.
+public struct OpenAIProvider: Provider {
+    public enum Endpoint: Sendable {
+        case remote(RemoteSettings, apiKey: String?)
+        case local(LocalEngine)
+    }
+
+    public let target: ModelTarget
+    private let endpoint: Endpoint
+    private let client: HTTPClient
+    private let timeouts: HTTPTimeouts
+    /// Headers fixed at start-up: content type, auth, the policy's extra headers.
+    private let headers: [(name: String, value: String)]
+
+    public init(target: ModelTarget, endpoint: Endpoint, client: HTTPClient) {
+        self.target = target
+        self.endpoint = endpoint
+        self.client = client
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        switch endpoint {
+        case .remote(let remote, let apiKey):
+            if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
+            headers += remote.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            timeouts = remote.timeouts.http
+        case .local(let engine):
+            timeouts = engine.settings.timeouts.http
+        }
+        self.headers = headers
+    }
+
+    public var availability: ProviderAvailability {
+        switch endpoint {
+        case .remote(let remote, let apiKey):
+            if apiKey == nil, let env = remote.apiKeyEnv { return .unconfigured("\(env) is not set") }
+            return .available
+        case .local(let engine):
+            if engine.readyBaseURL != nil { return .available }
+            return .unavailable("the local engine is \(engine.status.phase.rawValue)", retryAfterSeconds: 2)
+        }
+    }
+
+    private func url() throws(ProviderError) -> String {
+        switch endpoint {
+        case .remote(let remote, _):
+            return remote.baseURL + "/chat/completions"
+        case .local(let engine):
+            guard let base = engine.readyBaseURL else {
+                throw .unavailable("the local engine is \(engine.status.phase.rawValue)", retryAfterSeconds: 2)
+            }
+            return base + "/v1/chat/completions"
+        }
+    }
+
+    private func upstreamBody(_ request: ChatRequest, stream: Bool) -> [UInt8] {
+        var body = request.body
+        switch endpoint {
+        case .remote(let remote, _):
+            body["model"] = .string(remote.model)
+        case .local:
+            body["model"] = .string(target.name)
+            // llama-server reads `max_tokens`; newer clients send `max_completion_tokens`.
+            if let max = request.maxTokens {
+                body["max_tokens"] = .int(max)
+                body["max_completion_tokens"] = nil
+            }
+        }
+        if stream {
+            // Always ask for usage so that every token is accounted; the client gets it only if it asked.
+            body["stream_options"] = .object(["include_usage": .bool(true)])
+        }
+        return body.serialized()
+    }
+
+    public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
+        var body = request
+        body.body["stream"] = .bool(false)
+        let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false), timeouts: timeouts)
+        let response = try await executeExpectingSuccess(client, httpRequest)
+        let object = try await collectJSONObject(response)
+        guard object["choices"]?.arrayValue != nil else {
+            throw .malformedResponse("no `choices` in the completion")
+        }
+        return Completion(body: object)
+    }
+
+    public func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
+        let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers + [("Accept", "text/event-stream")],
+                                      body: upstreamBody(request, stream: true), timeouts: timeouts)
+        let response = try await executeExpectingSuccess(client, httpRequest)
+        return CompletionStream(chunks: OpenAIStreamTranslator().chunks(from: response.body))
+    }
+}
+
+/// OpenAI streams are already OpenAI chunks: check that each one is, and surface in-stream errors.
+struct OpenAIStreamTranslator: StreamTranslator {
+    mutating func translate(_ event: SSEEvent) throws(ProviderError) -> (chunks: [JSONObject], done: Bool) {
+        if event.data == "[DONE]" { return ([], true) }
+        guard let json = try? JSON.parse(event.data), case .object(let chunk) = json else {
+            throw .malformedResponse("stream event is not JSON: \(event.data.prefix(200))")
+        }
+        if let error = chunk["error"] {
+            throw .upstreamStatus(error["code"]?.intValue ?? 500, message: error["message"]?.stringValue ?? error.text)
+        }
+        return ([chunk], false)
+    }
+}

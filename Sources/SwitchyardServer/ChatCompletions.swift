@@ -1,0 +1,126 @@
+import Hummingbird
+import Logging
+import SwitchyardProviders
+import SwitchyardRouter
+import SwitchyardWire
+
+/// `POST /v1/chat/completions`: read and validate the body, decide the route, serve it
+/// (whole or as SSE), and say in headers where and why. Follow a request from here down.
+struct ChatCompletions: Sendable {
+    let router: RequestRouter
+    let metrics: GatewayMetrics
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func respond(to request: Request, context: some RequestContext) async throws -> Response {
+        let startedAt = ContinuousClock.now
+        let requestID = Self.makeRequestID()
+        var headers: HTTPFields = [.switchyardRequestID: requestID]
+        do {
+            let chat = try await readChatRequest(request)
+            let decision = try router.decide(chat)
+            headers[.switchyardRule] = decision.rule
+            headers[.switchyardReason] = decision.reason
+            let providerContext = ProviderContext(requestID: requestID)
+            if chat.stream {
+                let served = try await router.stream(chat, decision: decision, context: providerContext)
+                describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, in: &headers)
+                log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
+                return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers, startedAt: startedAt)
+            }
+            let served = try await router.complete(chat, decision: decision, context: providerContext)
+            describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, in: &headers)
+            metrics.served(served.target.name, usage: served.answer.usage, startedAt: startedAt)
+            log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: served.answer.body.serialized())))
+        } catch let error as APIError {
+            metrics.rejected.increment()
+            logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
+            return Self.errorResponse(error, headers: headers)
+        }
+    }
+
+    private func readChatRequest(_ request: Request) async throws(APIError) -> ChatRequest {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw .payloadTooLarge(limit: maxBodyBytes)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            throw .payloadTooLarge(limit: maxBodyBytes)
+        } catch {
+            throw .invalidRequest("The request body could not be read: \(error).")
+        }
+        return try ChatRequest.parse(body.readableBytesView)
+    }
+
+    /// The stream is committed (200 and headers sent) only after a target accepted it. A stream
+    /// that breaks later ends with an explicit error event and no `[DONE]`, never silently.
+    private func streamingResponse(_ stream: CompletionStream, chat: ChatRequest, target: String,
+                                   headers: HTTPFields, startedAt: ContinuousClock.Instant) -> Response {
+        var headers = headers
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let metrics = metrics
+        let includeUsage = chat.includeUsage
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var usage: TokenUsage?
+            do {
+                for try await var chunk in stream.chunks {
+                    if let reported = TokenUsage(openAI: chunk["usage"]) {
+                        usage = reported
+                        if !includeUsage {
+                            chunk["usage"] = nil
+                            if chunk["choices"]?.arrayValue?.isEmpty ?? true { continue }
+                        }
+                    }
+                    try await writer.write(ByteBuffer(bytes: SSE.frame(.object(chunk))))
+                }
+                if Task.isCancelled { return }
+                try await writer.write(ByteBuffer(bytes: SSE.done))
+                metrics.served(target, usage: usage, startedAt: startedAt)
+            } catch let error as ProviderError {
+                metrics.streamsBroken.increment()
+                metrics.failed(target)
+                try await writer.write(ByteBuffer(bytes: SSE.frame(error.apiError.json)))
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    private func describe(_ target: String, tier: Tier, skipped: [SkippedTarget], in headers: inout HTTPFields) {
+        headers[.switchyardRoute] = tier.rawValue
+        headers[.switchyardModel] = target
+        if !skipped.isEmpty {
+            headers[.switchyardFallback] = skipped.map(\.description).joined(separator: ", ")
+            metrics.fallbacks.increment()
+        }
+    }
+
+    private func log(_ requestID: String, chat: ChatRequest, decision: RouteDecision, servedBy: String, skipped: [SkippedTarget]) {
+        logger.info("routed", metadata: [
+            "request_id": "\(requestID)",
+            "requested_model": "\(chat.model)",
+            "rule": "\(decision.rule)",
+            "reason": "\(decision.reason)",
+            "served_by": "\(servedBy)",
+            "stream": "\(chat.stream)",
+            "skipped": "\(skipped.map(\.description))",
+        ])
+    }
+
+    static func errorResponse(_ error: APIError, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+        return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body())))
+    }
+
+    static func makeRequestID() -> String {
+        let value = UInt64.random(in: 0...UInt64.max)
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

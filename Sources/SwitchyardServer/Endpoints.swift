@@ -1,0 +1,79 @@
+import Hummingbird
+import Prometheus
+import SwitchyardEngine
+import SwitchyardPolicy
+import SwitchyardProviders
+import SwitchyardRouter
+import SwitchyardWire
+
+/// The gateway's small endpoints: model list, liveness, readiness with detail, metrics.
+struct Endpoints: Sendable {
+    let router: RequestRouter
+    let engine: LocalEngine?
+    let prometheus: PrometheusCollectorRegistry?
+
+    /// `GET /v1/models`: `auto` and every policy model, in the OpenAI list shape. Fixed per policy.
+    func models() -> Response {
+        var data: [JSON] = [.object(["id": .string(RequestRouter.autoModel), "object": .string("model"), "created": .int(0),
+                                     "owned_by": .string("switchyard")])]
+        for model in router.policy.models {
+            data.append(.object(["id": .string(model.name), "object": .string("model"), "created": .int(0),
+                                 "owned_by": .string(model.isLocal ? "switchyard-local" : model.kindName)]))
+        }
+        return json(.object(["object": .string("list"), "data": .array(data)]))
+    }
+
+    func healthz() -> Response { json(.object(["status": .string("ok")])) }
+
+    /// `GET /readyz`: 200 when the policy is loaded and the local engine (if any) serves;
+    /// 503 otherwise. The body says the state of every target, so an operator sees an
+    /// unconfigured cloud target without reading logs.
+    func readyz() -> Response {
+        var ready = true
+        var targets: [JSON] = []
+        for model in router.policy.models {
+            var entry: JSONObject = ["name": .string(model.name), "kind": .string(model.kindName)]
+            switch router.provider(model.name)?.availability ?? .unconfigured("no provider") {
+            case .available: entry["status"] = .string("available")
+            case .unconfigured(let detail):
+                entry["status"] = .string("unconfigured")
+                entry["detail"] = .string(detail)
+            case .unavailable(let detail, _):
+                entry["status"] = .string("unavailable")
+                entry["detail"] = .string(detail)
+                if model.isLocal { ready = false }
+            }
+            targets.append(.object(entry))
+        }
+        var body: JSONObject = [
+            "status": .string(ready ? "ready" : "not_ready"),
+            "policy": .object(["source": .string(router.policy.source), "version": .int(router.policy.version)]),
+            "targets": .array(targets),
+        ]
+        if let engine {
+            let status = engine.status
+            var detail: JSONObject = [
+                "model": .string(engine.modelName),
+                "phase": .string(status.phase.rawValue),
+                "restarts": .int(status.restarts),
+                "log": .string(status.logPath),
+            ]
+            if let pid = status.pid { detail["pid"] = .int(Int(pid)) }
+            if let url = status.baseURL { detail["url"] = .string(url) }
+            if let exit = status.lastExit { detail["last_exit"] = .string(exit) }
+            body["engine"] = .object(detail)
+        }
+        return json(.object(body), status: ready ? .ok : .serviceUnavailable)
+    }
+
+    func metrics() -> Response {
+        var buffer: [UInt8] = []
+        prometheus?.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+
+    private func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+}

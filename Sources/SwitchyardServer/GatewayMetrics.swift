@@ -1,0 +1,64 @@
+import Metrics
+import SwitchyardPolicy
+import SwitchyardWire
+
+/// Metric handles, created once per target at start-up so that a request only increments.
+/// They report to whatever metrics backend the process bootstrapped (Prometheus in `serve`).
+struct GatewayMetrics: Sendable {
+    struct PerTarget: Sendable {
+        let served: Counter
+        let failed: Counter
+        let promptTokens: Counter
+        let completionTokens: Counter
+        let costUSD: FloatingPointCounter
+        let latency: Timer
+        let price: Price?
+    }
+
+    private let targets: [String: PerTarget]
+    let rejected: Counter
+    let fallbacks: Counter
+    let streamsBroken: Counter
+
+    init(policy: Policy) {
+        var targets: [String: PerTarget] = [:]
+        for model in policy.models {
+            let tier = model.isLocal ? "local" : "cloud"
+            let dims = [("model", model.name), ("tier", tier)]
+            targets[model.name] = PerTarget(
+                served: Counter(label: "switchyard_requests_served_total", dimensions: dims),
+                failed: Counter(label: "switchyard_requests_failed_total", dimensions: dims),
+                promptTokens: Counter(label: "switchyard_tokens_total", dimensions: dims + [("kind", "prompt")]),
+                completionTokens: Counter(label: "switchyard_tokens_total", dimensions: dims + [("kind", "completion")]),
+                costUSD: FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: dims),
+                latency: Timer(label: "switchyard_request_duration_seconds", dimensions: dims, preferredDisplayUnit: .seconds),
+                price: model.remote?.price
+            )
+        }
+        self.targets = targets
+        rejected = Counter(label: "switchyard_requests_rejected_total")
+        fallbacks = Counter(label: "switchyard_fallbacks_total")
+        streamsBroken = Counter(label: "switchyard_streams_broken_total")
+    }
+
+    func served(_ target: String, usage: TokenUsage?, startedAt: ContinuousClock.Instant) {
+        guard let m = targets[target] else { return }
+        m.served.increment()
+        m.latency.recordNanoseconds(Int64((ContinuousClock.now - startedAt).nanosecondsClamped))
+        guard let usage else { return }
+        m.promptTokens.increment(by: usage.promptTokens)
+        m.completionTokens.increment(by: usage.completionTokens)
+        if let price = m.price {
+            m.costUSD.increment(by: (Double(usage.promptTokens) * price.inputPerMillion + Double(usage.completionTokens) * price.outputPerMillion) / 1_000_000)
+        }
+    }
+
+    func failed(_ target: String) { targets[target]?.failed.increment() }
+}
+
+extension Duration {
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,16 @@
+import HTTPTypes
+
+/// The gateway's own response headers: every answer says which request it was and where it was served.
+extension HTTPField.Name {
+    static let switchyardRequestID = HTTPField.Name("x-switchyard-request-id")!
+    /// `local` or `cloud`: the tier that served the answer.
+    static let switchyardRoute = HTTPField.Name("x-switchyard-route")!
+    /// The policy model that served the answer.
+    static let switchyardModel = HTTPField.Name("x-switchyard-model")!
+    /// The policy rule that decided.
+    static let switchyardRule = HTTPField.Name("x-switchyard-rule")!
+    /// A short machine-readable reason for the decision.
+    static let switchyardReason = HTTPField.Name("x-switchyard-reason")!
+    /// Targets passed over before the one that served, and why.
+    static let switchyardFallback = HTTPField.Name("x-switchyard-fallback")!
+}

@@ -1,0 +1,66 @@
+/// An error as the gateway answers it: HTTP status plus the OpenAI error body
+/// `{"error": {"message", "type", "param", "code"}}`, which every OpenAI SDK understands.
+public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var status: Int
+    public var type: String
+    public var code: String?
+    public var message: String
+    public var param: String?
+    /// Sent as `Retry-After` (seconds) when the client should come back later.
+    public var retryAfterSeconds: Int?
+
+    public init(status: Int, type: String, code: String? = nil, message: String, param: String? = nil, retryAfterSeconds: Int? = nil) {
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.param = param
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public var description: String { "\(status) \(code ?? type): \(message)" }
+
+    public var json: JSON {
+        .object(["error": .object([
+            "message": .string(message),
+            "type": .string(type),
+            "param": param.map(JSON.string) ?? .null,
+            "code": code.map(JSON.string) ?? .null,
+        ])])
+    }
+
+    public func body() -> [UInt8] { json.serialized() }
+}
+
+extension APIError {
+    public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
+        APIError(status: 400, type: "invalid_request_error", code: code, message: message, param: param)
+    }
+
+    public static func modelNotFound(_ model: String, available: [String]) -> APIError {
+        APIError(status: 404, type: "invalid_request_error", code: "model_not_found",
+                 message: "The model '\(model)' does not exist in this gateway's policy. Available: \(available.joined(separator: ", ")).",
+                 param: "model")
+    }
+
+    public static func payloadTooLarge(limit: Int) -> APIError {
+        APIError(status: 413, type: "invalid_request_error", code: "request_too_large",
+                 message: "Request body exceeds the limit of \(limit) bytes.")
+    }
+
+    public static func notFound(path: String) -> APIError {
+        APIError(status: 404, type: "invalid_request_error", code: "unknown_url", message: "Unknown request URL: \(path).")
+    }
+
+    public static func engineUnavailable(_ detail: String, retryAfterSeconds: Int) -> APIError {
+        APIError(status: 503, type: "server_error", code: "engine_unavailable", message: detail, retryAfterSeconds: retryAfterSeconds)
+    }
+
+    public static func upstream(_ detail: String, code: String = "upstream_error") -> APIError {
+        APIError(status: 502, type: "server_error", code: code, message: detail)
+    }
+
+    public static func internalError(_ detail: String) -> APIError {
+        APIError(status: 500, type: "server_error", code: "internal_error", message: detail)
+    }
+}

