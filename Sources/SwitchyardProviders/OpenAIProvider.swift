@@ -77,15 +77,21 @@ public struct OpenAIProvider: Provider {
         return body.serialized()
     }
 
+    /// llama-server names its model by file path; local answers carry the policy name instead.
+    private var localModelName: String? {
+        if case .local = endpoint { target.name } else { nil }
+    }
+
     public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
         var body = request
         body.body["stream"] = .bool(false)
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false), timeouts: timeouts)
         let response = try await executeExpectingSuccess(client, httpRequest)
-        let object = try await collectJSONObject(response)
+        var object = try await collectJSONObject(response)
         guard object["choices"]?.arrayValue != nil else {
             throw .malformedResponse("no `choices` in the completion")
         }
+        if let name = localModelName { object["model"] = .string(name) }
         return Completion(body: object)
     }
 
@@ -93,20 +99,24 @@ public struct OpenAIProvider: Provider {
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers + [("Accept", "text/event-stream")],
                                       body: upstreamBody(request, stream: true), timeouts: timeouts)
         let response = try await executeExpectingSuccess(client, httpRequest)
-        return CompletionStream(chunks: OpenAIStreamTranslator().chunks(from: response.body))
+        return CompletionStream(chunks: OpenAIStreamTranslator(model: localModelName).chunks(from: response.body))
     }
 }
 
 /// OpenAI streams are already OpenAI chunks: check that each one is, and surface in-stream errors.
 struct OpenAIStreamTranslator: StreamTranslator {
+    /// Replaces each chunk's `model` when set.
+    var model: String?
+
     mutating func translate(_ event: SSEEvent) throws(ProviderError) -> (chunks: [JSONObject], done: Bool) {
         if event.data == "[DONE]" { return ([], true) }
-        guard let json = try? JSON.parse(event.data), case .object(let chunk) = json else {
+        guard let json = try? JSON.parse(event.data), case .object(var chunk) = json else {
             throw .malformedResponse("stream event is not JSON: \(event.data.prefix(200))")
         }
         if let error = chunk["error"] {
             throw .upstreamStatus(error["code"]?.intValue ?? 500, message: error["message"]?.stringValue ?? error.text)
         }
+        if let model { chunk["model"] = .string(model) }
         return ([chunk], false)
     }
 }

@@ -8,17 +8,15 @@ public struct RouteDecision: Sendable, Equatable {
     public var candidates: [String]
     /// A short machine-readable reason, e.g. `requested-model` or `rule:default`.
     public var reason: String
-    /// Why a target the rule named was passed over (e.g. a cloud target with no API key).
-    public var skipped: [SkippedTarget]
 
-    public init(rule: String, candidates: [String], reason: String, skipped: [SkippedTarget] = []) {
+    public init(rule: String, candidates: [String], reason: String) {
         self.rule = rule
         self.candidates = candidates
         self.reason = reason
-        self.skipped = skipped
     }
 }
 
+/// A target passed over before the one that served, and why.
 public struct SkippedTarget: Sendable, Equatable, CustomStringConvertible {
     public enum Why: Sendable, Equatable {
         case unconfigured(String)

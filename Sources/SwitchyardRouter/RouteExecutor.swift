@@ -13,6 +13,8 @@ extension RequestRouter {
     /// Tries the decision's candidates in order until one answers. A target that fails before
     /// answering (unreachable, 5xx, not ready) gives way to the next; one that rejects the
     /// request itself (4xx) ends the attempt, since another would reject it too.
+    /// Targets that cannot work until an operator acts (no API key) are passed over; when that
+    /// leaves none, the local engine answers: Switchyard serves without any cloud key.
     public func complete(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<Completion> {
         try await serve(decision) { (provider) throws(ProviderError) in try await provider.complete(request, context: context) }
     }
@@ -27,10 +29,22 @@ extension RequestRouter {
         _ decision: RouteDecision,
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
     ) async throws(APIError) -> Served<Answer> {
-        var skipped = decision.skipped
+        var skipped: [SkippedTarget] = []
         var lastError: ProviderError?
-        for name in decision.candidates {
+        var candidates = decision.candidates
+        var index = 0
+        while index < candidates.count {
+            let name = candidates[index]
+            index += 1
             guard let provider = provider(name) else { continue }
+            if case .unconfigured(let detail) = provider.availability {
+                skipped.append(SkippedTarget(target: name, why: .unconfigured(detail)))
+                let onlyUnconfiguredSoFar = lastError == nil && index == candidates.count
+                if onlyUnconfiguredSoFar, let local = policy.localModels.first, !candidates.contains(local.name) {
+                    candidates.append(local.name)
+                }
+                continue
+            }
             do {
                 let answer = try await attempt(provider)
                 return Served(answer: answer, target: provider.target, skipped: skipped)

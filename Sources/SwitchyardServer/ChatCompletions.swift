@@ -34,7 +34,7 @@ struct ChatCompletions: Sendable {
             log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: served.answer.body.serialized())))
-        } catch let error as APIError {
+        } catch {
             metrics.rejected.increment()
             logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
             return Self.errorResponse(error, headers: headers)

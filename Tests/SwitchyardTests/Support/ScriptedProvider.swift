@@ -1,0 +1,261 @@
+import Hummingbird
+import Logging
+import Synchronization
+import SwitchyardWire
+
+/// A real HTTP server on 127.0.0.1 that plays a cloud provider: OpenAI (`/v1/chat/completions`)
+/// and Anthropic (`/v1/messages`) wire formats, streaming or not, and the failures the gateway
+/// must survive. It records what it received, so tests check what the gateway sent.
+final class ScriptedProvider: Sendable {
+    enum Scenario: Sendable {
+        /// Answers with `pieces` joined (streamed one piece per chunk), in the wire format of the path asked.
+        case answer(pieces: [String], chunkDelay: Duration = .zero, promptTokens: Int = 11, completionTokens: Int = 7)
+        /// Answers with this status and body.
+        case status(Int, body: String)
+        /// Waits before sending the head.
+        case slowHead(Duration)
+        /// Streams `chunks` pieces, then goes silent for `silence` without closing.
+        case stall(afterChunks: Int, silence: Duration)
+        /// Streams `afterChunks` pieces, then drops the connection without an end marker.
+        case cut(afterChunks: Int)
+        /// 200 with a body that is not the promised format.
+        case malformed
+        /// Streams one piece every `every`, up to `limit` pieces, recording when the client leaves.
+        case trickle(every: Duration, limit: Int)
+    }
+
+    struct Received: Sendable {
+        var path: String
+        var headers: HTTPFields
+        var body: JSON
+        var remotePort: Int?
+    }
+
+    private struct Record {
+        var received: [Received] = []
+        var clientLeftAt: ContinuousClock.Instant?
+    }
+
+    let scenario: Scenario
+    private let record = Mutex(Record())
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let boundPort = Atomic<Int>(0)
+
+    private init(scenario: Scenario) {
+        self.scenario = scenario
+    }
+
+    var received: [Received] { record.withLock { $0.received } }
+    var clientLeftAt: ContinuousClock.Instant? { record.withLock { $0.clientLeftAt } }
+    var port: Int { boundPort.load(ordering: .relaxed) }
+    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    /// Runs `body` with a started provider and stops it afterwards, whatever happens.
+    static func with<T: Sendable>(_ scenario: Scenario, _ body: (ScriptedProvider) async throws -> T) async throws -> T {
+        let provider = ScriptedProvider(scenario: scenario)
+        try await provider.start()
+        do {
+            let result = try await body(provider)
+            await provider.stop()
+            return result
+        } catch {
+            await provider.stop()
+            throw error
+        }
+    }
+
+    private func start() async throws {
+        let router = Router(context: ScriptContext.self)
+        router.post("/v1/chat/completions") { request, context in try await self.respond(request, context, anthropic: false) }
+        router.post("/v1/messages") { request, context in try await self.respond(request, context, anthropic: true) }
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "scripted-provider")
+        logger.logLevel = .error
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        for await port in ports {
+            boundPort.store(port, ordering: .relaxed)
+            break
+        }
+    }
+
+    private func stop() async {
+        let running = task.withLock { $0 }
+        running?.cancel()
+        _ = try? await running?.value
+    }
+
+    private func respond(_ request: Request, _ context: ScriptContext, anthropic: Bool) async throws -> Response {
+        let bytes = try await request.body.collect(upTo: 1 << 22)
+        let json = (try? JSON.parse(bytes.readableBytesView)) ?? .null
+        record.withLock {
+            $0.received.append(Received(path: request.uri.path, headers: request.headers, body: json, remotePort: context.remotePort))
+        }
+        let streaming = json["stream"]?.boolValue ?? false
+        let model = json["model"]?.stringValue ?? "scripted"
+        let wire: WireFormat = anthropic ? .anthropic(model: model) : .openAI(model: model)
+
+        switch scenario {
+        case .answer(let pieces, let delay, let prompt, let completion):
+            if !streaming { return jsonResponse(wire.completion(pieces.joined(), prompt: prompt, completion: completion)) }
+            return sse { writer in
+                for event in wire.streamStart() { try await writer.write(event) }
+                for piece in pieces {
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                    try await writer.write(wire.streamPiece(piece))
+                }
+                for event in wire.streamEnd(prompt: prompt, completion: completion) { try await writer.write(event) }
+            }
+        case .status(let code, let body):
+            return Response(status: .init(code: code), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        case .slowHead(let delay):
+            try await Task.sleep(for: delay)
+            return jsonResponse(wire.completion("late", prompt: 1, completion: 1))
+        case .stall(let count, let silence):
+            return sse { writer in
+                for event in wire.streamStart() { try await writer.write(event) }
+                for i in 0..<count { try await writer.write(wire.streamPiece("piece\(i) ")) }
+                try await Task.sleep(for: silence)
+            }
+        case .cut(let count):
+            return sse { writer in
+                for event in wire.streamStart() { try await writer.write(event) }
+                for i in 0..<count { try await writer.write(wire.streamPiece("piece\(i) ")) }
+                throw CutConnection()
+            }
+        case .malformed:
+            if streaming {
+                return sse { writer in try await writer.write(ByteBuffer(string: "data: {not json\n\n")) }
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "<html>oops</html>")))
+        case .trickle(let every, let limit):
+            return sse { writer in
+                for event in wire.streamStart() { try await writer.write(event) }
+                do {
+                    for i in 0..<limit {
+                        try await writer.write(wire.streamPiece("tick\(i) "))
+                        try await Task.sleep(for: every)
+                    }
+                } catch {
+                    self.record.withLock { $0.clientLeftAt = $0.clientLeftAt ?? .now }
+                    throw error
+                }
+                for event in wire.streamEnd(prompt: 1, completion: limit) { try await writer.write(event) }
+            }
+        }
+    }
+
+    private func jsonResponse(_ json: JSON) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
+    }
+
+    private func sse(_ write: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+            try await write(&writer)
+            try await writer.finish(nil)
+        })
+    }
+}
+
+struct CutConnection: Error {}
+
+/// A request context that knows the client's port, to tell reused connections from new ones.
+struct ScriptContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remotePort: Int?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remotePort = source.channel.remoteAddress?.port
+    }
+}
+
+/// The two wire formats, written out by hand from the providers' documentation (not from the
+/// gateway's own translation code, which the tests check against them).
+enum WireFormat {
+    case openAI(model: String)
+    case anthropic(model: String)
+
+    func completion(_ text: String, prompt: Int, completion: Int) -> JSON {
+        switch self {
+        case .openAI(let model):
+            return .object([
+                "id": .string("chatcmpl-scripted"), "object": .string("chat.completion"), "created": .int(1_700_000_000),
+                "model": .string(model),
+                "choices": .array([.object(["index": .int(0), "message": .object(["role": .string("assistant"), "content": .string(text)]),
+                                            "finish_reason": .string("stop")])]),
+                "usage": .object(["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)]),
+            ])
+        case .anthropic(let model):
+            return .object([
+                "id": .string("msg_scripted"), "type": .string("message"), "role": .string("assistant"), "model": .string(model),
+                "content": .array([.object(["type": .string("text"), "text": .string(text)])]),
+                "stop_reason": .string("end_turn"), "stop_sequence": .null,
+                "usage": .object(["input_tokens": .int(prompt), "output_tokens": .int(completion)]),
+            ])
+        }
+    }
+
+    func streamStart() -> [ByteBuffer] {
+        switch self {
+        case .openAI(let model):
+            return [data(["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000),
+                          "model": .string(model),
+                          "choices": .array([.object(["index": .int(0), "delta": .object(["role": .string("assistant"), "content": .string("")]),
+                                                      "finish_reason": .null])])])]
+        case .anthropic(let model):
+            return [
+                event("message_start", ["type": .string("message_start"), "message": .object([
+                    "id": .string("msg_scripted"), "type": .string("message"), "role": .string("assistant"), "model": .string(model),
+                    "content": .array([]), "stop_reason": .null, "usage": .object(["input_tokens": .int(11), "output_tokens": .int(1)]),
+                ])]),
+                event("content_block_start", ["type": .string("content_block_start"), "index": .int(0),
+                                              "content_block": .object(["type": .string("text"), "text": .string("")])]),
+                event("ping", ["type": .string("ping")]),
+            ]
+        }
+    }
+
+    func streamPiece(_ text: String) -> ByteBuffer {
+        switch self {
+        case .openAI(let model):
+            return data(["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000),
+                         "model": .string(model),
+                         "choices": .array([.object(["index": .int(0), "delta": .object(["content": .string(text)]), "finish_reason": .null])])])
+        case .anthropic:
+            return event("content_block_delta", ["type": .string("content_block_delta"), "index": .int(0),
+                                                 "delta": .object(["type": .string("text_delta"), "text": .string(text)])])
+        }
+    }
+
+    func streamEnd(prompt: Int, completion: Int) -> [ByteBuffer] {
+        switch self {
+        case .openAI(let model):
+            return [
+                data(["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000),
+                      "model": .string(model),
+                      "choices": .array([.object(["index": .int(0), "delta": .object([:]), "finish_reason": .string("stop")])])]),
+                data(["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000),
+                      "model": .string(model), "choices": .array([]),
+                      "usage": .object(["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)])]),
+                ByteBuffer(string: "data: [DONE]\n\n"),
+            ]
+        case .anthropic:
+            return [
+                event("content_block_stop", ["type": .string("content_block_stop"), "index": .int(0)]),
+                event("message_delta", ["type": .string("message_delta"), "delta": .object(["stop_reason": .string("end_turn"), "stop_sequence": .null]),
+                                        "usage": .object(["output_tokens": .int(completion)])]),
+                event("message_stop", ["type": .string("message_stop")]),
+            ]
+        }
+    }
+
+    private func data(_ object: JSONObject) -> ByteBuffer {
+        ByteBuffer(bytes: SSE.frame(.object(object)))
+    }
+
+    private func event(_ name: String, _ object: JSONObject) -> ByteBuffer {
+        ByteBuffer(string: "event: \(name)\ndata: \(JSON.object(object).text)\n\n")
+    }
+}
