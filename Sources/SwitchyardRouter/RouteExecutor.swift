@@ -31,6 +31,7 @@ extension RequestRouter {
     ) async throws(APIError) -> Served<Answer> {
         var skipped: [SkippedTarget] = []
         var lastError: ProviderError?
+        var unconfigured: ProviderError?
         var candidates = decision.candidates
         var index = 0
         while index < candidates.count {
@@ -39,6 +40,7 @@ extension RequestRouter {
             guard let provider = provider(name) else { continue }
             if case .unconfigured(let detail) = provider.availability {
                 skipped.append(SkippedTarget(target: name, why: .unconfigured(detail)))
+                unconfigured = unconfigured ?? .unconfigured("target '\(name)' is unconfigured: \(detail)")
                 let onlyUnconfiguredSoFar = lastError == nil && index == candidates.count
                 if onlyUnconfiguredSoFar, let local = policy.localModels.first, !candidates.contains(local.name) {
                     candidates.append(local.name)
@@ -54,6 +56,6 @@ extension RequestRouter {
                 if !error.allowsFallback || Task.isCancelled { break }
             }
         }
-        throw lastError?.apiError ?? .internalError("no target could serve the request")
+        throw (lastError ?? unconfigured)?.apiError ?? .internalError("the policy names no target for this request")
     }
 }

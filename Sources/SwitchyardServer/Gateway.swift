@@ -9,6 +9,7 @@ import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardRouter
 import SwitchyardWire
+import Synchronization
 
 public struct GatewayOptions: Sendable {
     public var host: String
@@ -42,6 +43,7 @@ public final class Gateway: Sendable {
     private let options: GatewayOptions
     private let logger: Logger
     private let prometheus: PrometheusCollectorRegistry?
+    private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     public init(options: GatewayOptions, logger: Logger, prometheus: PrometheusCollectorRegistry? = nil) throws {
         self.options = options
@@ -93,13 +95,20 @@ public final class Gateway: Sendable {
         var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: options.shutdownSignals, logger: logger)
         configuration.maximumGracefulShutdownDuration = policy.server.shutdownGrace
         configuration.maximumCancellationDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
+        serviceGroup.withLock { $0 = group }
         do {
-            try await ServiceGroup(configuration: configuration).run()
+            try await group.run()
         } catch {
             await client.shutdown()
             throw error
         }
         await client.shutdown()
+    }
+
+    /// Starts the same graceful shutdown as SIGTERM: stop accepting, drain, stop the engine.
+    public func shutdown() async {
+        await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 
     private func makeHTTPRouter() -> Router<BasicRequestContext> {

@@ -59,6 +59,7 @@ enum Fixtures {
         threads: 1
     """
 
+    @discardableResult
     static func withGateway<T: Sendable>(
         policy: String,
         environment: [String: String] = [:],
@@ -87,17 +88,18 @@ enum Fixtures {
         do {
             if waitForEngine, let engine = gateway.engine { try await waitUntilReady(engine) }
             let result = try await body(running)
-            await stop(task, client)
+            try await stop(gateway, task, client)
             return result
         } catch {
-            await stop(task, client)
+            try? await stop(gateway, task, client)
             throw error
         }
     }
 
-    private static func stop(_ task: Task<Void, any Error>, _ client: HTTPClient) async {
-        task.cancel()
-        _ = try? await task.value
+    /// Graceful shutdown, as SIGTERM does it; the gateway must then return cleanly.
+    private static func stop(_ gateway: Gateway, _ task: Task<Void, any Error>, _ client: HTTPClient) async throws {
+        await gateway.shutdown()
+        try await task.value
         await client.shutdown()
     }
 

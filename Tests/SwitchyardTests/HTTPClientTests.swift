@@ -1,0 +1,180 @@
+import Testing
+import SwitchyardWire
+@testable import SwitchyardHTTP
+
+/// The libcurl client against real servers on loopback: status, streaming cadence,
+/// connection reuse, each timeout kind, broken peers, and cancellation.
+@Suite("HTTP client")
+struct HTTPClientTests {
+    let client = HTTPClient()
+
+    func post(_ url: String, stream: Bool = false, timeouts: HTTPTimeouts = .init()) -> HTTPRequest {
+        let body = #"{"model":"m","stream":\#(stream),"messages":[{"role":"user","content":"hi"}]}"#
+        return HTTPRequest(method: .post, url: url, headers: [("Content-Type", "application/json")], body: Array(body.utf8), timeouts: timeouts)
+    }
+
+    @Test("a whole response arrives with status, headers and body; connections are reused")
+    func wholeResponse() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["Hello", " there"])) { provider in
+            var ports: [Int?] = []
+            for _ in 0..<3 {
+                let response = try await client.send(post(provider.baseURL + "/chat/completions"))
+                #expect(response.status == 200)
+                #expect(response.head.header("content-type") == "application/json")
+                #expect(try JSON.parse(response.body)["choices"]?.arrayValue?.first?["message"]?["content"] == .string("Hello there"))
+            }
+            ports = provider.received.map(\.remotePort)
+            #expect(ports.count == 3)
+            #expect(Set(ports.compactMap { $0 }).count == 1, "three sequential requests should share one connection: \(ports)")
+        }
+        await client.shutdown()
+    }
+
+    @Test("an error status is a head, and ensureSuccess turns it into .status with the body")
+    func errorStatus() async throws {
+        try await ScriptedProvider.with(.status(429, body: #"{"error":{"message":"slow down"}}"#)) { provider in
+            let response = try await client.send(post(provider.baseURL + "/chat/completions"))
+            #expect(response.status == 429)
+            #expect(throws: HTTPClientError.status(429, body: #"{"error":{"message":"slow down"}}"#)) { try response.ensureSuccess() }
+        }
+        await client.shutdown()
+    }
+
+    @Test("a streamed body arrives at the server's cadence, chunk by chunk")
+    func streaming() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["a", "b", "c", "d"], chunkDelay: .milliseconds(150))) { provider in
+            let response = try await client.execute(post(provider.baseURL + "/chat/completions", stream: true))
+            #expect(response.status == 200)
+            var arrivals: [ContinuousClock.Instant] = []
+            var parser = SSEParser()
+            var events: [SSEEvent] = []
+            for try await chunk in response.body {
+                let new = parser.feed(chunk)
+                if !new.isEmpty { arrivals.append(.now) }
+                events += new
+            }
+            #expect(events.last?.data == "[DONE]")
+            let pieces = events.compactMap { try? JSON.parse($0.data)["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }
+            #expect(pieces.joined() == "abcd")
+            // Chunks were not buffered until the end: the first and last arrived ≥ 3 delays apart.
+            #expect(try #require(arrivals.last) - #require(arrivals.first) >= .milliseconds(400))
+        }
+        await client.shutdown()
+    }
+
+    @Test("no answer before the first-byte deadline is a first-byte timeout")
+    func firstByteTimeout() async throws {
+        try await ScriptedProvider.with(.slowHead(.seconds(5))) { provider in
+            let timeouts = HTTPTimeouts(connect: .seconds(1), firstByte: .milliseconds(300), stall: nil, total: .seconds(10))
+            await #expect(throws: HTTPClientError.timeout(.firstByte)) {
+                try await client.send(post(provider.baseURL + "/chat/completions", timeouts: timeouts))
+            }
+        }
+        await client.shutdown()
+    }
+
+    @Test("silence mid-stream beyond the stall limit is a stall timeout")
+    func stallTimeout() async throws {
+        try await ScriptedProvider.with(.stall(afterChunks: 2, silence: .seconds(5))) { provider in
+            let timeouts = HTTPTimeouts(connect: .seconds(1), firstByte: .seconds(2), stall: .milliseconds(300), total: .seconds(10))
+            let response = try await client.execute(post(provider.baseURL + "/chat/completions", stream: true, timeouts: timeouts))
+            await #expect(throws: HTTPClientError.timeout(.stall)) {
+                for try await _ in response.body {}
+            }
+        }
+        await client.shutdown()
+    }
+
+    @Test("a stream longer than the total limit is a total timeout")
+    func totalTimeout() async throws {
+        try await ScriptedProvider.with(.trickle(every: .milliseconds(50), limit: 200)) { provider in
+            let timeouts = HTTPTimeouts(connect: .seconds(1), firstByte: .seconds(2), stall: .seconds(2), total: .milliseconds(500))
+            let response = try await client.execute(post(provider.baseURL + "/chat/completions", stream: true, timeouts: timeouts))
+            await #expect(throws: HTTPClientError.timeout(.total)) {
+                for try await _ in response.body {}
+            }
+        }
+        await client.shutdown()
+    }
+
+    @Test("a peer that drops the connection mid-body is a transfer error, not a short success")
+    func cutStream() async throws {
+        try await ScriptedProvider.with(.cut(afterChunks: 2)) { provider in
+            let response = try await client.execute(post(provider.baseURL + "/chat/completions", stream: true))
+            await #expect {
+                for try await _ in response.body {}
+            } throws: { error in
+                if case .transfer = error as? HTTPClientError { return true }
+                return false
+            }
+        }
+        await client.shutdown()
+    }
+
+    @Test("nothing listening is a connect error")
+    func connectRefused() async throws {
+        let port = try #require(freeLoopbackPortForTests())
+        await #expect {
+            try await client.send(HTTPRequest(url: "http://127.0.0.1:\(port)/"))
+        } throws: { error in
+            if case .connect = error as? HTTPClientError { return true }
+            return false
+        }
+        await client.shutdown()
+    }
+
+    @Test("TLS to a peer that does not speak it is a TLS error (verification stays on)")
+    func tlsFailure() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["x"])) { provider in
+            await #expect {
+                try await client.send(HTTPRequest(url: "https://127.0.0.1:\(provider.port)/v1/chat/completions"))
+            } throws: { error in
+                if case .tls = error as? HTTPClientError { return true }
+                return false
+            }
+        }
+        await client.shutdown()
+    }
+
+    @Test("only http and https URLs are fetched", arguments: ["file:///etc/passwd", "ftp://127.0.0.1/", "not a url"])
+    func invalidURL(_ url: String) async throws {
+        await #expect {
+            try await client.send(HTTPRequest(url: url))
+        } throws: { error in
+            if case .invalidURL = error as? HTTPClientError { return true }
+            return false
+        }
+        await client.shutdown()
+    }
+
+    @Test("cancelling the consumer aborts the transfer; the server sees the client leave")
+    func cancellation() async throws {
+        try await ScriptedProvider.with(.trickle(every: .milliseconds(50), limit: 400)) { provider in
+            let client = client
+            let url = provider.baseURL + "/chat/completions"
+            let reader = Task {
+                let response = try await client.execute(post(url, stream: true))
+                for try await _ in response.body {}
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let cancelledAt = ContinuousClock.now
+            reader.cancel()
+            _ = try? await reader.value
+            let deadline = cancelledAt + .seconds(2)
+            while provider.clientLeftAt == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let left = try #require(provider.clientLeftAt, "the server never saw the client leave")
+            #expect(left - cancelledAt < .seconds(1))
+        }
+        await client.shutdown()
+    }
+
+    @Test("a shut-down client refuses new transfers")
+    func shutdown() async throws {
+        await client.shutdown()
+        await #expect(throws: HTTPClientError.shutdown) { try await client.send(HTTPRequest(url: "http://127.0.0.1:1/")) }
+    }
+}
+
+@testable import SwitchyardEngine
+
+func freeLoopbackPortForTests() -> Int? { freeLoopbackPort() }
