@@ -115,11 +115,18 @@ struct PidFile: Sendable {
         guard let cmdline = readSmallFile("/proc/\(pid)/cmdline"), cmdline.contains(executableName) else { return nil }
         kill(pid, SIGTERM)
         for _ in 0..<100 {
-            if kill(pid, 0) != 0 { return pid }
+            if !isRunning(pid) { return pid }
             try? await Task.sleep(for: .milliseconds(30))
         }
         kill(pid, SIGKILL)
         return pid
+    }
+
+    /// Alive and not a zombie waiting for its parent to reap it.
+    private func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0, let stat = readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state != "Z" && state != "X"
     }
 }
 

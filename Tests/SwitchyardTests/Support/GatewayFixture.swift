@@ -45,6 +45,12 @@ enum Fixtures {
     /// What `make setup` installed; tests fail with this message rather than skip when it is missing.
     static let locator = EngineLocator()
 
+    /// The Python of the set-up environment (it has the openai SDK).
+    static var pythonPath: String? {
+        let path = locator.home + "/venv/bin/python"
+        return access(path, X_OK) == 0 ? path : nil
+    }
+
     static func requireEngine() throws {
         _ = try locator.llamaServer(explicit: nil)
         _ = try locator.modelFile("default")
