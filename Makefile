@@ -25,3 +25,6 @@ test: setup
 
 clean:
 	rm -rf .build
+
+bench: setup
+	bash bench/run.sh
