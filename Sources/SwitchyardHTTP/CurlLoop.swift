@@ -46,15 +46,13 @@ final class CurlLoop: Sendable {
 
     func makeID() -> Int { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
-    func submit(id: Int, _ request: HTTPRequest, head: CheckedContinuation<HTTPResponseHead, any Error>,
-                body: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
-        let sink = TransferSink(head: head, body: body)
+    func submit(id: Int, _ request: HTTPRequest, sink: TransferSink) {
         let accepted = inbox.withLock { inbox -> Bool in
             guard !inbox.stopped else { return false }
             inbox.commands.append(.add(id: id, request, sink))
             return true
         }
-        if accepted { curl_multi_wakeup(multi.raw) } else { sink.fail(.shutdown) }
+        if accepted { curl_multi_wakeup(multi.raw) } else { sink.finish(.failed(.shutdown)) }
     }
 
     func cancel(_ id: Int) {
@@ -92,7 +90,7 @@ final class CurlLoop: Sendable {
                 case .add(let id, let request, let sink):
                     state.start(id: id, request: request, sink: sink)
                 case .cancel(let id):
-                    state.abort(id: id, error: nil)
+                    state.cancel(id: id)
                 case .shutdown(let done):
                     state.closeAll()
                     curl_multi_cleanup(multi.raw)

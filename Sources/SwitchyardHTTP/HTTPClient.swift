@@ -24,7 +24,7 @@ public final class HTTPClient: Sendable {
         }
         let head = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (head: CheckedContinuation<HTTPResponseHead, any Error>) in
-                loop.submit(id: id, request, head: head, body: bodyContinuation)
+                loop.submit(id: id, request, sink: TransferSink(head: head, body: bodyContinuation))
             }
         } onCancel: {
             loop.cancel(id)
@@ -32,9 +32,17 @@ public final class HTTPClient: Sendable {
         return HTTPStreamingResponse(head: head, body: body)
     }
 
-    /// Sends a request and collects the whole response, whatever its status.
+    /// Sends a request and returns the whole response, whatever its status. The body is
+    /// buffered on the curl thread and handed over once.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await execute(request).collect()
+        let id = loop.makeID()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (response: CheckedContinuation<HTTPResponse, any Error>) in
+                loop.submit(id: id, request, sink: TransferSink(collecting: response))
+            }
+        } onCancel: {
+            loop.cancel(id)
+        }
     }
 
     /// Fails transfers still running, stops the curl thread and frees the multi handle on it.

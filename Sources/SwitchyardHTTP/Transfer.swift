@@ -26,14 +26,14 @@ final class LoopState {
 
     func start(id: Int, request: HTTPRequest, sink: TransferSink) {
         if cancelledBeforeStart.remove(id) != nil {
-            sink.fail(nil)
+            sink.finish(.cancelled)
             return
         }
         let easy = spareHandles.popLast() ?? curl_easy_init()!
         let transfer = Transfer(id: id, easy: easy, timeouts: request.timeouts, sink: sink)
         if let error = transfer.configure(request) {
             transfer.release(spareHandles: &spareHandles)
-            sink.fail(error)
+            sink.finish(.failed(error))
             return
         }
         transfers[id] = transfer
@@ -41,13 +41,13 @@ final class LoopState {
         curl_multi_add_handle(multi, easy)
     }
 
-    /// Removes a running transfer; `error` nil means the consumer went away and wants nothing more.
-    func abort(id: Int, error: HTTPClientError?) {
+    /// Removes a running transfer whose consumer went away and wants nothing more.
+    func cancel(id: Int) {
         guard let transfer = transfers[id] else {
             cancelledBeforeStart.insert(id)
             return
         }
-        finish(transfer, error: error)
+        finish(transfer, .cancelled)
     }
 
     func collectFinished() {
@@ -56,7 +56,13 @@ final class LoopState {
             guard sy_msg_is_done(message) != 0, let easy = message.pointee.easy_handle,
                   let transfer = byHandle[easy] else { continue }
             let code = sy_msg_result(message)
-            finish(transfer, error: code == CURLE_OK ? transfer.completionError() : transfer.error(for: code))
+            if code != CURLE_OK {
+                finish(transfer, .failed(transfer.error(for: code)))
+            } else if let error = transfer.completionError() {
+                finish(transfer, .failed(error))
+            } else {
+                finish(transfer, .completed)
+            }
         }
     }
 
@@ -66,22 +72,22 @@ final class LoopState {
         lastDeadlineScan = now
         for transfer in transfers.values {
             if let kind = transfer.expiredDeadline(now: now) {
-                finish(transfer, error: .timeout(kind))
+                finish(transfer, .failed(.timeout(kind)))
             }
         }
     }
 
     func closeAll() {
-        for transfer in transfers.values { finish(transfer, error: .shutdown) }
+        for transfer in transfers.values { finish(transfer, .failed(.shutdown)) }
         for easy in spareHandles { curl_easy_cleanup(easy) }
         spareHandles.removeAll()
     }
 
-    private func finish(_ transfer: Transfer, error: HTTPClientError?) {
+    private func finish(_ transfer: Transfer, _ outcome: TransferSink.Outcome) {
         curl_multi_remove_handle(multi, transfer.easy)
         transfers[transfer.id] = nil
         byHandle[transfer.easy] = nil
-        transfer.sink.fail(error)
+        transfer.sink.finish(outcome)
         transfer.release(spareHandles: &spareHandles)
     }
 }
@@ -192,10 +198,10 @@ final class Transfer {
     private func receiveBody(_ chunk: UnsafeRawBufferPointer) {
         lastProgressAt = monotonicNanos()
         guard !chunk.isEmpty else { return }
-        sink.body.yield(Array(chunk))
+        sink.deliverBody(chunk)
     }
 
-    /// A transfer curl calls complete may still have ended before a head (e.g. an empty reply).
+    /// A transfer curl calls complete may still have ended before a head (an empty reply).
     func completionError() -> HTTPClientError? {
         headDelivered ? nil : .transfer("connection closed before a response head")
     }
@@ -246,34 +252,82 @@ final class Transfer {
     }
 }
 
-/// Where a transfer's outcome goes: the head to the awaiting caller, then body chunks
-/// to the stream it returned. Created by the submitting task, then handed over once through
-/// the command queue and used on the loop thread only: hence unchecked.
+/// Where a transfer's outcome goes. Streaming: the head to the awaiting caller, then body
+/// chunks to the stream it returned. Collecting: everything buffered here and handed over once,
+/// at the end, so a non-streaming call costs one thread handoff instead of two.
+/// Created by the submitting task, then handed over once through the command queue and used
+/// on the loop thread only: hence unchecked.
 final class TransferSink: @unchecked Sendable {
-    private var head: CheckedContinuation<HTTPResponseHead, any Error>?
-    let body: AsyncThrowingStream<[UInt8], any Error>.Continuation
+    private enum Mode {
+        case streaming(head: CheckedContinuation<HTTPResponseHead, any Error>?, body: AsyncThrowingStream<[UInt8], any Error>.Continuation)
+        case collecting(CheckedContinuation<HTTPResponse, any Error>, head: HTTPResponseHead?, body: [UInt8])
+        case finished
+    }
+
+    private var mode: Mode
 
     init(head: CheckedContinuation<HTTPResponseHead, any Error>, body: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
-        self.head = head
-        self.body = body
+        mode = .streaming(head: head, body: body)
+    }
+
+    init(collecting: CheckedContinuation<HTTPResponse, any Error>) {
+        mode = .collecting(collecting, head: nil, body: [])
     }
 
     func deliverHead(_ value: HTTPResponseHead) {
-        head?.resume(returning: value)
-        head = nil
+        switch mode {
+        case .streaming(let head, let body):
+            head?.resume(returning: value)
+            mode = .streaming(head: nil, body: body)
+        case .collecting(let continuation, _, let body):
+            mode = .collecting(continuation, head: value, body: body)
+        case .finished:
+            break
+        }
     }
 
-    /// Ends the transfer: `nil` is success after a head, or a silent end for a consumer that left.
-    func fail(_ error: HTTPClientError?) {
-        if let pending = head {
-            head = nil
-            pending.resume(throwing: error ?? CancellationError())
-            body.finish()
-        } else if let error {
-            body.finish(throwing: error)
-        } else {
-            body.finish()
+    func deliverBody(_ chunk: UnsafeRawBufferPointer) {
+        switch mode {
+        case .streaming(_, let body):
+            body.yield(Array(chunk))
+        case .collecting(let continuation, let head, var body):
+            mode = .finished  // keeps `body` uniquely referenced while it grows
+            body.append(contentsOf: chunk)
+            mode = .collecting(continuation, head: head, body: body)
+        case .finished:
+            break
         }
+    }
+
+    enum Outcome {
+        case completed
+        case failed(HTTPClientError)
+        /// The consumer went away; it is told nothing more than that.
+        case cancelled
+    }
+
+    func finish(_ outcome: Outcome) {
+        switch (mode, outcome) {
+        case (.streaming(let head?, let body), _):
+            switch outcome {
+            case .failed(let error): head.resume(throwing: error)
+            case .cancelled, .completed: head.resume(throwing: CancellationError())
+            }
+            body.finish()
+        case (.streaming(nil, let body), .failed(let error)):
+            body.finish(throwing: error)
+        case (.streaming(nil, let body), _):
+            body.finish()
+        case (.collecting(let continuation, let head?, let body), .completed):
+            continuation.resume(returning: HTTPResponse(head: head, body: body))
+        case (.collecting(let continuation, _, _), .failed(let error)):
+            continuation.resume(throwing: error)
+        case (.collecting(let continuation, _, _), _):
+            continuation.resume(throwing: CancellationError())
+        case (.finished, _):
+            break
+        }
+        mode = .finished
     }
 }
 

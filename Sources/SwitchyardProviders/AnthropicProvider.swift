@@ -40,8 +40,7 @@ public struct AnthropicProvider: Provider {
         let body = try AnthropicTranslation.request(request, model: remote.model, stream: false, defaultMaxTokens: Self.defaultMaxTokens)
         let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages", headers: headers,
                                       body: body.serialized(), timeouts: remote.timeouts.http)
-        let response = try await executeExpectingSuccess(client, httpRequest)
-        let message = try await collectJSONObject(response)
+        let message = try await sendExpectingJSONObject(client, httpRequest)
         return Completion(body: try AnthropicTranslation.completion(message, requestID: context.requestID))
     }
 
@@ -50,7 +49,7 @@ public struct AnthropicProvider: Provider {
         let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages",
                                       headers: headers + [("Accept", "text/event-stream")],
                                       body: body.serialized(), timeouts: remote.timeouts.http)
-        let response = try await executeExpectingSuccess(client, httpRequest)
+        let response = try await executeStreamExpectingSuccess(client, httpRequest)
         let translator = AnthropicStreamTranslator(id: "chatcmpl-\(context.requestID)", created: Int(time(nil)))
         return CompletionStream(chunks: translator.chunks(from: response.body))
     }

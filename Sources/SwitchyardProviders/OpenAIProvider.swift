@@ -15,6 +15,8 @@ public struct OpenAIProvider: Provider {
     private let endpoint: Endpoint
     private let client: HTTPClient
     private let timeouts: HTTPTimeouts
+    /// The remote endpoint, fixed at start-up (the local one moves with each engine restart).
+    private let remoteURL: String?
     /// Headers fixed at start-up: content type, auth, the policy's extra headers.
     private let headers: [(name: String, value: String)]
 
@@ -28,8 +30,10 @@ public struct OpenAIProvider: Provider {
             if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
             headers += remote.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             timeouts = remote.timeouts.http
+            remoteURL = remote.baseURL + "/chat/completions"
         case .local(let engine):
             timeouts = engine.settings.timeouts.http
+            remoteURL = nil
         }
         self.headers = headers
     }
@@ -46,9 +50,10 @@ public struct OpenAIProvider: Provider {
     }
 
     private func url() throws(ProviderError) -> String {
+        if let remoteURL { return remoteURL }
         switch endpoint {
-        case .remote(let remote, _):
-            return remote.baseURL + "/chat/completions"
+        case .remote:
+            return ""
         case .local(let engine):
             guard let base = engine.readyBaseURL else {
                 throw .unavailable("the local engine is \(engine.status.phase.rawValue)", retryAfterSeconds: 2)
@@ -86,8 +91,7 @@ public struct OpenAIProvider: Provider {
         var body = request
         body.body["stream"] = .bool(false)
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false), timeouts: timeouts)
-        let response = try await executeExpectingSuccess(client, httpRequest)
-        var object = try await collectJSONObject(response)
+        var object = try await sendExpectingJSONObject(client, httpRequest)
         guard object["choices"]?.arrayValue != nil else {
             throw .malformedResponse("no `choices` in the completion")
         }
@@ -98,7 +102,7 @@ public struct OpenAIProvider: Provider {
     public func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers + [("Accept", "text/event-stream")],
                                       body: upstreamBody(request, stream: true), timeouts: timeouts)
-        let response = try await executeExpectingSuccess(client, httpRequest)
+        let response = try await executeStreamExpectingSuccess(client, httpRequest)
         return CompletionStream(chunks: OpenAIStreamTranslator(model: localModelName).chunks(from: response.body))
     }
 }

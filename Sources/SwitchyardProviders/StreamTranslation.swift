@@ -66,9 +66,9 @@ func upstreamErrorMessage(_ body: [UInt8]) -> String {
     return text.isEmpty ? "(empty body)" : text
 }
 
-/// Sends a request upstream and returns its streaming response if the status is 2xx;
+/// Starts a streaming request upstream and returns its response if the status is 2xx;
 /// otherwise reads the error body and throws it as `upstreamStatus`.
-func executeExpectingSuccess(_ client: HTTPClient, _ request: HTTPRequest) async throws(ProviderError) -> HTTPStreamingResponse {
+func executeStreamExpectingSuccess(_ client: HTTPClient, _ request: HTTPRequest) async throws(ProviderError) -> HTTPStreamingResponse {
     let response: HTTPStreamingResponse
     do {
         response = try await client.execute(request)
@@ -82,15 +82,20 @@ func executeExpectingSuccess(_ client: HTTPClient, _ request: HTTPRequest) async
     return response
 }
 
-func collectJSONObject(_ response: HTTPStreamingResponse) async throws(ProviderError) -> JSONObject {
-    let body: [UInt8]
+/// Sends a non-streaming request and returns its JSON object if the status is 2xx;
+/// otherwise throws the upstream's error as `upstreamStatus`.
+func sendExpectingJSONObject(_ client: HTTPClient, _ request: HTTPRequest) async throws(ProviderError) -> JSONObject {
+    let response: HTTPResponse
     do {
-        body = try await response.collect().body
+        response = try await client.send(request)
     } catch {
         throw ProviderError(error)
     }
-    guard let json = try? JSON.parse(body), case .object(let object) = json else {
-        throw .malformedResponse("expected a JSON object, got: \(String(decoding: body.prefix(200), as: UTF8.self))")
+    guard (200..<300).contains(response.status) else {
+        throw .upstreamStatus(response.status, message: upstreamErrorMessage(response.body))
+    }
+    guard let json = try? JSON.parse(response.body), case .object(let object) = json else {
+        throw .malformedResponse("expected a JSON object, got: \(String(decoding: response.body.prefix(200), as: UTF8.self))")
     }
     return object
 }

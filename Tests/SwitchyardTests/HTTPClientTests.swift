@@ -160,10 +160,24 @@ struct HTTPClientTests {
             let cancelledAt = ContinuousClock.now
             reader.cancel()
             _ = try? await reader.value
-            let deadline = cancelledAt + .seconds(2)
-            while provider.clientLeftAt == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            let left = try #require(provider.clientLeftAt, "the server never saw the client leave")
-            #expect(left - cancelledAt < .seconds(1))
+            let after = try #require(await provider.clientLeft(since: cancelledAt), "the upstream never saw the client leave")
+            #expect(after < .seconds(1))
+        }
+        await client.shutdown()
+    }
+
+    @Test("cancelling a whole-response send aborts its transfer too")
+    func cancelSend() async throws {
+        try await ScriptedProvider.with(.trickle(every: .milliseconds(50), limit: 400)) { provider in
+            let client = client
+            let url = provider.baseURL + "/chat/completions"
+            let sender = Task { try await client.send(post(url, stream: true)) }
+            try await Task.sleep(for: .milliseconds(300))
+            let cancelledAt = ContinuousClock.now
+            sender.cancel()
+            await #expect(throws: CancellationError.self) { try await sender.value }
+            let after = try #require(await provider.clientLeft(since: cancelledAt), "the upstream never saw the client leave")
+            #expect(after < .seconds(1))
         }
         await client.shutdown()
     }

@@ -47,6 +47,12 @@ final class ScriptedProvider: Sendable {
 
     var received: [Received] { record.withLock { $0.received } }
     var clientLeftAt: ContinuousClock.Instant? { record.withLock { $0.clientLeftAt } }
+
+    /// How long after `since` a streaming client was seen leaving; nil if not within `limit`.
+    func clientLeft(since: ContinuousClock.Instant, limit: Duration = .seconds(3)) async throws -> Duration? {
+        while clientLeftAt == nil, ContinuousClock.now < since + limit { try await Task.sleep(for: .milliseconds(20)) }
+        return clientLeftAt.map { $0 - since }
+    }
     var port: Int { boundPort.load(ordering: .relaxed) }
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
