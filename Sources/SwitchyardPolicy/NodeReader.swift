@@ -1,3 +1,4 @@
+import SwitchyardWire
 import Yams
 
 typealias MappingEntries = [(key: String, keyNode: Node, value: Node)]
@@ -110,6 +111,43 @@ struct NodeReader {
         }
         error(node, "`\(field)` must be a positive duration such as 500ms, 5s or 2m; got '\(text)'")
         return nil
+    }
+}
+
+extension NodeReader {
+    /// A YAML value as JSON (for test requests): mappings, sequences, and typed scalars.
+    mutating func json(_ node: Node) -> JSON {
+        switch node {
+        case .mapping(let mapping):
+            return .object(JSONObject(mapping.compactMap { pair in pair.key.scalar.map { ($0.string, json(pair.value)) } }))
+        case .sequence(let sequence):
+            return .array(sequence.map { json($0) })
+        case .scalar(let scalar):
+            if scalar.style == .plain {
+                if let i = node.int { return .int(i) }
+                if let d = node.float { return .double(d) }
+                if let b = node.bool { return .bool(b) }
+                if node.null != nil { return .null }
+            }
+            return .string(scalar.string)
+        case .alias:
+            return .null
+        }
+    }
+
+    /// A stubbed signal value of the signal's own type.
+    mutating func signalValue(_ node: Node, for signal: Signal) -> ConditionValue? {
+        switch signal.kind {
+        case .number:
+            return number(node, signal.description).map(ConditionValue.number)
+        case .string:
+            return string(node, signal.description).map(ConditionValue.string)
+        case .bool:
+            guard let b = node.bool else { error(node, "`\(signal)` must be true or false"); return nil }
+            return .bool(b)
+        case .set:
+            return .set(Set(strings(node, signal.description)))
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import SwitchyardWire
+
 /// A loaded, validated routing policy. Immutable: a reload builds a new one and swaps it whole.
 public struct Policy: Sendable {
     public var source: String
@@ -5,8 +7,12 @@ public struct Policy: Sendable {
     public var server: ServerSettings
     /// Targets in file order; names are unique.
     public var models: [ModelTarget]
-    /// Ordered; the first that applies decides.
+    /// Ordered; the first whose condition holds decides.
     public var rules: [Rule]
+    /// Limits no rule, fallback or retry may break.
+    public var constraints: Constraints
+    /// Cases for `switchyard policy test`.
+    public var tests: [PolicyTest]
 
     public func model(named name: String) -> ModelTarget? { models.first { $0.name == name } }
 
@@ -107,9 +113,74 @@ public struct Rule: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
         /// Serve on this target, trying `fallbacks` in order if it fails before answering.
         case serve(target: String, fallbacks: [String])
+        /// Generate on `first`, then escalate to `escalateTo` when `when` holds of the answer.
+        case cascade(Cascade)
+        /// Refuse with 403 and this message.
+        case deny(String)
     }
 
     public var name: String
+    /// `Condition.always` when the rule has no `when:`.
+    public var when: Condition
     public var action: Action
     public var line: Int
+
+    public init(name: String, when: Condition = .always, action: Action, line: Int) {
+        self.name = name
+        self.when = when
+        self.action = action
+        self.line = line
+    }
+
+    /// Every target the rule may send a request to, in the order it would try them.
+    public var targets: [String] {
+        switch action {
+        case .serve(let target, let fallbacks): [target] + fallbacks
+        case .cascade(let cascade): [cascade.first, cascade.escalateTo] + cascade.fallbacks
+        case .deny: []
+        }
+    }
+}
+
+public struct Cascade: Sendable, Equatable {
+    public var first: String
+    public var escalateTo: String
+    /// Evaluated after `first` answered; may read `confidence`.
+    public var when: Condition
+    /// Tried in order if `escalateTo` fails before answering.
+    public var fallbacks: [String]
+}
+
+public struct Constraints: Sendable, Equatable {
+    public var privateData: PrivateDataConstraint?
+    public init(privateData: PrivateDataConstraint? = nil) { self.privateData = privateData }
+}
+
+/// When any of `classes` is found in a request, only `allowedTargets` may serve it, whatever
+/// rule or fallback applies; if none of them can, the request is refused.
+public struct PrivateDataConstraint: Sendable, Equatable {
+    public var classes: Set<String>
+    public var allowedTargets: [String]
+}
+
+/// One case of `switchyard policy test`: a request, stubbed signals, and what must happen.
+public struct PolicyTest: Sendable, Equatable {
+    public struct Expectation: Sendable, Equatable {
+        public var target: String?
+        public var rule: String?
+        /// An HTTP status the decision must end in (403 for deny or a constraint refusal).
+        public var status: Int?
+    }
+
+    public var name: String
+    public var request: JSONObject
+    public var headers: [String: String]
+    public var signals: [(Signal, ConditionValue)]
+    public var expect: Expectation
+    public var line: Int
+
+    public static func == (a: PolicyTest, b: PolicyTest) -> Bool {
+        a.name == b.name && a.request == b.request && a.headers == b.headers && a.expect == b.expect && a.line == b.line
+            && a.signals.map(\.0) == b.signals.map(\.0) && a.signals.map(\.1) == b.signals.map(\.1)
+    }
 }

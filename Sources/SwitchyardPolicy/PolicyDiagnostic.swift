@@ -6,12 +6,21 @@ public struct PolicyDiagnostic: Sendable, Equatable, CustomStringConvertible {
     public var message: String
 
     public var description: String { "\(file):\(line):\(column): \(message)" }
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
 }
 
 /// A policy that failed to load, with every problem found (not just the first).
 public struct PolicyError: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [PolicyDiagnostic]
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+
+    public init(diagnostics: [PolicyDiagnostic]) { self.diagnostics = diagnostics }
 }
 
 /// The closest candidate by edit distance, for "did you mean" hints; nil when nothing is close.

@@ -51,20 +51,25 @@ public enum PolicyLoader {
 private struct PolicyBuilder {
     var reader: NodeReader
 
-    static let topKeys = ["version", "server", "models", "rules"]
+    static let topKeys = ["version", "server", "models", "rules", "constraints", "tests"]
     static let serverKeys = ["max_body_bytes", "shutdown_grace"]
     static let commonModelKeys = ["kind", "context"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
     static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers"]
     static let timeoutKeys = ["connect", "first_byte", "stall", "total"]
     static let priceKeys = ["input", "output"]
-    static let ruleKeys = ["name", "serve", "fallbacks"]
+    static let ruleKeys = ["name", "when", "serve", "fallbacks", "cascade", "deny"]
+    static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks"]
+    static let constraintKeys = ["private_data"]
+    static let privateDataKeys = ["classes", "allowed_targets"]
+    static let testKeys = ["name", "request", "headers", "signals", "expect"]
+    static let expectKeys = ["target", "rule", "status"]
 
     init(reader: NodeReader) { self.reader = reader }
 
     mutating func build(_ top: MappingEntries, root: Node, source: String) -> Policy {
         reader.checkKeys(top, allowed: Self.topKeys, in: "the policy")
-        var policy = Policy(source: source, version: 1, server: ServerSettings(), models: [], rules: [])
+        var policy = Policy(source: source, version: 1, server: ServerSettings(), models: [], rules: [], constraints: Constraints(), tests: [])
 
         if let version = top.value("version") {
             if let v = reader.int(version, "version"), v != 1 {
@@ -88,6 +93,10 @@ private struct PolicyBuilder {
         } else if let first = policy.models.first(where: \.isLocal) ?? policy.models.first {
             policy.rules = [Rule(name: "default", action: .serve(target: first.name, fallbacks: []), line: 0)]
         }
+        if let constraints = top.value("constraints") {
+            policy.constraints = buildConstraints(constraints, models: policy.models, rules: policy.rules)
+        }
+        if let tests = top.value("tests") { policy.tests = buildTests(tests, models: policy.models) }
         return policy
     }
 
@@ -201,32 +210,190 @@ private struct PolicyBuilder {
             if rules.contains(where: { $0.name == name }), let n = map.value("name") {
                 reader.error(n, "rule name '\(name)' is used twice")
             }
-            guard let serveNode = map.value("serve") else {
-                reader.error(item, "rule '\(name)' has no action: add `serve: TARGET`")
+            var when = Condition.always
+            if let n = map.value("when") {
+                guard let condition = condition(n, models: models, allowConfidence: false) else { continue }
+                when = condition
+            }
+            let actions = ["serve", "cascade", "deny"].filter { map.value($0) != nil }
+            guard actions.count == 1 else {
+                reader.error(item, actions.isEmpty
+                    ? "rule '\(name)' has no action: add `serve: TARGET`, `cascade: {...}` or `deny: \"reason\"`"
+                    : "rule '\(name)' has more than one action (\(actions.joined(separator: ", "))); give it one")
                 continue
             }
-            guard let target = reader.string(serveNode, "serve") else { continue }
-            checkTarget(target, node: serveNode, names: names)
-            var fallbacks: [String] = []
-            if let n = map.value("fallbacks") {
-                fallbacks = reader.strings(n, "fallbacks")
-                for (i, fallback) in fallbacks.enumerated() {
-                    let at = n.sequence.map { Array($0)[i] } ?? n
-                    checkTarget(fallback, node: at, names: names)
-                    if fallback == target || fallbacks[..<i].contains(fallback) {
-                        reader.error(at, "'\(fallback)' appears twice in rule '\(name)' (a fallback cycle)")
-                    }
-                }
+            let fallbacks = map.value("fallbacks").map { targetList($0, "fallbacks", names: names) } ?? []
+            let action: Rule.Action
+            if let serveNode = map.value("serve") {
+                guard let target = reader.string(serveNode, "serve") else { continue }
+                checkTarget(target, node: serveNode, names: names)
+                action = .serve(target: target, fallbacks: fallbacks.map(\.0))
+                checkChain([(target, serveNode)] + fallbacks, rule: name)
+            } else if let cascadeNode = map.value("cascade") {
+                guard let cascade = buildCascade(cascadeNode, rule: name, models: models, fallbacks: fallbacks) else { continue }
+                action = .cascade(cascade)
+            } else {
+                let denyNode = map.value("deny")!
+                guard let message = reader.string(denyNode, "deny") else { continue }
+                if !fallbacks.isEmpty, let n = map.value("fallbacks") { reader.error(n, "a `deny` rule has no fallbacks") }
+                action = .deny(message)
             }
-            let rule = Rule(name: name, action: .serve(target: target, fallbacks: fallbacks), line: line)
+            let rule = Rule(name: name, when: when, action: action, line: line)
             if let catchAll {
                 reader.error(item, "rule '\(name)' is never reached: rule '\(catchAll.name)' at line \(catchAll.line) matches every request")
             }
-            catchAll = catchAll ?? rule  // every rule matches all requests until rules get conditions
+            if rule.when.isAlwaysTrue, catchAll == nil { catchAll = rule }
             rules.append(rule)
         }
-        if rules.isEmpty { reader.error(node, "`rules` is empty: add at least one `serve` rule") }
+        if rules.isEmpty { reader.error(node, "`rules` is empty: add at least one rule") }
         return rules
+    }
+
+    mutating func buildCascade(_ node: Node, rule: String, models: [ModelTarget], fallbacks: [(String, Node)]) -> Cascade? {
+        guard let map = reader.mapping(node, "cascade") else { return nil }
+        reader.checkKeys(map, allowed: Self.cascadeKeys, in: "cascade")
+        let names = models.map(\.name)
+        guard let firstNode = map.value("first"), let first = reader.string(firstNode, "first"),
+              let escalateNode = map.value("escalate_to"), let escalateTo = reader.string(escalateNode, "escalate_to") else {
+            reader.error(node, "a cascade needs `first` (the local model) and `escalate_to`")
+            return nil
+        }
+        checkTarget(first, node: firstNode, names: names)
+        checkTarget(escalateTo, node: escalateNode, names: names)
+        if let target = models.first(where: { $0.name == first }), !target.isLocal {
+            reader.error(firstNode, "a cascade starts on the local model (its confidence comes from the local token log-probabilities); '\(first)' is \(target.kindName)")
+        }
+        var when = (try? Condition.parse("confidence < 0.5", models: models)) ?? .always
+        if let n = map.value("when") {
+            guard let condition = condition(n, models: models, allowConfidence: true) else { return nil }
+            when = condition
+        }
+        var extra = fallbacks
+        if let n = map.value("fallbacks") { extra += targetList(n, "fallbacks", names: names) }
+        checkChain([(first, firstNode), (escalateTo, escalateNode)] + extra, rule: rule)
+        return Cascade(first: first, escalateTo: escalateTo, when: when, fallbacks: extra.map(\.0))
+    }
+
+    /// Parses a condition, reporting its errors at their column in the file.
+    mutating func condition(_ node: Node, models: [ModelTarget], allowConfidence: Bool) -> Condition? {
+        guard case .scalar(let scalar) = node else {
+            reader.error(node, "a condition is a string, like `prompt_tokens > 4000`")
+            return nil
+        }
+        let text = scalar.string
+        do {
+            let condition = try Condition.parse(text, models: models)
+            if !allowConfidence, condition.signals.contains(.confidence) {
+                reader.error(node, "`confidence` is known only after the local model answered: use it in a cascade's `when`")
+                return nil
+            }
+            return condition
+        } catch {
+            let mark = node.mark
+            let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+            reader.errorAt(line: mark?.line ?? 1, column: (mark?.column ?? 1) + error.offset + (quoted ? 1 : 0), "in condition: \(error.message)")
+            return nil
+        }
+    }
+
+    mutating func targetList(_ node: Node, _ field: String, names: [String]) -> [(String, Node)] {
+        guard case .sequence(let sequence) = node else {
+            reader.error(node, "`\(field)` must be a list of targets")
+            return []
+        }
+        return sequence.compactMap { item in
+            guard let name = reader.string(item, field) else { return nil }
+            checkTarget(name, node: item, names: names)
+            return (name, item)
+        }
+    }
+
+    /// A chain of targets (serve or cascade, then fallbacks) may not name a target twice.
+    mutating func checkChain(_ chain: [(String, Node)], rule: String) {
+        for (i, (name, node)) in chain.enumerated() where chain[..<i].contains(where: { $0.0 == name }) {
+            reader.error(node, "'\(name)' appears twice in rule '\(rule)' (a fallback cycle)")
+        }
+    }
+
+    mutating func buildConstraints(_ node: Node, models: [ModelTarget], rules: [Rule]) -> Constraints {
+        guard let map = reader.mapping(node, "constraints") else { return Constraints() }
+        reader.checkKeys(map, allowed: Self.constraintKeys, in: "constraints")
+        guard let privateNode = map.value("private_data"), let privateMap = reader.mapping(privateNode, "private_data") else {
+            return Constraints()
+        }
+        reader.checkKeys(privateMap, allowed: Self.privateDataKeys, in: "private_data")
+        let known = PIIClass.allCases.map(\.rawValue)
+        var classes = Set(known)
+        if let n = privateMap.value("classes") {
+            classes = []
+            for (item, itemNode) in zip(reader.strings(n, "classes"), n.sequence.map(Array.init) ?? []) {
+                if known.contains(item) {
+                    classes.insert(item)
+                } else {
+                    let hint = nearest(item, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+                    reader.error(itemNode, "unknown PII class '\(item)'\(hint); classes: \(known.joined(separator: ", "))")
+                }
+            }
+        }
+        let names = models.map(\.name)
+        let allowed = privateMap.value("allowed_targets").map { targetList($0, "allowed_targets", names: names).map(\.0) }
+            ?? models.filter(\.isLocal).map(\.name)
+        let constraint = PrivateDataConstraint(classes: classes, allowedTargets: allowed)
+        // A rule that only applies to private data must not name a target outside the box.
+        for rule in rules where rule.when.requiresPII(of: classes) {
+            for target in rule.targets where !allowed.contains(target) {
+                reader.errorAt(line: rule.line, column: 5,
+                               "rule '\(rule.name)' matches private data (\(classes.sorted().joined(separator: ", "))) but may send it to '\(target)', which `constraints.private_data.allowed_targets` does not allow")
+            }
+        }
+        return Constraints(privateData: constraint)
+    }
+
+    mutating func buildTests(_ node: Node, models: [ModelTarget]) -> [PolicyTest] {
+        guard case .sequence(let sequence) = node else {
+            reader.error(node, "`tests` must be a list")
+            return []
+        }
+        let names = models.map(\.name)
+        var tests: [PolicyTest] = []
+        for item in sequence {
+            guard let map = reader.mapping(item, "a test") else { continue }
+            reader.checkKeys(map, allowed: Self.testKeys, in: "a test")
+            let name = map.value("name").flatMap { reader.string($0, "name") } ?? "test-\(tests.count + 1)"
+            guard let requestNode = map.value("request"), case .object(let request) = reader.json(requestNode) else {
+                reader.error(item, "test '\(name)' needs a `request` (a chat completion body)")
+                continue
+            }
+            var headers: [String: String] = [:]
+            if let n = map.value("headers"), let entries = reader.mapping(n, "headers") {
+                for entry in entries { headers[entry.key.lowercased()] = reader.string(entry.value, entry.key) }
+            }
+            var signals: [(Signal, ConditionValue)] = []
+            if let n = map.value("signals"), let entries = reader.mapping(n, "signals") {
+                for entry in entries {
+                    guard let signal = Signal.named[entry.key] ?? (entry.key.hasPrefix("header.") ? .header(String(entry.key.dropFirst(7))) : nil) else {
+                        let hint = nearest(entry.key, in: Array(Signal.named.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+                        reader.error(entry.keyNode, "unknown signal '\(entry.key)'\(hint)")
+                        continue
+                    }
+                    if let value = reader.signalValue(entry.value, for: signal) { signals.append((signal, value)) }
+                }
+            }
+            var expect = PolicyTest.Expectation()
+            if let n = map.value("expect"), let entries = reader.mapping(n, "expect") {
+                reader.checkKeys(entries, allowed: Self.expectKeys, in: "expect")
+                if let t = entries.value("target") {
+                    expect.target = reader.string(t, "target")
+                    if let target = expect.target { checkTarget(target, node: t, names: names) }
+                }
+                if let r = entries.value("rule") { expect.rule = reader.string(r, "rule") }
+                if let st = entries.value("status") { expect.status = reader.int(st, "status", min: 100, max: 599) }
+            } else {
+                reader.error(item, "test '\(name)' needs `expect` (target, rule and/or status)")
+            }
+            tests.append(PolicyTest(name: name, request: request, headers: headers, signals: signals, expect: expect, line: item.mark?.line ?? 0))
+        }
+        return tests
     }
 
     mutating func checkTarget(_ target: String, node: Node, names: [String]) {

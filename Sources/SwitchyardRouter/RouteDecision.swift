@@ -2,18 +2,44 @@ import SwitchyardPolicy
 
 /// Where a request goes and why: the explainable output of routing, before any upstream is called.
 public struct RouteDecision: Sendable, Equatable {
-    /// The rule that decided (`model:NAME` when the client named a policy model).
-    public var rule: String
-    /// Targets to try in order: the chosen one, then its fallbacks.
-    public var candidates: [String]
-    /// A short machine-readable reason, e.g. `requested-model` or `rule:default`.
-    public var reason: String
-
-    public init(rule: String, candidates: [String], reason: String) {
-        self.rule = rule
-        self.candidates = candidates
-        self.reason = reason
+    public enum Action: Sendable, Equatable {
+        /// Targets to try in order: the chosen one, then its fallbacks.
+        case serve([String])
+        /// Generate on the local model, score the answer, escalate when the cascade's condition holds.
+        case cascade(Cascade)
+        /// Refuse with 403 and this message.
+        case deny(String)
     }
+
+    /// The rule that decided (`model:NAME` when a named model was served without a rule).
+    public var rule: String
+    public var action: Action
+    /// A short machine-readable reason: `rule:long-context prompt_tokens=7100>6553.6`.
+    public var reason: String
+    /// The signals computed for the decision (only those some rule needed).
+    public var signals: SignalValues
+    /// Each rule tried, in order, and why it matched or not.
+    public var trace: [RuleTrace]
+    /// PII classes that made the private-data constraint narrow the targets.
+    public var privateData: [String]
+
+    /// The targets this decision may send the request to (the local engine included, for the
+    /// last-resort answer when cloud targets are unconfigured, only if it is among them or allowed).
+    public var mayServeLocallyAsLastResort: Bool
+}
+
+public struct RuleTrace: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case matched
+        case notMatched
+        /// Not evaluated, and why (e.g. the request named a model and the rule does not read `model`).
+        case skipped(String)
+    }
+
+    public var rule: String
+    public var condition: String
+    public var outcome: Outcome
+    public var facts: [String]
 }
 
 /// A target passed over before the one that served, and why.
@@ -21,6 +47,8 @@ public struct SkippedTarget: Sendable, Equatable, CustomStringConvertible {
     public enum Why: Sendable, Equatable {
         case unconfigured(String)
         case failed(String)
+        /// The private-data constraint does not allow it.
+        case privateData
     }
 
     public var target: String
@@ -30,6 +58,7 @@ public struct SkippedTarget: Sendable, Equatable, CustomStringConvertible {
         switch why {
         case .unconfigured(let detail): "\(target):unconfigured(\(detail))"
         case .failed(let detail): "\(target):failed(\(detail))"
+        case .privateData: "\(target):private-data"
         }
     }
 }

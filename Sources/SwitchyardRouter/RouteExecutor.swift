@@ -2,37 +2,143 @@ import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardWire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The outcome of serving a decision: the answer, the target that gave it, and what was tried first.
 public struct Served<Answer: Sendable>: Sendable {
     public var answer: Answer
     public var target: ModelTarget
     public var skipped: [SkippedTarget]
+    /// Set when a cascade escalated (or wanted to) after scoring the local answer.
+    public var escalation: Escalation?
+}
+
+public struct Escalation: Sendable, Equatable {
+    /// `confidence=0.41<0.6`, or why the cascade did not escalate when it could not.
+    public var reason: String
+    public var confidence: Double?
+    /// False when escalation was wanted but no target could take it: the local answer was kept.
+    public var escalated: Bool
 }
 
 extension RequestRouter {
-    /// Tries the decision's candidates in order until one answers. A target that fails before
-    /// answering (unreachable, 5xx, not ready) gives way to the next; one that rejects the
-    /// request itself (4xx) ends the attempt, since another would reject it too.
-    /// Targets that cannot work until an operator acts (no API key) are passed over; when that
-    /// leaves none, the local engine answers: Switchyard serves without any cloud key.
+    /// Serves a decision and returns a whole completion.
     public func complete(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<Completion> {
-        try await serve(decision) { (provider) throws(ProviderError) in try await provider.complete(request, context: context) }
+        switch decision.action {
+        case .deny(let message):
+            throw APIError(status: 403, type: "invalid_request_error", code: "policy_denied", message: message)
+        case .serve(let candidates):
+            return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
+                try await provider.complete(request, context: context)
+            }
+        case .cascade(let cascade):
+            return try await runCascade(cascade, request: request, decision: decision, context: context)
+        }
     }
 
     /// Like `complete`, but returns once a target has accepted the stream: nothing has been sent
-    /// to the client yet, so every failure up to here can still fall back.
+    /// to the client yet, so every failure up to here can still fall back. A cascade streams from
+    /// its first target without scoring (held-back streaming escalation is not built yet).
     public func stream(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {
-        try await serve(decision) { (provider) throws(ProviderError) in try await provider.stream(request, context: context) }
+        let candidates: [String]
+        switch decision.action {
+        case .deny(let message):
+            throw APIError(status: 403, type: "invalid_request_error", code: "policy_denied", message: message)
+        case .serve(let list):
+            candidates = list
+        case .cascade(let cascade):
+            candidates = [cascade.first] + cascade.fallbacks
+        }
+        return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
+            try await provider.stream(request, context: context)
+        }
     }
 
+    /// Generates on the cascade's first (local) target with log-probabilities, estimates the
+    /// answer's confidence, and escalates when the cascade's condition holds. If the escalation
+    /// cannot be served, the local answer is kept and the escalation says why.
+    private func runCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<Completion> {
+        let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
+        var scored = request
+        scored.body["logprobs"] = .bool(true)
+        let local: Served<Completion>
+        do {
+            local = try await serve([cascade.first], localLastResort: false) { (provider) throws(ProviderError) in
+                try await provider.complete(scored, context: context)
+            }
+        } catch {
+            // The local model could not answer at all: the cascade's next step is the cloud.
+            return try await serve(escalationTargets, localLastResort: false) { (provider) throws(ProviderError) in
+                try await provider.complete(request, context: context)
+            }
+        }
+        var answer = local.answer
+        let confidence = Self.confidence(of: answer)
+        if !request.logprobs { answer.body = Self.withoutLogprobs(answer.body) }
+        var values = decision.signals
+        values.confidence = confidence
+        let (escalate, facts) = cascade.when.evaluate(values)
+        guard escalate else {
+            return Served(answer: answer, target: local.target, skipped: local.skipped, escalation: nil)
+        }
+        let reason = facts.isEmpty ? "confidence=\(confidence.map { String($0) } ?? "unknown")" : facts.joined(separator: " ")
+        do {
+            var escalated = try await serve(escalationTargets, localLastResort: false) { (provider) throws(ProviderError) in
+                try await provider.complete(request, context: context)
+            }
+            escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
+            return escalated
+        } catch {
+            // No cloud answer to be had (unconfigured, down): the local answer stands, and says so.
+            var skipped = local.skipped
+            for target in escalationTargets {
+                if case .unconfigured(let detail)? = provider(target)?.availability {
+                    skipped.append(SkippedTarget(target: target, why: .unconfigured(detail)))
+                } else {
+                    skipped.append(SkippedTarget(target: target, why: .failed(error.message)))
+                }
+            }
+            return Served(answer: answer, target: local.target, skipped: skipped,
+                          escalation: Escalation(reason: reason, confidence: confidence, escalated: false))
+        }
+    }
+
+    /// exp(mean token log-probability) of the first choice: the geometric-mean token probability.
+    static func confidence(of completion: Completion) -> Double? {
+        guard let tokens = completion.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue, !tokens.isEmpty else { return nil }
+        let logprobs = tokens.compactMap { $0["logprob"]?.doubleValue }
+        guard !logprobs.isEmpty else { return nil }
+        return exp(logprobs.reduce(0, +) / Double(logprobs.count))
+    }
+
+    static func withoutLogprobs(_ body: JSONObject) -> JSONObject {
+        var body = body
+        if let choices = body["choices"]?.arrayValue {
+            body["choices"] = .array(choices.map { choice in
+                guard case .object(var object) = choice else { return choice }
+                object["logprobs"] = .null
+                return .object(object)
+            })
+        }
+        return body
+    }
+
+    /// Tries candidates in order until one answers. A target that fails before answering
+    /// (unreachable, 5xx, not ready) gives way to the next; one that rejects the request itself
+    /// (4xx) ends the attempt, since another would reject it too. Targets that cannot work until
+    /// an operator acts (no API key) are passed over; when that leaves none and `localLastResort`
+    /// allows it, the local engine answers: Switchyard serves without any cloud key.
     private func serve<Answer: Sendable>(
-        _ decision: RouteDecision,
+        _ candidates: [String],
+        localLastResort: Bool,
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
     ) async throws(APIError) -> Served<Answer> {
         var skipped: [SkippedTarget] = []
         var lastError: ProviderError?
         var unconfigured: ProviderError?
-        var candidates = decision.candidates
+        var candidates = candidates
         var index = 0
         while index < candidates.count {
             let name = candidates[index]
@@ -42,14 +148,14 @@ extension RequestRouter {
                 skipped.append(SkippedTarget(target: name, why: .unconfigured(detail)))
                 unconfigured = unconfigured ?? .unconfigured("target '\(name)' is unconfigured: \(detail)")
                 let onlyUnconfiguredSoFar = lastError == nil && index == candidates.count
-                if onlyUnconfiguredSoFar, let local = policy.localModels.first, !candidates.contains(local.name) {
+                if onlyUnconfiguredSoFar, localLastResort, let local = policy.localModels.first, !candidates.contains(local.name) {
                     candidates.append(local.name)
                 }
                 continue
             }
             do {
                 let answer = try await attempt(provider)
-                return Served(answer: answer, target: provider.target, skipped: skipped)
+                return Served(answer: answer, target: provider.target, skipped: skipped, escalation: nil)
             } catch {
                 lastError = error
                 skipped.append(SkippedTarget(target: name, why: .failed(error.description)))

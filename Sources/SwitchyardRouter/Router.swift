@@ -2,34 +2,111 @@ import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardWire
 
-/// Decides where a request is served, from the policy and the providers' availability.
-/// Built once per policy load; `decide` does no I/O and allocates little.
+/// Decides where a request is served, from the policy's rules and constraints. Built once per
+/// policy load; `decide` computes only the signals the rules it tries need.
 public struct RequestRouter: Sendable {
     public let policy: Policy
     private let providers: [String: any Provider]
+    private let tokenizer: any PromptTokenizer
     /// Names clients may ask for: `auto` plus every policy model.
     public let modelNames: [String]
+    /// Signals every request needs whatever the rules say (PII, when a constraint exists).
+    private let alwaysNeeded: Set<Signal>
+    private let localContext: Int?
 
     public static let autoModel = "auto"
 
-    public init(policy: Policy, providers: [any Provider]) {
+    public init(policy: Policy, providers: [any Provider], tokenizer: any PromptTokenizer = EstimatingTokenizer()) {
         self.policy = policy
         self.providers = Dictionary(uniqueKeysWithValues: providers.map { ($0.target.name, $0) })
+        self.tokenizer = tokenizer
         modelNames = [Self.autoModel] + policy.models.map(\.name)
+        alwaysNeeded = policy.constraints.privateData == nil ? [] : [.pii]
+        localContext = policy.localModels.first?.contextWindow
     }
 
     public func provider(_ name: String) -> (any Provider)? { providers[name] }
 
-    public func decide(_ request: ChatRequest) throws(APIError) -> RouteDecision {
-        if request.model == Self.autoModel {
-            guard let rule = policy.rules.first, case .serve(let target, let fallbacks) = rule.action else {
-                throw .internalError("the policy has no rule")
-            }
-            return RouteDecision(rule: rule.name, candidates: [target] + fallbacks, reason: "rule:\(rule.name)")
-        }
-        guard policy.model(named: request.model) != nil else {
+    /// - Parameters:
+    ///   - headers: the request's `x-switchyard-*` headers, names lowercased without the prefix.
+    ///   - stubs: signal values to use instead of computing them (`policy test`, explain).
+    public func decide(_ request: ChatRequest, headers: [String: String] = [:], stubs: SignalValues = SignalValues()) async throws(APIError) -> RouteDecision {
+        let named = request.model != Self.autoModel
+        if named, policy.model(named: request.model) == nil {
             throw .modelNotFound(request.model, available: modelNames)
         }
-        return RouteDecision(rule: "model:\(request.model)", candidates: [request.model], reason: "requested-model")
+        var initial = stubs
+        initial.headers.merge(headers) { stub, _ in stub }
+        var signals = SignalComputer(request: request, tokenizer: tokenizer, localContext: localContext, values: initial)
+        await signals.ensure(alwaysNeeded.union([.model]))
+
+        var trace: [RuleTrace] = []
+        var decision: RouteDecision?
+        for rule in policy.rules {
+            if named, !rule.when.signals.contains(.model) {
+                trace.append(RuleTrace(rule: rule.name, condition: rule.when.source,
+                                       outcome: .skipped("the request named a model and this rule does not read `model`"), facts: []))
+                continue
+            }
+            await signals.ensure(rule.when.signals)
+            let (matched, facts) = rule.when.evaluate(signals.values)
+            trace.append(RuleTrace(rule: rule.name, condition: rule.when.source, outcome: matched ? .matched : .notMatched, facts: facts))
+            guard matched else { continue }
+            let action: RouteDecision.Action
+            switch rule.action {
+            case .serve(let target, let fallbacks): action = .serve([target] + fallbacks)
+            case .cascade(let cascade): action = .cascade(cascade)
+            case .deny(let message): action = .deny(message)
+            }
+            decision = RouteDecision(rule: rule.name, action: action, reason: Self.reason("rule:\(rule.name)", facts),
+                                     signals: signals.values, trace: trace, privateData: [], mayServeLocallyAsLastResort: true)
+            break
+        }
+        if decision == nil {
+            guard named else {
+                throw APIError(status: 400, type: "invalid_request_error", code: "no_route",
+                               message: "No rule of the policy matches this request, and it named no model.")
+            }
+            decision = RouteDecision(rule: "model:\(request.model)", action: .serve([request.model]), reason: "requested-model",
+                                     signals: signals.values, trace: trace, privateData: [], mayServeLocallyAsLastResort: true)
+        }
+        return applyConstraints(decision!)
+    }
+
+    /// Private data never leaves the allowed targets, whatever the rule, its fallbacks or a
+    /// retry would do; when none of them is left, the request is refused.
+    private func applyConstraints(_ decision: RouteDecision) -> RouteDecision {
+        guard let constraint = policy.constraints.privateData, let pii = decision.signals.pii else { return decision }
+        let found = pii.intersection(constraint.classes).sorted()
+        guard !found.isEmpty else { return decision }
+        var result = decision
+        result.privateData = found
+        result.mayServeLocallyAsLastResort = policy.localModels.contains { constraint.allowedTargets.contains($0.name) }
+        result.reason += " private_data=\(found.joined(separator: ","))"
+        let refusal = RouteDecision.Action.deny(
+            "This request contains private data (\(found.joined(separator: ", "))), which may only be served by \(constraint.allowedTargets.joined(separator: ", ")); rule '\(decision.rule)' would send it elsewhere.")
+        switch decision.action {
+        case .serve(let candidates):
+            let allowed = candidates.filter(constraint.allowedTargets.contains)
+            result.action = allowed.isEmpty ? refusal : .serve(allowed)
+        case .cascade(let cascade):
+            if constraint.allowedTargets.contains(cascade.escalateTo), constraint.allowedTargets.contains(cascade.first) {
+                var kept = cascade
+                kept.fallbacks = cascade.fallbacks.filter(constraint.allowedTargets.contains)
+                result.action = .cascade(kept)
+            } else {
+                let allowed = ([cascade.first] + cascade.fallbacks).filter(constraint.allowedTargets.contains)
+                result.action = allowed.isEmpty ? refusal : .serve(allowed)
+            }
+        case .deny:
+            break
+        }
+        return result
+    }
+
+    static func reason(_ head: String, _ facts: [String]) -> String {
+        let text = facts.isEmpty ? head : head + " " + facts.joined(separator: " ")
+        // Header-safe: printable ASCII only (facts may quote client-sent header values).
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? $0 : "?" }).prefix(300))
     }
 }

@@ -7,18 +7,19 @@ import SwitchyardWire
 /// `POST /v1/chat/completions`: read and validate the body, decide the route, serve it
 /// (whole or as SSE), and say in headers where and why. Follow a request from here down.
 struct ChatCompletions: Sendable {
-    let router: RequestRouter
-    let metrics: GatewayMetrics
-    let maxBodyBytes: Int
+    let live: LivePolicy
     let logger: Logger
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let startedAt = ContinuousClock.now
         let requestID = Self.makeRequestID()
         var headers: HTTPFields = [.switchyardRequestID: requestID]
+        // One snapshot for the whole request: a reload meanwhile does not change its policy.
+        let policy = live.snapshot
+        let (router, metrics) = (policy.router, policy.metrics)
         do {
-            let chat = try await readChatRequest(request)
-            let decision = try router.decide(chat)
+            let chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
+            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers))
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
@@ -26,12 +27,17 @@ struct ChatCompletions: Sendable {
                 let served = try await router.stream(chat, decision: decision, context: providerContext)
                 describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, in: &headers)
                 log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
-                return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers, startedAt: startedAt)
+                return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers,
+                                     metrics: metrics, startedAt: startedAt)
             }
             let served = try await router.complete(chat, decision: decision, context: providerContext)
             describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, in: &headers)
+            if let escalation = served.escalation {
+                headers[.switchyardEscalated] = escalation.escalated ? escalation.reason : "not-escalated(\(escalation.reason))"
+            }
             metrics.served(served.target.name, usage: served.answer.usage, startedAt: startedAt)
             log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
+            if !served.skipped.isEmpty { metrics.fallbacks.increment() }
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: served.answer.body.serialized())))
         } catch {
@@ -41,15 +47,37 @@ struct ChatCompletions: Sendable {
         }
     }
 
-    private func readChatRequest(_ request: Request) async throws(APIError) -> ChatRequest {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw .payloadTooLarge(limit: maxBodyBytes)
+    /// `POST /v1/switchyard/explain`: the decision for a chat request, without calling any model.
+    func explain(_ request: Request, context: some RequestContext) async throws -> Response {
+        let router = live.snapshot.router
+        do {
+            let chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
+            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers))
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: decision.json.serialized())))
+        } catch {
+            return Self.errorResponse(error)
+        }
+    }
+
+    /// `x-switchyard-NAME` request headers by NAME (lowercased): the `tenant`, `team` and `header.NAME` signals.
+    static func switchyardHeaders(_ fields: HTTPFields) -> [String: String] {
+        var headers: [String: String] = [:]
+        for field in fields where field.name.canonicalName.hasPrefix("x-switchyard-") {
+            headers[String(field.name.canonicalName.dropFirst(13))] = field.value
+        }
+        return headers
+    }
+
+    private func readChatRequest(_ request: Request, limit: Int) async throws(APIError) -> ChatRequest {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw .payloadTooLarge(limit: limit)
         }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
+            body = try await request.body.collect(upTo: limit)
         } catch let error as HTTPResponseError where error.status == .contentTooLarge {
-            throw .payloadTooLarge(limit: maxBodyBytes)
+            throw .payloadTooLarge(limit: limit)
         } catch {
             throw .invalidRequest("The request body could not be read: \(error).")
         }
@@ -58,12 +86,11 @@ struct ChatCompletions: Sendable {
 
     /// The stream is committed (200 and headers sent) only after a target accepted it. A stream
     /// that breaks later ends with an explicit error event and no `[DONE]`, never silently.
-    private func streamingResponse(_ stream: CompletionStream, chat: ChatRequest, target: String,
-                                   headers: HTTPFields, startedAt: ContinuousClock.Instant) -> Response {
+    private func streamingResponse(_ stream: CompletionStream, chat: ChatRequest, target: String, headers: HTTPFields,
+                                   metrics: GatewayMetrics, startedAt: ContinuousClock.Instant) -> Response {
         var headers = headers
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        let metrics = metrics
         let includeUsage = chat.includeUsage
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var usage: TokenUsage?
@@ -95,7 +122,6 @@ struct ChatCompletions: Sendable {
         headers[.switchyardModel] = target
         if !skipped.isEmpty {
             headers[.switchyardFallback] = skipped.map(\.description).joined(separator: ", ")
-            metrics.fallbacks.increment()
         }
     }
 

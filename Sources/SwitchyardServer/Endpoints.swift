@@ -8,12 +8,13 @@ import SwitchyardWire
 
 /// The gateway's small endpoints: model list, liveness, readiness with detail, metrics.
 struct Endpoints: Sendable {
-    let router: RequestRouter
+    let live: LivePolicy
     let engine: LocalEngine?
     let prometheus: PrometheusCollectorRegistry?
 
     /// `GET /v1/models`: `auto` and every policy model, in the OpenAI list shape. Fixed per policy.
     func models() -> Response {
+        let router = live.snapshot.router
         var data: [JSON] = [.object(["id": .string(RequestRouter.autoModel), "object": .string("model"), "created": .int(0),
                                      "owned_by": .string("switchyard")])]
         for model in router.policy.models {
@@ -29,6 +30,7 @@ struct Endpoints: Sendable {
     /// 503 otherwise. The body says the state of every target, so an operator sees an
     /// unconfigured cloud target without reading logs.
     func readyz() -> Response {
+        let router = live.snapshot.router
         var ready = true
         var targets: [JSON] = []
         for model in router.policy.models {
@@ -47,7 +49,9 @@ struct Endpoints: Sendable {
         }
         var body: JSONObject = [
             "status": .string(ready ? "ready" : "not_ready"),
-            "policy": .object(["source": .string(router.policy.source), "version": .int(router.policy.version)]),
+            "policy": .object(["source": .string(router.policy.source), "version": .int(router.policy.version),
+                               "rules": .int(router.policy.rules.count),
+                               "last_reload_error": live.lastReloadError.map(JSON.string) ?? .null]),
             "targets": .array(targets),
         ]
         if let engine {

@@ -36,45 +36,66 @@ public struct GatewayOptions: Sendable {
 /// Everything one gateway process runs, assembled once from the policy: the outbound client,
 /// the supervised engine, a provider per target, the router, and the HTTP server.
 public final class Gateway: Sendable {
-    public let policy: Policy
     public let engine: LocalEngine?
     private let client: HTTPClient
-    private let router: RequestRouter
+    private let live: LivePolicy
     private let options: GatewayOptions
     private let logger: Logger
     private let prometheus: PrometheusCollectorRegistry?
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
+    private let tokenCache = TokenCountCache()
+
+    /// The policy serving now (it changes on reload).
+    public var policy: Policy { live.snapshot.router.policy }
 
     public init(options: GatewayOptions, logger: Logger, prometheus: PrometheusCollectorRegistry? = nil) throws {
         self.options = options
         self.logger = logger
         self.prometheus = prometheus
-        policy = try PolicyLoader.load(path: options.policyPath)
+        let policy = try PolicyLoader.load(path: options.policyPath)
         client = HTTPClient()
-        let locator = EngineLocator(environment: options.environment)
         var engine: LocalEngine?
+        if let local = policy.localModels.first, case .local(let settings) = local.kind {
+            engine = try LocalEngine(modelName: local.name, settings: settings, locator: EngineLocator(environment: options.environment),
+                                     stateDirectory: options.stateDirectory, client: client, logger: logger)
+        }
+        self.engine = engine
+        live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: options.environment, tokenCache: tokenCache))
+        for model in policy.models {
+            if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
+                logger.warning("cloud target unconfigured: requests that would go there are served locally",
+                               metadata: ["target": "\(model.name)", "detail": "\(detail)"])
+            }
+        }
+    }
+
+    /// Everything a policy needs at request time, built once: a provider per target (auth
+    /// headers included), the tokenizer, the router and the metric handles. The engine is the
+    /// one running: a policy that changes it cannot take effect without a restart.
+    private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
+                                 tokenCache: TokenCountCache) throws(PolicyError) -> LivePolicy.Snapshot {
         var providers: [any Provider] = []
         for target in policy.models {
             switch target.kind {
             case .local(let settings):
-                let local = try LocalEngine(modelName: target.name, settings: settings, locator: locator,
-                                            stateDirectory: options.stateDirectory, client: client, logger: logger)
-                engine = local
-                providers.append(OpenAIProvider(target: target, endpoint: .local(local), client: client))
+                guard let engine, engine.modelName == target.name, engine.settings == settings else {
+                    throw PolicyError(diagnostics: [PolicyDiagnostic(file: policy.source, line: target.line, column: 3,
+                        message: "the local model '\(target.name)' differs from the running engine's; restart the gateway to change it")])
+                }
+                providers.append(OpenAIProvider(target: target, endpoint: .local(engine), client: client))
             case .openai(let remote):
-                providers.append(OpenAIProvider(target: target, endpoint: .remote(remote, apiKey: Self.apiKey(remote, options.environment)), client: client))
+                providers.append(OpenAIProvider(target: target, endpoint: .remote(remote, apiKey: apiKey(remote, environment)), client: client))
             case .anthropic(let remote):
-                providers.append(AnthropicProvider(target: target, remote: remote, apiKey: Self.apiKey(remote, options.environment), client: client))
+                providers.append(AnthropicProvider(target: target, remote: remote, apiKey: apiKey(remote, environment), client: client))
             }
         }
-        self.engine = engine
-        router = RequestRouter(policy: policy, providers: providers)
-        for provider in providers {
-            if case .unconfigured(let detail) = provider.availability {
-                logger.warning("cloud target unconfigured: requests that would go there are served locally",
-                               metadata: ["target": "\(provider.target.name)", "detail": "\(detail)"])
-            }
+        if policy.localModels.isEmpty, engine != nil {
+            throw PolicyError(diagnostics: [PolicyDiagnostic(file: policy.source, line: 1, column: 1,
+                message: "the policy removes the local model the gateway runs; restart the gateway to change it")])
         }
+        let tokenizer: any PromptTokenizer = engine.map { LlamaTokenizer(engine: $0, client: client, cache: tokenCache) } ?? EstimatingTokenizer()
+        return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer),
+                                   metrics: GatewayMetrics(policy: policy))
     }
 
     private static func apiKey(_ remote: RemoteSettings, _ environment: [String: String]) -> String? {
@@ -88,7 +109,7 @@ public final class Gateway: Sendable {
         let app = Application(
             router: makeHTTPRouter(),
             configuration: .init(address: .hostname(options.host, port: options.port)),
-            services: engine.map { [$0] } ?? [],
+            services: (engine.map { [$0] } ?? []) + [makeReloader()],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -111,13 +132,23 @@ public final class Gateway: Sendable {
         await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 
+    /// Reloads the policy file on SIGHUP or change (`policy.md`, Hot reload).
+    public func reloadPolicy() { makeReloader().reload(trigger: "request") }
+
+    private func makeReloader() -> PolicyReloader {
+        let (engine, client, environment, tokenCache) = (self.engine, self.client, options.environment, self.tokenCache)
+        return PolicyReloader(path: options.policyPath, live: live, logger: logger) { (policy) throws(PolicyError) in
+            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache)
+        }
+    }
+
     private func makeHTTPRouter() -> Router<BasicRequestContext> {
-        let chat = ChatCompletions(router: router, metrics: GatewayMetrics(policy: policy),
-                                   maxBodyBytes: policy.server.maxBodyBytes, logger: logger)
-        let endpoints = Endpoints(router: router, engine: engine, prometheus: prometheus)
+        let chat = ChatCompletions(live: live, logger: logger)
+        let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus)
         let http = Router(context: BasicRequestContext.self)
         http.middlewares.add(ErrorMiddleware())
         http.post("/v1/chat/completions") { request, context in try await chat.respond(to: request, context: context) }
+        http.post("/v1/switchyard/explain") { request, context in try await chat.explain(request, context: context) }
         http.get("/v1/models") { _, _ in endpoints.models() }
         http.get("/healthz") { _, _ in endpoints.healthz() }
         http.get("/readyz") { _, _ in endpoints.readyz() }

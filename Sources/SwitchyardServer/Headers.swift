@@ -13,4 +13,6 @@ extension HTTPField.Name {
     static let switchyardReason = HTTPField.Name("x-switchyard-reason")!
     /// Targets passed over before the one that served, and why.
     static let switchyardFallback = HTTPField.Name("x-switchyard-fallback")!
+    /// Why a cascade escalated to the cloud (`confidence=0.41<0.6`), or why it could not.
+    static let switchyardEscalated = HTTPField.Name("x-switchyard-escalated")!
 }

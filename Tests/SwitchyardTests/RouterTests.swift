@@ -47,21 +47,23 @@ struct RouterTests {
     }
 
     @Test("auto follows the first rule with its fallbacks")
-    func auto() throws {
-        let decision = try router().decide(request(model: "auto"))
-        #expect(decision == RouteDecision(rule: "main", candidates: ["cloud", "backup"], reason: "rule:main"))
+    func auto() async throws {
+        let decision = try await router().decide(request(model: "auto"))
+        #expect(decision.rule == "main")
+        #expect(decision.action == .serve(["cloud", "backup"]))
+        #expect(decision.reason == "rule:main")
     }
 
     @Test("a policy model asked by name is served by that model")
-    func named() throws {
-        let decision = try router().decide(request(model: "backup"))
-        #expect(decision.candidates == ["backup"])
+    func named() async throws {
+        let decision = try await router().decide(request(model: "backup"))
+        #expect(decision.action == .serve(["backup"]))
         #expect(decision.rule == "model:backup")
     }
 
     @Test("an unknown model is a 404 that lists what exists")
     func unknown() async throws {
-        let error = try #require(await apiError { try router().decide(request(model: "gpt-5")) })
+        let error = try #require(await apiError { try await router().decide(request(model: "gpt-5")) })
         #expect(error.status == 404)
         #expect(error.code == "model_not_found")
         #expect(error.message.contains("auto, box, cloud, backup"))
@@ -70,7 +72,7 @@ struct RouterTests {
     @Test("a failing target falls back to the next; the served answer says what was passed over")
     func fallback() async throws {
         let r = router(["cloud": (.available, .transport("connection refused", timeout: false))])
-        let served = try await r.complete(request(model: "auto"), decision: r.decide(request(model: "auto")), context: .init(requestID: "t"))
+        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
         #expect(served.target.name == "backup")
         #expect(served.skipped.map(\.description) == ["cloud:failed(connection refused)"])
     }
@@ -79,14 +81,14 @@ struct RouterTests {
     func noFallbackOnRejection() async throws {
         let r = router(["cloud": (.available, .upstreamStatus(400, message: "bad"))])
         await #expect(throws: APIError.self) {
-            try await r.complete(request(model: "auto"), decision: r.decide(request(model: "auto")), context: .init(requestID: "t"))
+            try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
         }
     }
 
     @Test("with every cloud target unconfigured, the local engine answers and says why")
     func unconfiguredServesLocally() async throws {
         let r = router(["cloud": (.unconfigured("CLOUD_KEY is not set"), nil), "backup": (.unconfigured("BACKUP_KEY is not set"), nil)])
-        let served = try await r.complete(request(model: "auto"), decision: r.decide(request(model: "auto")), context: .init(requestID: "t"))
+        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
         #expect(served.target.name == "box")
         #expect(served.skipped.map(\.description) == ["cloud:unconfigured(CLOUD_KEY is not set)", "backup:unconfigured(BACKUP_KEY is not set)"])
     }
@@ -94,7 +96,7 @@ struct RouterTests {
     @Test("an unconfigured fallback that was never needed is not reported")
     func unneededFallback() async throws {
         let r = router(["backup": (.unconfigured("BACKUP_KEY is not set"), nil)])
-        let served = try await r.complete(request(model: "auto"), decision: r.decide(request(model: "auto")), context: .init(requestID: "t"))
+        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
         #expect(served.target.name == "cloud")
         #expect(served.skipped.isEmpty)
     }
@@ -103,7 +105,7 @@ struct RouterTests {
     func noSilentLocalAfterFailure() async throws {
         let r = router(["cloud": (.available, .transport("down", timeout: false)), "backup": (.unconfigured("BACKUP_KEY is not set"), nil)])
         let error = try #require(await apiError {
-            try await r.complete(request(model: "auto"), decision: r.decide(request(model: "auto")), context: .init(requestID: "t"))
+            try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
         })
         #expect(error.status == 502)
     }

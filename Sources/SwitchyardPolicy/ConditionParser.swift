@@ -1,0 +1,302 @@
+extension Condition {
+    /// Parses and checks a condition. `models` resolves `NAME.context` to that model's context window.
+    public static func parse(_ source: String, models: [ModelTarget]) throws(ConditionError) -> Condition {
+        var parser = ConditionParser(tokens: try ConditionLexer.tokens(source), models: models)
+        let typed = try parser.parseOr()
+        guard parser.atEnd else { throw parser.error("unexpected '\(parser.peek.text)'") }
+        guard typed.kind == .bool else {
+            throw ConditionError(message: "a condition must be true or false; this is a \(typed.kind)", offset: 0)
+        }
+        return Condition(source: source, root: typed.expr, signals: typed.expr.signals)
+    }
+}
+
+struct Token: Equatable {
+    enum Kind: Equatable { case number, string, word, symbol, end }
+    var kind: Kind
+    var text: String
+    var offset: Int
+}
+
+enum ConditionLexer {
+    static func tokens(_ source: String) throws(ConditionError) -> [Token] {
+        let chars = Array(source)
+        var tokens: [Token] = []
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c.isWhitespace { i += 1; continue }
+            let start = i
+            if c.isNumber || (c == "." && i + 1 < chars.count && chars[i + 1].isNumber) {
+                while i < chars.count, chars[i].isNumber || chars[i] == "." { i += 1 }
+                tokens.append(Token(kind: .number, text: String(chars[start..<i]), offset: start))
+            } else if c == "\"" || c == "'" {
+                i += 1
+                while i < chars.count, chars[i] != c { i += 1 }
+                guard i < chars.count else { throw ConditionError(message: "unterminated string", offset: start) }
+                tokens.append(Token(kind: .string, text: String(chars[(start + 1)..<i]), offset: start))
+                i += 1
+            } else if c.isLetter || c == "_" {
+                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "." || chars[i] == "-" { i += 1 }
+                tokens.append(Token(kind: .word, text: String(chars[start..<i]), offset: start))
+            } else {
+                let two = i + 1 < chars.count ? String(chars[i...(i + 1)]) : ""
+                if ["<=", ">=", "==", "!=", "&&", "||"].contains(two) {
+                    tokens.append(Token(kind: .symbol, text: two, offset: start))
+                    i += 2
+                } else if "<>+-*/()[],!".contains(c) {
+                    tokens.append(Token(kind: .symbol, text: String(c), offset: start))
+                    i += 1
+                } else {
+                    throw ConditionError(message: "unexpected character '\(c)'", offset: start)
+                }
+            }
+        }
+        tokens.append(Token(kind: .end, text: "end of condition", offset: chars.count))
+        return tokens
+    }
+}
+
+private struct Typed {
+    enum Kind: String, CustomStringConvertible {
+        case number, string, bool, set
+        var description: String { rawValue }
+    }
+
+    var expr: Expr
+    var kind: Kind
+}
+
+private struct ConditionParser {
+    let tokens: [Token]
+    let models: [ModelTarget]
+    var index = 0
+
+    init(tokens: [Token], models: [ModelTarget]) {
+        self.tokens = tokens
+        self.models = models
+    }
+
+    var peek: Token { tokens[index] }
+    var atEnd: Bool { peek.kind == .end }
+
+    func error(_ message: String, at token: Token? = nil) -> ConditionError {
+        ConditionError(message: message, offset: (token ?? peek).offset)
+    }
+
+    mutating func advance() -> Token {
+        defer { index += 1 }
+        return tokens[index]
+    }
+
+    mutating func accept(_ texts: String...) -> Token? {
+        guard peek.kind == .word || peek.kind == .symbol, texts.contains(peek.text) else { return nil }
+        return advance()
+    }
+
+    mutating func parseOr() throws(ConditionError) -> Typed {
+        var left = try parseAnd()
+        while let op = accept("or", "||") {
+            let right = try parseAnd()
+            try requireBool(left, op, right)
+            left = Typed(expr: .or(left.expr, right.expr), kind: .bool)
+        }
+        return left
+    }
+
+    mutating func parseAnd() throws(ConditionError) -> Typed {
+        var left = try parseNot()
+        while let op = accept("and", "&&") {
+            let right = try parseNot()
+            try requireBool(left, op, right)
+            left = Typed(expr: .and(left.expr, right.expr), kind: .bool)
+        }
+        return left
+    }
+
+    mutating func parseNot() throws(ConditionError) -> Typed {
+        if let op = accept("not", "!") {
+            let operand = try parseNot()
+            guard operand.kind == .bool else { throw error("'not' needs true or false, not a \(operand.kind)", at: op) }
+            return Typed(expr: .not(operand.expr), kind: .bool)
+        }
+        return try parseCompare()
+    }
+
+    func requireBool(_ left: Typed, _ op: Token, _ right: Typed) throws(ConditionError) {
+        guard left.kind == .bool, right.kind == .bool else {
+            throw error("'\(op.text)' joins conditions, not a \(left.kind == .bool ? right.kind : left.kind)", at: op)
+        }
+    }
+
+    mutating func parseCompare() throws(ConditionError) -> Typed {
+        let left = try parseSum()
+        if peek.kind == .word, peek.text == "not", tokens[index + 1].text == "in" {
+            index += 2
+            return try membership(left, negated: true)
+        }
+        if accept("in") != nil { return try membership(left, negated: false) }
+        guard let op = accept("<", "<=", ">", ">=", "==", "!=") else {
+            // A set alone means "any found" (`pii` is true when any PII was found).
+            return left.kind == .set ? Typed(expr: .nonEmpty(left.expr), kind: .bool) : left
+        }
+        let right = try parseSum()
+        let comparison = Expr.Comparison(rawValue: op.text)!
+        switch comparison {
+        case .lt, .le, .gt, .ge:
+            guard left.kind == .number, right.kind == .number else {
+                throw error("'\(op.text)' compares numbers; got \(left.kind) and \(right.kind)", at: op)
+            }
+        case .eq, .ne:
+            guard left.kind == right.kind, left.kind != .set else {
+                throw error("'\(op.text)' compares values of one type; got \(left.kind) and \(right.kind)", at: op)
+            }
+        }
+        try checkRange(left.expr, against: right.expr, at: op)
+        try checkRange(right.expr, against: left.expr, at: op)
+        return Typed(expr: .compare(comparison, left.expr, right.expr), kind: .bool)
+    }
+
+    /// A threshold outside the values a signal can take makes a condition that never (or always) holds.
+    func checkRange(_ side: Expr, against other: Expr, at op: Token) throws(ConditionError) {
+        guard case .signal(let signal) = side, let range = signal.range, let constant = other.constantNumber else { return }
+        guard range.contains(constant) else {
+            let bounds = range.upperBound == .greatestFiniteMagnitude ? "at least \(range.lowerBound.clean)" : "\(range.lowerBound.clean) to \(range.upperBound.clean)"
+            throw error("threshold \(constant.clean) is outside the range of \(signal) (\(bounds))", at: op)
+        }
+    }
+
+    mutating func membership(_ left: Typed, negated: Bool) throws(ConditionError) -> Typed {
+        let open = peek
+        guard accept("[") != nil else { throw error("'in' needs a list, like [a, b]") }
+        var items: [(String, Token)] = []
+        if accept("]") == nil {
+            repeat {
+                let item = advance()
+                guard item.kind == .word || item.kind == .string || item.kind == .number else {
+                    throw error("expected a list item, found '\(item.text)'", at: item)
+                }
+                items.append((item.text, item))
+            } while accept(",") != nil
+            guard accept("]") != nil else { throw error("expected ',' or ']'") }
+        }
+        guard left.kind == .string || left.kind == .set else {
+            throw error("'in' tests a string or a set against a list; got a \(left.kind)", at: open)
+        }
+        if case .signal(.pii) = left.expr {
+            let known = PIIClass.allCases.map(\.rawValue)
+            for (item, token) in items where !known.contains(item) {
+                let hint = nearest(item, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw error("unknown PII class '\(item)'\(hint); classes: \(known.joined(separator: ", "))", at: token)
+            }
+        }
+        return Typed(expr: .member(left.expr, Set(items.map(\.0)), negated: negated), kind: .bool)
+    }
+
+    mutating func parseSum() throws(ConditionError) -> Typed {
+        var left = try parseProduct()
+        while let op = accept("+", "-") {
+            let right = try parseProduct()
+            left = try arithmetic(op, left, right)
+        }
+        return left
+    }
+
+    mutating func parseProduct() throws(ConditionError) -> Typed {
+        var left = try parseUnary()
+        while let op = accept("*", "/") {
+            let right = try parseUnary()
+            left = try arithmetic(op, left, right)
+        }
+        return left
+    }
+
+    func arithmetic(_ op: Token, _ left: Typed, _ right: Typed) throws(ConditionError) -> Typed {
+        guard left.kind == .number, right.kind == .number else {
+            throw error("'\(op.text)' works on numbers; got \(left.kind) and \(right.kind)", at: op)
+        }
+        let expr = Expr.arithmetic(Expr.Arithmetic(rawValue: op.text)!, left.expr, right.expr)
+        // Fold constants at load, so `0.8 * local.context` costs nothing per request.
+        if let value = expr.constantNumber { return Typed(expr: .constant(.number(value)), kind: .number) }
+        return Typed(expr: expr, kind: .number)
+    }
+
+    mutating func parseUnary() throws(ConditionError) -> Typed {
+        if let op = accept("-") {
+            let operand = try parseUnary()
+            return try arithmetic(op, Typed(expr: .constant(.number(0)), kind: .number), operand)
+        }
+        let token = advance()
+        switch token.kind {
+        case .number:
+            guard let value = Double(token.text) else { throw error("invalid number '\(token.text)'", at: token) }
+            return Typed(expr: .constant(.number(value)), kind: .number)
+        case .string:
+            return Typed(expr: .constant(.string(token.text)), kind: .string)
+        case .word:
+            return try word(token)
+        case .symbol where token.text == "(":
+            let inner = try parseOr()
+            guard accept(")") != nil else { throw error("expected ')'") }
+            return inner
+        case .symbol where token.text == "[":
+            throw error("a list goes after 'in'", at: token)
+        default:
+            throw error("expected a value, found '\(token.text)'", at: token)
+        }
+    }
+
+    func word(_ token: Token) throws(ConditionError) -> Typed {
+        let name = token.text
+        switch name {
+        case "true": return Typed(expr: .constant(.bool(true)), kind: .bool)
+        case "false": return Typed(expr: .constant(.bool(false)), kind: .bool)
+        default: break
+        }
+        if let signal = Signal.named[name] { return Typed(expr: .signal(signal), kind: Self.kind(signal)) }
+        if name.hasPrefix("header."), name.count > 7 {
+            return Typed(expr: .signal(.header(String(name.dropFirst(7)).lowercased())), kind: .string)
+        }
+        if name.hasSuffix(".context") {
+            let model = String(name.dropLast(8))
+            guard let target = models.first(where: { $0.name == model }) else {
+                let hint = nearest(model, in: models.map(\.name)).map { " (did you mean '\($0).context'?)" } ?? ""
+                throw error("unknown model '\(model)'\(hint)", at: token)
+            }
+            return Typed(expr: .constant(.number(Double(target.contextWindow))), kind: .number)
+        }
+        let candidates = Array(Signal.named.keys) + models.map { "\($0.name).context" }
+        let hint = nearest(name, in: candidates).map { " (did you mean '\($0)'?)" } ?? "; strings need quotes, like \"\(name)\""
+        throw error("unknown signal '\(name)'\(hint)", at: token)
+    }
+
+    static func kind(_ signal: Signal) -> Typed.Kind {
+        switch signal.kind {
+        case .number: .number
+        case .string: .string
+        case .bool: .bool
+        case .set: .set
+        }
+    }
+}
+
+extension Expr {
+    var constantNumber: Double? {
+        switch self {
+        case .constant(.number(let n)): return n
+        case .arithmetic(let op, let a, let b):
+            guard let x = a.constantNumber, let y = b.constantNumber else { return nil }
+            switch op {
+            case .add: return x + y
+            case .sub: return x - y
+            case .mul: return x * y
+            case .div: return y == 0 ? nil : x / y
+            }
+        default: return nil
+        }
+    }
+}
+
+extension Double {
+    var clean: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
+}

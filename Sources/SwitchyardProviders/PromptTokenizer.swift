@@ -1,0 +1,90 @@
+import SwitchyardEngine
+import SwitchyardHTTP
+import SwitchyardWire
+import Synchronization
+
+/// Counts the tokens a request's prompt takes on the local model.
+public protocol PromptTokenizer: Sendable {
+    /// The count, and whether it is an estimate rather than the model's own tokenizer.
+    func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool)
+}
+
+/// Four characters a token: what `policy explain` uses without a running engine, and the
+/// gateway when its engine cannot be asked. Every decision made on it says so.
+public struct EstimatingTokenizer: PromptTokenizer {
+    public init() {}
+
+    public func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool) {
+        (Self.estimate(request), true)
+    }
+
+    static func estimate(_ request: ChatRequest) -> Int {
+        request.messages.reduce(0) { $0 + $1.text.utf8.count / 4 + 4 }
+    }
+}
+
+/// Remembers counts by the messages' serialized form, so a repeated prompt is tokenized once.
+public final class TokenCountCache: Sendable {
+    private let entries = Mutex<[Int: Int]>([:])
+    private let capacity: Int
+
+    public init(capacity: Int = 4096) { self.capacity = capacity }
+
+    func key(_ request: ChatRequest) -> Int {
+        var hasher = Hasher()
+        for message in request.messages {
+            hasher.combine(message.role.rawValue)
+            hasher.combine(message.text)
+        }
+        return hasher.finalize()
+    }
+
+    func get(_ key: Int) -> Int? { entries.withLock { $0[key] } }
+
+    func put(_ key: Int, _ count: Int) {
+        entries.withLock {
+            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
+            $0[key] = count
+        }
+    }
+}
+
+/// The local engine's own tokenizer on the prompt as the engine renders it (chat template
+/// included): `POST /apply-template`, then `POST /tokenize`. Falls back to the estimate, and
+/// says so, when the engine is not ready or does not answer quickly.
+public struct LlamaTokenizer: PromptTokenizer {
+    private let engine: LocalEngine
+    private let client: HTTPClient
+    private let cache: TokenCountCache
+    private static let timeouts = HTTPTimeouts(connect: .seconds(1), firstByte: .seconds(2), stall: .seconds(2), total: .seconds(3))
+
+    public init(engine: LocalEngine, client: HTTPClient, cache: TokenCountCache = TokenCountCache()) {
+        self.engine = engine
+        self.client = client
+        self.cache = cache
+    }
+
+    public func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool) {
+        let key = cache.key(request)
+        if let count = cache.get(key) { return (count, false) }
+        guard let base = engine.readyBaseURL, let count = await count(request, base: base) else {
+            return (EstimatingTokenizer.estimate(request), true)
+        }
+        cache.put(key, count)
+        return (count, false)
+    }
+
+    private func count(_ request: ChatRequest, base: String) async -> Int? {
+        let messages = JSON.object(["messages": .array(request.messages.map { .object($0.raw) })])
+        guard let rendered = try? await client.send(HTTPRequest(method: .post, url: base + "/apply-template",
+                                                                headers: [("Content-Type", "application/json")],
+                                                                body: messages.serialized(), timeouts: Self.timeouts)),
+              rendered.status == 200, let prompt = (try? JSON.parse(rendered.body))?["prompt"]?.stringValue else { return nil }
+        let body = JSON.object(["content": .string(prompt), "add_special": .bool(true), "parse_special": .bool(true)])
+        guard let tokenized = try? await client.send(HTTPRequest(method: .post, url: base + "/tokenize",
+                                                                 headers: [("Content-Type", "application/json")],
+                                                                 body: body.serialized(), timeouts: Self.timeouts)),
+              tokenized.status == 200, let tokens = (try? JSON.parse(tokenized.body))?["tokens"]?.arrayValue else { return nil }
+        return tokens.count
+    }
+}

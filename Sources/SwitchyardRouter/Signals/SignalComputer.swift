@@ -1,0 +1,48 @@
+import SwitchyardPolicy
+import SwitchyardProviders
+import SwitchyardWire
+
+/// Fills a request's signal values on demand: a rule that does not look at tokens costs no
+/// tokenizer call, one that does not look at PII costs no scan. Values already present
+/// (stubbed by `policy test` or an explain request) are kept.
+struct SignalComputer {
+    let request: ChatRequest
+    let tokenizer: any PromptTokenizer
+    /// Tokens one request may use on the local model, for `prompt_ratio`.
+    let localContext: Int?
+    var values: SignalValues
+
+    mutating func ensure(_ signals: Set<Signal>) async {
+        for signal in signals.sorted(by: { $0.description < $1.description }) where !values.has(signal) {
+            switch signal {
+            case .model: values.model = request.model
+            case .tenant: values.tenant = values.headers["tenant"] ?? ""
+            case .team: values.team = values.headers["team"] ?? ""
+            case .header: break  // headers are all present from the start
+            case .messages: values.messages = request.messages.count
+            case .promptChars: values.promptChars = request.messages.reduce(0) { $0 + $1.text.count }
+            case .promptTokens: await tokens()
+            case .promptRatio:
+                await tokens()
+                values.promptRatio = localContext.map { Double(values.promptTokens ?? 0) / Double(max(1, $0)) } ?? 0
+            case .maxTokens: values.maxTokens = request.maxTokens ?? 0
+            case .stream: values.stream = request.stream
+            case .tools: values.tools = request.hasTools
+            case .images: values.images = request.messages.contains { $0.hasImages }
+            case .pii:
+                var found = Set<String>()
+                for message in request.messages { found.formUnion(PIIDetector.classes(in: message.text)) }
+                values.pii = found
+            case .complexity: values.complexity = ComplexityScorer.score(request)
+            case .confidence: break  // known only after generation
+            }
+        }
+    }
+
+    private mutating func tokens() async {
+        guard values.promptTokens == nil else { return }
+        let (count, estimated) = await tokenizer.promptTokens(request)
+        values.promptTokens = count
+        values.promptTokensEstimated = estimated
+    }
+}
