@@ -82,6 +82,20 @@ extension JSON {
 
     public var text: String { String(decoding: serialized(), as: UTF8.self) }
 
+    /// Indented, for people (the CLI's output).
+    public func prettyText(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            return "[\n" + items.map { inner + $0.prettyText(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let object) where !object.fields.isEmpty:
+            return "{\n" + object.fields.map { inner + JSON.string($0.key).text + ": " + $0.value.prettyText(indent: inner) }
+                .joined(separator: ",\n") + "\n\(indent)}"
+        default:
+            return text
+        }
+    }
+
     public func write(into out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)

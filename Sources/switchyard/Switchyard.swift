@@ -4,7 +4,9 @@ import Metrics
 import Prometheus
 import SwitchyardEngine
 import SwitchyardPolicy
+import SwitchyardRouter
 import SwitchyardServer
+import SwitchyardWire
 
 @main
 struct Switchyard: AsyncParsableCommand {
@@ -70,7 +72,7 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Work with policy files.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Explain.self, Test.self]
     )
 
     struct Check: AsyncParsableCommand {
@@ -93,6 +95,130 @@ struct PolicyCommand: AsyncParsableCommand {
             if failed { throw ExitCode(1) }
         }
     }
+
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how a policy decides a request, without calling any model.",
+            discussion: "Prompt tokens are estimated (4 characters a token) unless given with --signal prompt_tokens=N.")
+
+        @Argument(help: "The policy file.")
+        var file: String
+
+        @Option(name: .long, help: "A chat completion request body (JSON file; - for standard input).")
+        var request: String
+
+        @Option(name: .long, help: "A request header NAME=VALUE, e.g. x-switchyard-tenant=research (repeatable).")
+        var header: [String] = []
+
+        @Option(name: .long, help: "A signal value to use instead of computing it, NAME=VALUE (repeatable).")
+        var signal: [String] = []
+
+        func run() async throws {
+            let policy = try loadOrExit(file)
+            let text = request == "-" ? readStandardInput() : readFileText(request)
+            guard let text else { throw ValidationError("cannot read \(request)") }
+            let chat: ChatRequest
+            do {
+                chat = try ChatRequest.parse(Array(text.utf8))
+            } catch {
+                printError("\(request): \(error.message)")
+                throw ExitCode(1)
+            }
+            var stubs = SignalValues()
+            for entry in signal {
+                guard let (name, value) = split(entry), let parsed = parseSignal(name, value) else {
+                    throw ValidationError("--signal \(entry): expected NAME=VALUE with a known signal")
+                }
+                stubs.stub(parsed.0, parsed.1)
+            }
+            var headers: [String: String] = [:]
+            for entry in header {
+                guard let (name, value) = split(entry) else { throw ValidationError("--header \(entry): expected NAME=VALUE") }
+                let lower = name.lowercased()
+                headers[lower.hasPrefix("x-switchyard-") ? String(lower.dropFirst(13)) : lower] = value
+            }
+            let router = RequestRouter(policy: policy, providers: [])
+            do {
+                print(try await router.decide(chat, headers: headers, stubs: stubs).json.prettyText())
+            } catch {
+                print(error.json.prettyText())
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the test cases written in a policy's `tests:` section.")
+
+        @Argument(help: "Policy files.")
+        var files: [String]
+
+        func run() async throws {
+            var failed = 0
+            var total = 0
+            for file in files {
+                let policy = try loadOrExit(file)
+                if policy.tests.isEmpty { print("\(file): no tests") }
+                for outcome in await PolicyTestRunner(policy: policy).run() {
+                    total += 1
+                    if outcome.passed {
+                        print("PASS \(outcome.test.name)")
+                    } else {
+                        failed += 1
+                        print("FAIL \(outcome.test.name) (\(file):\(outcome.test.line))")
+                        for failure in outcome.failures { print("  \(failure)") }
+                        if let decision = outcome.decision { print("  decided by rule '\(decision.rule)': \(decision.reason)") }
+                    }
+                }
+            }
+            print("\(total - failed) passed, \(failed) failed")
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+func loadOrExit(_ file: String) throws -> Policy {
+    do {
+        return try PolicyLoader.load(path: file)
+    } catch {
+        printError(error.description)
+        throw ExitCode(1)
+    }
+}
+
+func split(_ entry: String) -> (String, String)? {
+    guard let eq = entry.firstIndex(of: "=") else { return nil }
+    return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
+}
+
+/// `prompt_tokens=7000`, `pii=email,phone`, `tools=true`, `tenant=research`.
+func parseSignal(_ name: String, _ value: String) -> (Signal, ConditionValue)? {
+    guard let signal = Signal.named[name] ?? (name.hasPrefix("header.") ? .header(String(name.dropFirst(7))) : nil) else { return nil }
+    switch signal.kind {
+    case .number: return Double(value).map { (signal, .number($0)) }
+    case .string: return (signal, .string(value))
+    case .bool: return Bool(value).map { (signal, .bool($0)) }
+    case .set: return (signal, .set(Set(value.split(separator: ",").map(String.init))))
+    }
+}
+
+func readFileText(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    return readAll(file)
+}
+
+func readStandardInput() -> String? { fdopen(0, "rb").flatMap(readAll) }
+
+private func readAll(_ file: UnsafeMutablePointer<FILE>) -> String? {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+        if n < chunk.count { break }
+    }
+    return String(validating: bytes, as: UTF8.self)
 }
 
 func printError(_ message: String) {

@@ -42,9 +42,11 @@ public enum PIIDetector {
             }
             if startsWord, isSecretStart(b) {
                 let end = wordEnd(from: i, bytes)
-                if isSecret(bytes[i..<end]) { found.append(Finding(kind: .secret, range: i..<end)) }
-                i = max(end, i + 1)
-                continue
+                if isSecret(bytes[i..<end]) {
+                    found.append(Finding(kind: .secret, range: i..<end))
+                    i = end
+                    continue
+                }
             }
             i += 1
         }
@@ -114,8 +116,10 @@ public enum PIIDetector {
         let looksLikeDate = separators.isSubset(of: [UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: ".")])
             && (groupSizes == [4, 2, 2] || groupSizes == [2, 2, 4])
         let hasPhoneSeparators = !separators.isEmpty && separators.isSubset(of: [UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "+"), UInt8(ascii: ".")])
-        let international = bytes[start] == UInt8(ascii: "+")
-        if (10...15).contains(digits.count), !looksLikeDate, international || (hasPhoneSeparators && groupSizes.count >= 3) {
+        // National numbers have 10 or 11 digits; only international ones (+ or 00) run to 15.
+        let international = bytes[start] == UInt8(ascii: "+") || (digits.count > 2 && digits[0] == 0 && digits[1] == 0)
+        let plausibleLength = international ? (8...15).contains(digits.count) : (10...11).contains(digits.count)
+        if plausibleLength, !looksLikeDate, international || (hasPhoneSeparators && groupSizes.count >= 3) {
             return (end, Finding(kind: .phone, range: range))
         }
         return (end, nil)
