@@ -110,9 +110,11 @@ YAML
 .build/release/switchyard serve --policy "$work/local.yaml" --port "$lg_port" --state-dir "$work/lstate" \
   --log-level warning > "$work/local.log" 2>&1 & lg_pid=$!; pids+=($lg_pid)
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$lg_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-engine_url="$(curl -fs "http://127.0.0.1:$lg_port/readyz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["engine"]["url"])')"
+readyz="$(curl -fs "http://127.0.0.1:$lg_port/readyz")"
+engine_url="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["engine"]["url"])' "$readyz")"
+engine_pid="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["engine"]["pid"])' "$readyz")"
 python_bin="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}/venv/bin/python"
-local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS")"
+local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS" "$lg_pid" "$engine_pid")"
 kill "$lg_pid"; wait "$lg_pid" 2>/dev/null || true
 
 mkdir -p bench-results
@@ -138,4 +140,7 @@ print()
 print(f"local path, {local['runs']} streamed generations each of {local['max_tokens']} tokens, interleaved:")
 print(f"  tokens/s direct from llama-server: median {local['direct']:.1f}")
 print(f"  tokens/s through the gateway:      median {local['gateway']:.1f}  (ratio {local['gateway']/local['direct']:.3f})")
+g_cpu, e_cpu = local["gateway_cpu_us_per_token"], local["engine_cpu_us_per_token"]
+print(f"  CPU per relayed token: gateway {g_cpu:.0f} us, llama-server {e_cpu:.0f} us;"
+      f" the gateway's share bounds the loss at {100 * g_cpu / (g_cpu + e_cpu):.1f}%")
 PY

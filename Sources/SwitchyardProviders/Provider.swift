@@ -47,8 +47,8 @@ public struct Completion: Sendable {
 /// Ends normally only after the upstream's own end marker; a stream cut short throws
 /// `ProviderError.truncated`, so a broken stream is never passed off as complete.
 public struct CompletionStream: Sendable {
-    public let chunks: AsyncThrowingStream<JSONObject, any Error>
-    public init(chunks: AsyncThrowingStream<JSONObject, any Error>) { self.chunks = chunks }
+    public let chunks: any AsyncSequence<JSONObject, any Error> & Sendable
+    public init(chunks: some AsyncSequence<JSONObject, any Error> & Sendable) { self.chunks = chunks }
 }
 
 public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
