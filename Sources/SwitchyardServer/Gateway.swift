@@ -19,17 +19,21 @@ public struct GatewayOptions: Sendable {
     public var stateDirectory: String
     /// API keys and set-up paths are read from here, once, at start-up.
     public var environment: [String: String]
-    /// Signals that start a graceful shutdown; tests pass none and cancel instead.
+    /// Signals that start a graceful shutdown; tests pass none and call `shutdown()`.
     public var shutdownSignals: [UnixSignal]
+    /// Reload the policy when its file changes (SIGHUP always reloads).
+    public var watchPolicyFile: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 8080, policyPath: String, stateDirectory: String,
-                environment: [String: String] = ProcessEnvironment.current, shutdownSignals: [UnixSignal] = [.sigterm, .sigint]) {
+                environment: [String: String] = ProcessEnvironment.current, shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+                watchPolicyFile: Bool = true) {
         self.host = host
         self.port = port
         self.policyPath = policyPath
         self.stateDirectory = stateDirectory
         self.environment = environment
         self.shutdownSignals = shutdownSignals
+        self.watchPolicyFile = watchPolicyFile
     }
 }
 
@@ -137,7 +141,7 @@ public final class Gateway: Sendable {
 
     private func makeReloader() -> PolicyReloader {
         let (engine, client, environment, tokenCache) = (self.engine, self.client, options.environment, self.tokenCache)
-        return PolicyReloader(path: options.policyPath, live: live, logger: logger) { (policy) throws(PolicyError) in
+        return PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache)
         }
     }

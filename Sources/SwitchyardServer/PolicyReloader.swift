@@ -44,16 +44,18 @@ struct PolicyReloader: Service {
     /// Builds a snapshot from a new policy, or explains why it cannot take effect without a restart.
     let build: @Sendable (Policy) throws(PolicyError) -> LivePolicy.Snapshot
     let logger: Logger
+    let watchFile: Bool
     var pollInterval: Duration = .seconds(1)
 
     private let reloads = Counter(label: "switchyard_policy_reloads_total")
     private let failures = Counter(label: "switchyard_policy_reload_failures_total")
 
-    init(path: String, live: LivePolicy, logger: Logger, pollInterval: Duration = .seconds(1),
+    init(path: String, live: LivePolicy, logger: Logger, watchFile: Bool = true, pollInterval: Duration = .seconds(1),
          build: @escaping @Sendable (Policy) throws(PolicyError) -> LivePolicy.Snapshot) {
         self.path = path
         self.live = live
         self.logger = logger
+        self.watchFile = watchFile
         self.pollInterval = pollInterval
         self.build = build
     }
@@ -65,7 +67,7 @@ struct PolicyReloader: Service {
                 group.addTask {
                     for await _ in hangups { reload(trigger: "SIGHUP") }
                 }
-                group.addTask {
+                if watchFile { group.addTask {
                     var seen = FileStamp(path)
                     while !Task.isCancelled {
                         try? await Task.sleep(for: pollInterval)
@@ -75,7 +77,7 @@ struct PolicyReloader: Service {
                             reload(trigger: "file change")
                         }
                     }
-                }
+                } }
                 await group.next()
                 group.cancelAll()
             }

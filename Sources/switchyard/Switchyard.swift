@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Reload the policy when its file changes (SIGHUP always reloads).")
+    var watchPolicy = true
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
@@ -51,7 +54,8 @@ struct Serve: AsyncParsableCommand {
 
         let environment = ProcessEnvironment.current
         let stateDirectory = stateDir ?? EngineLocator(environment: environment).home + "/state"
-        let options = GatewayOptions(host: host, port: port, policyPath: policy, stateDirectory: stateDirectory, environment: environment)
+        let options = GatewayOptions(host: host, port: port, policyPath: policy, stateDirectory: stateDirectory,
+                                     environment: environment, watchPolicyFile: watchPolicy)
         let gateway: Gateway
         do {
             gateway = try Gateway(options: options, logger: logger, prometheus: registry)
