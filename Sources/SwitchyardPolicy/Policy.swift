@@ -149,6 +149,10 @@ public struct Cascade: Sendable, Equatable {
     public var when: Condition
     /// Tried in order if `escalateTo` fails before answering.
     public var fallbacks: [String]
+    /// Streaming: how many local tokens are held back and scored before the client sees any.
+    public var holdTokens: Int = 16
+    /// Streaming: decide at the first token after this long, even with fewer tokens held.
+    public var holdTime: Duration = .seconds(2)
 }
 
 public struct Constraints: Sendable, Equatable {

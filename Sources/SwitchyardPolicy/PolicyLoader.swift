@@ -59,7 +59,7 @@ private struct PolicyBuilder {
     static let timeoutKeys = ["connect", "first_byte", "stall", "total"]
     static let priceKeys = ["input", "output"]
     static let ruleKeys = ["name", "when", "serve", "fallbacks", "cascade", "deny"]
-    static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks"]
+    static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks", "hold_tokens", "hold_time"]
     static let constraintKeys = ["private_data"]
     static let privateDataKeys = ["classes", "allowed_targets"]
     static let testKeys = ["name", "request", "headers", "signals", "expect"]
@@ -271,7 +271,10 @@ private struct PolicyBuilder {
         var extra = fallbacks
         if let n = map.value("fallbacks") { extra += targetList(n, "fallbacks", names: names) }
         checkChain([(first, firstNode), (escalateTo, escalateNode)] + extra, rule: rule)
-        return Cascade(first: first, escalateTo: escalateTo, when: when, fallbacks: extra.map(\.0))
+        var cascade = Cascade(first: first, escalateTo: escalateTo, when: when, fallbacks: extra.map(\.0))
+        if let n = map.value("hold_tokens"), let v = reader.int(n, "hold_tokens", min: 1, max: 4096) { cascade.holdTokens = v }
+        if let n = map.value("hold_time"), let v = reader.duration(n, "hold_time") { cascade.holdTime = v }
+        return cascade
     }
 
     /// Parses a condition, reporting its errors at their column in the file.

@@ -39,20 +39,17 @@ extension RequestRouter {
     }
 
     /// Like `complete`, but returns once a target has accepted the stream: nothing has been sent
-    /// to the client yet, so every failure up to here can still fall back. A cascade streams from
-    /// its first target without scoring (held-back streaming escalation is not built yet).
+    /// to the client yet, so every failure up to here can still fall back.
     public func stream(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {
-        let candidates: [String]
         switch decision.action {
         case .deny(let message):
             throw APIError(status: 403, type: "invalid_request_error", code: "policy_denied", message: message)
-        case .serve(let list):
-            candidates = list
+        case .serve(let candidates):
+            return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
+                try await provider.stream(request, context: context)
+            }
         case .cascade(let cascade):
-            candidates = [cascade.first] + cascade.fallbacks
-        }
-        return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
-            try await provider.stream(request, context: context)
+            return try await streamCascade(cascade, request: request, decision: decision, context: context)
         }
     }
 
@@ -130,7 +127,7 @@ extension RequestRouter {
     /// (4xx) ends the attempt, since another would reject it too. Targets that cannot work until
     /// an operator acts (no API key) are passed over; when that leaves none and `localLastResort`
     /// allows it, the local engine answers: Switchyard serves without any cloud key.
-    private func serve<Answer: Sendable>(
+    func serve<Answer: Sendable>(
         _ candidates: [String],
         localLastResort: Bool,
         _ attempt: (any Provider) async throws(ProviderError) -> Answer

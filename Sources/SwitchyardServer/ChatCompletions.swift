@@ -25,16 +25,13 @@ struct ChatCompletions: Sendable {
             let providerContext = ProviderContext(requestID: requestID)
             if chat.stream {
                 let served = try await router.stream(chat, decision: decision, context: providerContext)
-                describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, in: &headers)
+                describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
                 log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
                 return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers,
                                      metrics: metrics, startedAt: startedAt)
             }
             let served = try await router.complete(chat, decision: decision, context: providerContext)
-            describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, in: &headers)
-            if let escalation = served.escalation {
-                headers[.switchyardEscalated] = escalation.escalated ? escalation.reason : "not-escalated(\(escalation.reason))"
-            }
+            describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
             metrics.served(served.target.name, usage: served.answer.usage, startedAt: startedAt)
             log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
             if !served.skipped.isEmpty { metrics.fallbacks.increment() }
@@ -117,9 +114,12 @@ struct ChatCompletions: Sendable {
         })
     }
 
-    private func describe(_ target: String, tier: Tier, skipped: [SkippedTarget], in headers: inout HTTPFields) {
+    private func describe(_ target: String, tier: Tier, skipped: [SkippedTarget], escalation: Escalation?, in headers: inout HTTPFields) {
         headers[.switchyardRoute] = tier.rawValue
         headers[.switchyardModel] = target
+        if let escalation {
+            headers[.switchyardEscalated] = escalation.escalated ? escalation.reason : "not-escalated(\(escalation.reason))"
+        }
         if !skipped.isEmpty {
             headers[.switchyardFallback] = skipped.map(\.description).joined(separator: ", ")
         }
