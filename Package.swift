@@ -40,6 +40,10 @@ let package = Package(
         .target(name: "SwitchyardRouter", dependencies: [
             "SwitchyardWire", "SwitchyardPolicy", "SwitchyardProviders",
         ]),
+        .target(name: "SwitchyardEval", dependencies: [
+            "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardRouter",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "SwitchyardServer", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
             "SwitchyardProviders", "SwitchyardRouter",
@@ -51,13 +55,13 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardRouter", "SwitchyardWire",
+            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardRouter", "SwitchyardWire", "SwitchyardEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
-            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardServer",
+            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardServer", "SwitchyardEval",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

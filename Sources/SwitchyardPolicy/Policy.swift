@@ -13,6 +13,9 @@ public struct Policy: Sendable {
     public var constraints: Constraints
     /// Cases for `switchyard policy test`.
     public var tests: [PolicyTest]
+    /// The fitted confidence model (`calibration: FILE`); without it, confidence is the
+    /// geometric-mean token probability.
+    public var calibration: LogisticModel?
 
     public func model(named name: String) -> ModelTarget? { models.first { $0.name == name } }
 

@@ -1,3 +1,4 @@
+import SwitchyardWire
 import Yams
 
 #if canImport(Glibc)
@@ -33,7 +34,7 @@ public enum PolicyLoader {
         return policy
     }
 
-    private static func readFile(_ path: String) -> String? {
+    static func readFile(_ path: String) -> String? {
         guard let file = fopen(path, "rb") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -51,7 +52,7 @@ public enum PolicyLoader {
 private struct PolicyBuilder {
     var reader: NodeReader
 
-    static let topKeys = ["version", "server", "models", "rules", "constraints", "tests"]
+    static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration"]
     static let serverKeys = ["max_body_bytes", "shutdown_grace"]
     static let commonModelKeys = ["kind", "context"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
@@ -97,6 +98,16 @@ private struct PolicyBuilder {
             policy.constraints = buildConstraints(constraints, models: policy.models, rules: policy.rules)
         }
         if let tests = top.value("tests") { policy.tests = buildTests(tests, models: policy.models) }
+        if let node = top.value("calibration"), let path = reader.string(node, "calibration") {
+            let directory = source.lastIndex(of: "/").map { String(source[...$0]) } ?? ""
+            let resolved = path.hasPrefix("/") ? path : directory + path
+            if let text = PolicyLoader.readFile(resolved), let json = try? JSON.parse(text), let model = LogisticModel(json: json),
+               model.features == ConfidenceModelFeatures.names {
+                policy.calibration = model
+            } else {
+                reader.error(node, "cannot read calibration weights from '\(resolved)' (write them with `switchyard eval fit`)")
+            }
+        }
         return policy
     }
 

@@ -58,8 +58,7 @@ extension RequestRouter {
     /// cannot be served, the local answer is kept and the escalation says why.
     private func runCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<Completion> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
-        var scored = request
-        scored.body["logprobs"] = .bool(true)
+        let scored = scoredRequest(request)
         let local: Served<Completion>
         do {
             local = try await serve([cascade.first], localLastResort: false) { (provider) throws(ProviderError) in
@@ -72,7 +71,10 @@ extension RequestRouter {
             }
         }
         var answer = local.answer
-        let confidence = Self.confidence(of: answer)
+        let content = answer.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
+        let (logprobs, top) = ConfidenceScorer.tokens(content)
+        let confidence = scorer.confidence(logprobs: logprobs, top: top, request: request,
+                                           promptTokens: await promptTokens(request, decision))
         if !request.logprobs { answer.body = Self.withoutLogprobs(answer.body) }
         var values = decision.signals
         values.confidence = confidence
@@ -100,14 +102,6 @@ extension RequestRouter {
             return Served(answer: answer, target: local.target, skipped: skipped,
                           escalation: Escalation(reason: reason, confidence: confidence, escalated: false))
         }
-    }
-
-    /// exp(mean token log-probability) of the first choice: the geometric-mean token probability.
-    static func confidence(of completion: Completion) -> Double? {
-        guard let tokens = completion.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue, !tokens.isEmpty else { return nil }
-        let logprobs = tokens.compactMap { $0["logprob"]?.doubleValue }
-        guard !logprobs.isEmpty else { return nil }
-        return exp(logprobs.reduce(0, +) / Double(logprobs.count))
     }
 
     static func withoutLogprobs(_ body: JSONObject) -> JSONObject {

@@ -13,6 +13,8 @@ public struct RequestRouter: Sendable {
     /// Signals every request needs whatever the rules say (PII, when a constraint exists).
     private let alwaysNeeded: Set<Signal>
     private let localContext: Int?
+    /// How a cascade turns the local answer's log-probabilities into `confidence`.
+    let scorer: ConfidenceScorer
 
     public static let autoModel = "auto"
 
@@ -23,6 +25,22 @@ public struct RequestRouter: Sendable {
         modelNames = [Self.autoModel] + policy.models.map(\.name)
         alwaysNeeded = policy.constraints.privateData == nil ? [] : [.pii]
         localContext = policy.localModels.first?.contextWindow
+        scorer = ConfidenceScorer(calibration: policy.calibration)
+    }
+
+    /// Prompt tokens for the confidence features: the decision's own count, else the tokenizer's.
+    func promptTokens(_ request: ChatRequest, _ decision: RouteDecision) async -> Int {
+        if let count = decision.signals.promptTokens { return count }
+        return await tokenizer.promptTokens(request).count
+    }
+
+    /// The request as the cascade sends it to the local model: with log-probabilities, and the
+    /// top-k alternatives when the calibrated confidence needs them.
+    func scoredRequest(_ request: ChatRequest) -> ChatRequest {
+        var scored = request
+        scored.body["logprobs"] = .bool(true)
+        if scorer.needsTopLogprobs, (request.topLogprobs ?? 0) < 5 { scored.body["top_logprobs"] = .int(5) }
+        return scored
     }
 
     public func provider(_ name: String) -> (any Provider)? { providers[name] }

@@ -18,8 +18,7 @@ extension RequestRouter {
     func streamCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision,
                        context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
-        var scored = request
-        scored.body["logprobs"] = .bool(true)
+        let scored = scoredRequest(request)
         let local: Served<CompletionStream>
         do {
             local = try await serveStream([cascade.first], scored, context)
@@ -30,17 +29,17 @@ extension RequestRouter {
         // Hold back the first tokens and collect their log-probabilities.
         let source = HandedOffIterator(local.answer.chunks)
         var held: [JSONObject] = []
-        var logprobs: [Double] = []
+        var tokens: [JSON] = []
         var ended = false
         var brokenBeforeDecision: (any Error)?
         let deadline = ContinuousClock.now + cascade.holdTime
-        while logprobs.count < cascade.holdTokens, ContinuousClock.now < deadline || logprobs.isEmpty {
+        while tokens.count < cascade.holdTokens, ContinuousClock.now < deadline || tokens.isEmpty {
             do {
                 guard let chunk = try await source.next() else {
                     ended = true
                     break
                 }
-                logprobs += Self.tokenLogprobs(chunk)
+                tokens += chunk["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
                 held.append(request.logprobs ? chunk : Self.withoutLogprobs(chunk: chunk))
             } catch {
                 brokenBeforeDecision = error
@@ -52,7 +51,9 @@ extension RequestRouter {
             return try await serveStream(escalationTargets, request, context)
         }
 
-        let confidence = logprobs.isEmpty ? nil : exp(logprobs.reduce(0, +) / Double(logprobs.count))
+        let (logprobs, top) = ConfidenceScorer.tokens(tokens)
+        let confidence = scorer.confidence(logprobs: logprobs, top: top, request: request,
+                                           promptTokens: await promptTokens(request, decision))
         var values = decision.signals
         values.confidence = confidence
         let (escalate, facts) = cascade.when.evaluate(values)
@@ -85,11 +86,6 @@ extension RequestRouter {
         try await serve(targets, localLastResort: false) { (provider) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }
-    }
-
-    static func tokenLogprobs(_ chunk: JSONObject) -> [Double] {
-        guard let content = chunk["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue else { return [] }
-        return content.compactMap { $0["logprob"]?.doubleValue }
     }
 
     static func withoutLogprobs(chunk: JSONObject) -> JSONObject {

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import Prometheus
 import SwitchyardEngine
+import SwitchyardEval
 import SwitchyardPolicy
 import SwitchyardRouter
 import SwitchyardServer
@@ -13,7 +14,7 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A hybrid SLM/LLM routing gateway: one OpenAI-compatible endpoint, served on the box or in the cloud by policy.",
-        subcommands: [Serve.self, PolicyCommand.self],
+        subcommands: [Serve.self, PolicyCommand.self, EvalCommand.self],
         defaultSubcommand: Serve.self
     )
 }
