@@ -118,6 +118,7 @@ local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127
 kill "$lg_pid"; wait "$lg_pid" 2>/dev/null || true
 
 mkdir -p bench-results
+.build/release/switchyard bench-signals > "$work/signals.txt"
 python3 - "$d_rps" "$g_rps" "$d1_p50" "$g1_p50" "$d1_p99" "$g1_p99" "$d_p50" "$g_p50" "$d_p99" "$g_p99" "$rss_kb" "$hwm_kb" "$d_err" "$g_err" "$local_result" "$DURATION" <<'PY' | tee bench-results/latest.txt
 import sys, json
 a = sys.argv[1:]
@@ -143,4 +144,6 @@ print(f"  tokens/s through the gateway:      median {local['gateway']:.1f}  (rat
 g_cpu, e_cpu = local["gateway_cpu_us_per_token"], local["engine_cpu_us_per_token"]
 print(f"  CPU per relayed token: gateway {g_cpu:.0f} us, llama-server {e_cpu:.0f} us;"
       f" the gateway's share bounds the loss at {100 * g_cpu / (g_cpu + e_cpu):.1f}%")
+print()
 PY
+cat "$work/signals.txt" | tee -a bench-results/latest.txt

@@ -19,10 +19,11 @@ public struct Evaluation: Sendable {
         public var escalated: Bool
         public var confidence: Double
         public var calibrated: Double
+        /// Out-of-fold probability that the local answer is wrong, from the prompt alone.
+        public var difficulty: Double = 0
         public var complexity: Double
         public var promptTokens: Int
-        /// The cascade's condition and the decision's signals, to decide again with calibrated confidence.
-        var cascadeWhen: Condition?
+        /// The signals the decision computed.
         var signals: SignalValues
         public var outcome: Outcome { Outcome(localCorrect: localCorrect, cloudCorrect: item.remoteCorrect) }
     }
@@ -33,47 +34,47 @@ public struct Evaluation: Sendable {
     public var report: JSON = .null
 
     public static func run(items: [EvalItem], answers: [String: LocalAnswer], policy: Policy, maxTokens: Int, folds: Int, seed: UInt64) async throws -> Evaluation {
-        let router = RequestRouter(policy: policy, providers: [], tokenizer: FixedTokenizer(answers: answers, items: items))
         var records: [Record] = []
         for item in items {
             guard let answer = answers[item.id] else { continue }
-            let request = try LocalAnswerer.request(item, maxTokens: maxTokens)
-            let decision = try await router.decide(request)
-            let confidence = answer.geometricMeanProbability
-            var escalated = false
-            var label = decision.rule
-            var cascadeWhen: Condition?
-            switch decision.action {
-            case .serve(let targets):
-                escalated = !(policy.model(named: targets.first ?? "")?.isLocal ?? true)
-            case .cascade(let cascade):
-                cascadeWhen = cascade.when
-                var values = decision.signals
-                values.confidence = confidence
-                escalated = cascade.when.evaluate(values).matched
-            case .deny:
-                label += ":deny"
-            }
             records.append(Record(item: item, answer: answer, localCorrect: AnswerScoring.isCorrect(answer.text, gold: item.gold, match: item.match),
-                                  decision: label, escalated: escalated, confidence: confidence, calibrated: confidence,
-                                  complexity: decision.signals.complexity ?? ComplexityScorer.score(request), promptTokens: answer.promptTokens,
-                                  cascadeWhen: cascadeWhen, signals: decision.signals))
+                                  decision: "", escalated: false, confidence: answer.geometricMeanProbability, calibrated: 0,
+                                  complexity: 0, promptTokens: answer.promptTokens, signals: SignalValues()))
         }
         var evaluation = Evaluation(records: records, folds: folds)
         evaluation.crossValidate(seed: seed, maxTokens: maxTokens)
-        if policy.calibration != nil {
-            // The policy's cascade reads calibrated confidence: judge it with the out-of-fold
-            // predictions, never with weights fitted on the items being scored.
-            for i in evaluation.records.indices {
-                guard let when = evaluation.records[i].cascadeWhen else { continue }
-                var values = evaluation.records[i].signals
-                values.confidence = evaluation.records[i].calibrated
-                evaluation.records[i].confidence = evaluation.records[i].calibrated
-                evaluation.records[i].escalated = when.evaluate(values).matched
-            }
-        }
+        try await evaluation.decide(policy: policy, maxTokens: maxTokens)
         evaluation.summarise(seed: seed, calibratedPolicy: policy.calibration != nil)
         return evaluation
+    }
+
+    /// Routes every item with the gateway's own decision code. Where the policy has fitted
+    /// models, their values come from the out-of-fold predictions, never from weights that may
+    /// have been fitted on the items being scored.
+    mutating func decide(policy: Policy, maxTokens: Int) async throws {
+        let answers = Dictionary(records.map { ($0.item.id, $0.answer) }, uniquingKeysWith: { a, _ in a })
+        let router = RequestRouter(policy: policy, providers: [], tokenizer: FixedTokenizer(answers: answers, items: records.map(\.item)))
+        for i in records.indices {
+            let request = try LocalAnswerer.request(records[i].item, maxTokens: maxTokens)
+            var stubs = SignalValues()
+            if policy.complexityModel != nil { stubs.complexity = records[i].difficulty }
+            let decision = try await router.decide(request, stubs: stubs)
+            let confidence = policy.calibration != nil ? records[i].calibrated : records[i].answer.geometricMeanProbability
+            records[i].confidence = confidence
+            records[i].signals = decision.signals
+            records[i].complexity = decision.signals.complexity ?? ComplexityScorer.score(request)
+            records[i].decision = decision.rule
+            switch decision.action {
+            case .serve(let targets):
+                records[i].escalated = !(policy.model(named: targets.first ?? "")?.isLocal ?? true)
+            case .cascade(let cascade):
+                var values = decision.signals
+                values.confidence = confidence
+                records[i].escalated = cascade.when.evaluate(values).matched
+            case .deny:
+                records[i].decision += ":deny"
+            }
+        }
     }
 
     /// Calibrated probability that the local answer is right, for each record from a model
@@ -86,7 +87,13 @@ public struct Evaluation: Sendable {
             let test = Set(order.enumerated().filter { $0.offset % folds == fold }.map(\.element))
             let train = records.indices.filter { !test.contains($0) }
             let model = LogisticModel.fit(features: Self.featureNames, rows: train.map { features[$0] }, labels: train.map { records[$0].localCorrect })
-            for i in test { records[i].calibrated = model.probability(features[i]) }
+            let promptOnly = ConfidenceModelFeatures.answer.count...
+            let difficulty = LogisticModel.fit(features: ConfidenceModelFeatures.prompt, rows: train.map { Array(features[$0][promptOnly]) },
+                                               labels: train.map { !records[$0].localCorrect })
+            for i in test {
+                records[i].calibrated = model.probability(features[i])
+                records[i].difficulty = difficulty.probability(Array(features[i][promptOnly]))
+            }
         }
     }
 
@@ -98,8 +105,12 @@ public struct Evaluation: Sendable {
             + (request.map { PromptFeatures.of($0, promptTokens: record.promptTokens) } ?? [])
     }
 
-    public static func fit(_ records: [Record], maxTokens: Int) -> LogisticModel {
-        LogisticModel.fit(features: featureNames, rows: records.map { features($0, maxTokens: maxTokens) }, labels: records.map(\.localCorrect))
+    /// The confidence model and the complexity model, fitted on all the records.
+    public static func fit(_ records: [Record], maxTokens: Int) -> (confidence: LogisticModel, complexity: LogisticModel) {
+        let rows = records.map { features($0, maxTokens: maxTokens) }
+        let promptOnly = ConfidenceModelFeatures.answer.count...
+        return (LogisticModel.fit(features: featureNames, rows: rows, labels: records.map(\.localCorrect)),
+                LogisticModel.fit(features: ConfidenceModelFeatures.prompt, rows: rows.map { Array($0[promptOnly]) }, labels: records.map { !$0.localCorrect }))
     }
 
     mutating func summarise(seed: UInt64, calibratedPolicy: Bool) {
@@ -130,6 +141,8 @@ public struct Evaluation: Sendable {
         let geometricMean = records.map(\.answer.geometricMeanProbability)
         let (meanLogprob, meanCurve) = metrics(scores: geometricMean.map { -log(max($0, 1e-12)) }, probabilities: geometricMean, point: nil)
         let (length, lengthCurve) = metrics(scores: records.map { Double($0.promptTokens) }, probabilities: nil, point: nil)
+        // Before generation: the complexity model's out-of-fold probability of a wrong local answer.
+        let (complexity, _) = metrics(scores: records.map(\.difficulty), probabilities: records.map { 1 - $0.difficulty }, point: records.map { $0.difficulty > 0.5 })
         // Always-local and always-cloud are points, not rankings: no curve, no AUROC.
         func point(_ cloud: Bool) -> JSON {
             .object(["accuracy": .double(RouterMetrics.quality(outcomes, escalated: [Bool](repeating: cloud, count: n))),
@@ -163,12 +176,14 @@ public struct Evaluation: Sendable {
             "baselines": .object([
                 "always-local": local, "always-cloud": cloud, "random": random,
                 "prompt-length": length, "mean-logprob": meanLogprob, "calibrated-confidence": calibrated,
+                "calibrated-complexity": complexity,
             ]),
             "records": .array(records.map { r in
                 .object([
                     "id": .string(r.item.id), "decision": .string(r.decision), "escalated": .bool(r.escalated),
                     "local_correct": .bool(r.localCorrect), "cloud_correct": .bool(r.item.remoteCorrect),
                     "confidence": .double(r.confidence), "calibrated": .double(r.calibrated), "complexity": .double(r.complexity),
+                    "difficulty": .double(r.difficulty),
                     "prompt_tokens": .int(r.promptTokens), "completion_tokens": .int(r.answer.logprobs.count),
                     "answer": .string(String(r.answer.text.prefix(300))),
                 ])

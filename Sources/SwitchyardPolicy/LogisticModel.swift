@@ -21,19 +21,19 @@ public struct LogisticModel: Sendable, Equatable {
         self.bias = bias
     }
 
-    /// Reads the `confidence` model of a weights file written by `switchyard eval fit`.
-    public init?(json: JSON) {
-        guard let model = json["confidence"], let names = model["features"]?.arrayValue?.compactMap(\.stringValue),
+    /// Reads one model (`confidence` or `complexity`) of a weights file written by `switchyard eval fit`.
+    public init?(json: JSON, key: String = "confidence") {
+        guard let model = json[key], let names = model["features"]?.arrayValue?.compactMap(\.stringValue),
               let mean = model["mean"]?.arrayValue?.compactMap(\.doubleValue), let scale = model["scale"]?.arrayValue?.compactMap(\.doubleValue),
               let weights = model["weights"]?.arrayValue?.compactMap(\.doubleValue), let bias = model["bias"]?.doubleValue,
               mean.count == names.count, scale.count == names.count, weights.count == names.count else { return nil }
         self.init(features: names, mean: mean, scale: scale, weights: weights, bias: bias)
     }
 
-    public var json: JSONObject {
+    public func json(predicts: String = "probability that the local answer is right") -> JSONObject {
         [
             "kind": .string("logistic"),
-            "predicts": .string("probability that the local answer is right"),
+            "predicts": .string(predicts),
             "features": .array(features.map(JSON.string)),
             "mean": .array(mean.map(JSON.double)), "scale": .array(scale.map(JSON.double)),
             "weights": .array(weights.map(JSON.double)), "bias": .double(bias),

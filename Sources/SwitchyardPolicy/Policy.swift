@@ -16,6 +16,9 @@ public struct Policy: Sendable {
     /// The fitted confidence model (`calibration: FILE`); without it, confidence is the
     /// geometric-mean token probability.
     public var calibration: LogisticModel?
+    /// The fitted difficulty model from the same file: the probability that the local answer is
+    /// wrong, from the prompt alone. Without it, `complexity` is the hand-set provisional score.
+    public var complexityModel: LogisticModel?
 
     public func model(named name: String) -> ModelTarget? { models.first { $0.name == name } }
 

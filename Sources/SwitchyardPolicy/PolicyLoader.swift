@@ -104,6 +104,7 @@ private struct PolicyBuilder {
             if let text = PolicyLoader.readFile(resolved), let json = try? JSON.parse(text), let model = LogisticModel(json: json),
                model.features == ConfidenceModelFeatures.names {
                 policy.calibration = model
+                policy.complexityModel = LogisticModel(json: json, key: "complexity").flatMap { $0.features == ConfidenceModelFeatures.prompt ? $0 : nil }
             } else {
                 reader.error(node, "cannot read calibration weights from '\(resolved)' (write them with `switchyard eval fit`)")
             }

@@ -55,7 +55,8 @@ public struct RequestRouter: Sendable {
         }
         var initial = stubs
         initial.headers.merge(headers) { stub, _ in stub }
-        var signals = SignalComputer(request: request, tokenizer: tokenizer, localContext: localContext, values: initial)
+        var signals = SignalComputer(request: request, tokenizer: tokenizer, localContext: localContext,
+                                     complexityModel: policy.complexityModel, values: initial)
         await signals.ensure(alwaysNeeded.union([.model]))
 
         var trace: [RuleTrace] = []

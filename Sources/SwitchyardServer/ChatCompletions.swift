@@ -26,14 +26,16 @@ struct ChatCompletions: Sendable {
             if chat.stream {
                 let served = try await router.stream(chat, decision: decision, context: providerContext)
                 describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
-                log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
+                count(served.escalation, metrics)
+                log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
                 return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers,
                                      metrics: metrics, startedAt: startedAt)
             }
             let served = try await router.complete(chat, decision: decision, context: providerContext)
             describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
             metrics.served(served.target.name, usage: served.answer.usage, startedAt: startedAt)
-            log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped)
+            count(served.escalation, metrics)
+            log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
             if !served.skipped.isEmpty { metrics.fallbacks.increment() }
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: served.answer.body.serialized())))
@@ -125,8 +127,16 @@ struct ChatCompletions: Sendable {
         }
     }
 
-    private func log(_ requestID: String, chat: ChatRequest, decision: RouteDecision, servedBy: String, skipped: [SkippedTarget]) {
+    private func count(_ escalation: Escalation?, _ metrics: GatewayMetrics) {
+        guard let escalation else { return }
+        (escalation.escalated ? metrics.escalated : metrics.escalationsKeptLocal).increment()
+    }
+
+    /// One line per request: the decision, both cascade attempts (the local score and what followed), what was skipped.
+    private func log(_ requestID: String, chat: ChatRequest, decision: RouteDecision, servedBy: String, skipped: [SkippedTarget],
+                     escalation: Escalation?) {
         logger.info("routed", metadata: [
+            "escalation": "\(escalation.map { ($0.escalated ? "escalated " : "kept-local ") + $0.reason } ?? "none")",
             "request_id": "\(requestID)",
             "requested_model": "\(chat.model)",
             "rule": "\(decision.rule)",

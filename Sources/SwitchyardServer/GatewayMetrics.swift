@@ -19,6 +19,10 @@ struct GatewayMetrics: Sendable {
     let rejected: Counter
     let fallbacks: Counter
     let streamsBroken: Counter
+    /// Cascades that sent a request on to the cloud after scoring the local answer, and those
+    /// that wanted to but kept the local answer (no cloud target could take it).
+    let escalated: Counter
+    let escalationsKeptLocal: Counter
 
     init(policy: Policy) {
         var targets: [String: PerTarget] = [:]
@@ -39,6 +43,8 @@ struct GatewayMetrics: Sendable {
         rejected = Counter(label: "switchyard_requests_rejected_total")
         fallbacks = Counter(label: "switchyard_fallbacks_total")
         streamsBroken = Counter(label: "switchyard_streams_broken_total")
+        escalated = Counter(label: "switchyard_cascade_escalations_total", dimensions: [("outcome", "escalated")])
+        escalationsKeptLocal = Counter(label: "switchyard_cascade_escalations_total", dimensions: [("outcome", "kept-local")])
     }
 
     func served(_ target: String, usage: TokenUsage?, startedAt: ContinuousClock.Instant) {

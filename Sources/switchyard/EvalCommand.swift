@@ -111,11 +111,14 @@ struct EvalCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (evaluation, _) = try await options.evaluate()
-            let model = Evaluation.fit(evaluation.records, maxTokens: options.maxTokens)
-            var confidence = model.json
-            confidence["fitted_on"] = .string("\(evaluation.records.count) items of \(options.data.joined(separator: ", "))")
+            let models = Evaluation.fit(evaluation.records, maxTokens: options.maxTokens)
+            let fittedOn = JSON.string("\(evaluation.records.count) items of \(options.data.joined(separator: ", "))")
+            var confidence = models.confidence.json()
+            confidence["fitted_on"] = fittedOn
             confidence["cross_validated_auroc"] = evaluation.report["baselines"]?["calibrated-confidence"]?["auroc"] ?? .null
-            let json = JSON.object(["confidence": .object(confidence)])
+            var complexity = models.complexity.json(predicts: "probability that the local answer is wrong, from the prompt alone")
+            complexity["fitted_on"] = fittedOn
+            let json = JSON.object(["confidence": .object(confidence), "complexity": .object(complexity)])
             try write(out, json.prettyText() + "\n")
             print("weights: \(out) (fitted on \(evaluation.records.count) items; \(options.folds)-fold AUROC \(evaluation.report["baselines"]?["calibrated-confidence"]?["auroc"]?.doubleValue.map(format) ?? "-"))")
         }

@@ -14,7 +14,7 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A hybrid SLM/LLM routing gateway: one OpenAI-compatible endpoint, served on the box or in the cloud by policy.",
-        subcommands: [Serve.self, PolicyCommand.self, EvalCommand.self],
+        subcommands: [Serve.self, PolicyCommand.self, EvalCommand.self, BenchSignals.self],
         defaultSubcommand: Serve.self
     )
 }

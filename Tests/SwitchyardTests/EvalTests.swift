@@ -77,14 +77,14 @@ struct EvalTests {
         let directory = try Fixtures.temporaryDirectory()
         let names = ConfidenceModelFeatures.names
         let model = LogisticModel(features: names, mean: names.map { _ in 0 }, scale: names.map { _ in 1 }, weights: names.map { _ in 0.1 }, bias: -0.2)
-        try Fixtures.writeFile(directory + "/weights.json", JSON.object(["confidence": .object(model.json)]).text)
+        try Fixtures.writeFile(directory + "/weights.json", JSON.object(["confidence": .object(model.json())]).text)
         try Fixtures.writeFile(directory + "/p.yaml", "version: 1\ncalibration: weights.json\nmodels:\n  local: {kind: local}\n")
         #expect(try PolicyLoader.load(path: directory + "/p.yaml").calibration == model)
 
         try Fixtures.writeFile(directory + "/q.yaml", "version: 1\ncalibration: nowhere.json\nmodels:\n  local: {kind: local}\n")
         #expect(throws: PolicyError.self) { try PolicyLoader.load(path: directory + "/q.yaml") }
         let foreign = LogisticModel(features: ["x"], mean: [0], scale: [1], weights: [1], bias: 0)
-        try Fixtures.writeFile(directory + "/foreign.json", JSON.object(["confidence": .object(foreign.json)]).text)
+        try Fixtures.writeFile(directory + "/foreign.json", JSON.object(["confidence": .object(foreign.json())]).text)
         try Fixtures.writeFile(directory + "/r.yaml", "version: 1\ncalibration: foreign.json\nmodels:\n  local: {kind: local}\n")
         #expect(throws: PolicyError.self) { try PolicyLoader.load(path: directory + "/r.yaml") }
     }
@@ -112,7 +112,7 @@ struct EvalTests {
         let accuracy = zip(rows, labels).filter { (model.probability($0) >= 0.5) == $1 }.count
         #expect(accuracy >= 38)
         #expect(model.probability([39, 0]) > 0.9 && model.probability([0, 0]) < 0.1)
-        let again = try #require(LogisticModel(json: .object(["confidence": .object(model.json)])))
+        let again = try #require(LogisticModel(json: .object(["confidence": .object(model.json())])))
         #expect(again == model)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardWire
 @testable import SwitchyardRouter
 
 @Suite("PII detector")
@@ -52,5 +53,38 @@ struct PIIDetectorTests {
     @Test("several classes in one text")
     func several() {
         #expect(PIIDetector.classes(in: "jane@example.com, +44 20 7946 0958, 4111-1111-1111-1111") == ["email", "phone", "credit_card"])
+    }
+}
+
+@Suite("Complexity features")
+struct ComplexityTests {
+    func request(_ text: String, maxTokens: Int? = nil) throws -> ChatRequest {
+        var body: JSONObject = ["model": .string("auto"), "messages": .array([.object(["role": .string("user"), "content": .string(text)])])]
+        if let maxTokens { body["max_tokens"] = .int(maxTokens) }
+        return try ChatRequest(body: body)
+    }
+
+    @Test("features are counted as written")
+    func counts() throws {
+        // Words: First, compute, then, explain, why, x, y, and, z (9); digits 1,2,3,4,5 (5);
+        // operators + * = (3); cue words first, compute, then, explain, why (5); one question mark; one code fence pair.
+        let f = ComplexityScorer.features(try request("First compute 12+3*45 = x, then explain why? ```y and z```", maxTokens: 300))
+        #expect(f.words == 9)
+        #expect(f.digits == 5)
+        #expect(f.mathOperators == 3)
+        #expect(f.stepCues == 5)
+        #expect(f.questionMarks == 1)
+        #expect(f.codeMarkers == 2)
+        #expect(f.turns == 1 && f.requestedTokens == 300)
+    }
+
+    @Test("harder-looking requests score higher, all within [0, 1]")
+    func ordering() throws {
+        let easy = ComplexityScorer.score(try request("Hi"))
+        let medium = ComplexityScorer.score(try request("What is the capital of France?"))
+        let hard = ComplexityScorer.score(try request(
+            "A train leaves at 3:15 and travels 240 km at 80 km/h, then 120 km at 60 km/h. First compute each leg, then explain step by step when it arrives and prove the total is right.",
+            maxTokens: 1024))
+        #expect(0 < easy && easy < medium && medium < hard && hard < 1)
     }
 }

@@ -39,39 +39,54 @@ public enum ComplexityScorer {
         return 1 / (1 + exp(-z))
     }
 
-    static let stepWords: Set<String> = ["step", "steps", "first", "then", "explain", "why", "prove", "derive", "calculate",
-                                         "compute", "solve", "compare", "analyze", "analyse", "implement", "design", "each", "total"]
+    static let stepWords: Set<UInt64> = Set(["step", "steps", "first", "then", "explain", "why", "prove", "derive", "calculate",
+                                             "compute", "solve", "compare", "analyze", "analyse", "implement", "design", "each", "total"].map(key))
+
+    /// A lowercase word of up to 12 letters packed 5 bits a letter: set lookups without a String.
+    static func key(_ word: String) -> UInt64 { word.utf8.reduce(0) { $0 << 5 | UInt64(($1 | 0x20) - 96) } }
 
     public static func features(_ request: ChatRequest) -> Features {
         var f = Features()
         f.turns = request.messages.count
         f.requestedTokens = request.maxTokens ?? 0
+        var codeTicks = 0
         for message in request.messages where message.role != .assistant {
-            var word: [UInt8] = []
-            var previous: UInt8 = 32
-            for b in message.text.utf8 {
-                if (b >= 65 && b <= 90) || (b >= 97 && b <= 122) {
-                    word.append(b | 0x20)
-                } else {
-                    if !word.isEmpty {
+            var text = message.text
+            text.withUTF8 { bytes in
+                var word: UInt64 = 0
+                var letters = 0
+                var previous: UInt8 = 32
+                for b in bytes {
+                    let lower = b | 0x20
+                    if lower >= 97 && lower <= 122 {
+                        word = word << 5 | UInt64(lower - 96)
+                        letters += 1
+                        previous = b
+                        continue
+                    }
+                    if letters > 0 {
                         f.words += 1
-                        if word.count <= 9, stepWords.contains(String(decoding: word, as: UTF8.self)) { f.stepCues += 1 }
-                        word.removeAll(keepingCapacity: true)
+                        if letters <= 12, stepWords.contains(word) { f.stepCues += 1 }
+                        word = 0
+                        letters = 0
                     }
                     switch b {
                     case 48...57: f.digits += 1
                     case UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "%"), UInt8(ascii: "^"): f.mathOperators += 1
                     case UInt8(ascii: "?"): f.questionMarks += 1
-                    case UInt8(ascii: "`") where previous == UInt8(ascii: "`"): f.codeMarkers += 1
+                    case UInt8(ascii: "`") where previous == UInt8(ascii: "`"): codeTicks += 1
                     case UInt8(ascii: "{"), UInt8(ascii: ";"): f.codeMarkers += previous == 10 || previous == 32 ? 0 : 1
                     default: break
                     }
+                    previous = b
                 }
-                previous = b
+                if letters > 0 {
+                    f.words += 1
+                    if letters <= 12, stepWords.contains(word) { f.stepCues += 1 }
+                }
             }
-            if !word.isEmpty { f.words += 1 }
         }
-        f.codeMarkers /= 2
+        f.codeMarkers += codeTicks / 2
         return f
     }
 }

@@ -78,20 +78,23 @@ public enum PIIDetector {
     static func numeric(at start: Int, _ bytes: [UInt8]) -> (Int, Finding?) {
         var end = start
         var digits: [UInt8] = []
-        var separators = Set<UInt8>()
+        digits.reserveCapacity(20)
+        var separators = Separators()
         var groups: [Int] = [0]
         while end < bytes.count {
             let b = bytes[end]
             if isDigit(b) {
                 digits.append(b - 48)
                 groups[groups.count - 1] += 1
-            } else if [UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "+")].contains(b),
+            } else if let separator = Separators(b),
                       end + 1 < bytes.count, isDigit(bytes[end + 1]) || (b == UInt8(ascii: ")") && bytes[end + 1] == UInt8(ascii: " ")) {
-                separators.insert(b)
+                separators.formUnion(separator)
                 if groups.last != 0 { groups.append(0) }
             } else {
                 break
             }
+            // A run this long is no number of a person (a hash, a table of figures).
+            if digits.count > 40 { break }
             end += 1
         }
         // Glued to letters (an order id like A12345678901, a hash) it is not a number of a person.
@@ -99,23 +102,22 @@ public enum PIIDetector {
         let range = start..<end
         let groupSizes = groups.filter { $0 > 0 }
 
-        if separators == [UInt8(ascii: ".")], groupSizes.count == 4, groupSizes.allSatisfy({ $0 <= 3 }) {
+        if separators == .dot, groupSizes.count == 4, groupSizes.allSatisfy({ $0 <= 3 }) {
             let octets = octetValues(bytes[range])
             let afterVersionMark = start > 0 && (bytes[start - 1] == UInt8(ascii: "v") || bytes[start - 1] == UInt8(ascii: "V"))
             if octets.allSatisfy({ $0 <= 255 }), !afterVersionMark { return (end, Finding(kind: .ipAddress, range: range)) }
             return (end, nil)
         }
-        if separators == [UInt8(ascii: "-")], groupSizes == [3, 2, 4] {
+        if separators == .dash, groupSizes == [3, 2, 4] {
             let area = Int(digits[0]) * 100 + Int(digits[1]) * 10 + Int(digits[2])
             if area != 0, area != 666, area < 900 { return (end, Finding(kind: .nationalID, range: range)) }
             return (end, nil)
         }
-        if (13...19).contains(digits.count), separators.isSubset(of: [UInt8(ascii: " "), UInt8(ascii: "-")]), luhn(digits) {
+        if (13...19).contains(digits.count), separators.isSubset(of: [.space, .dash]), luhn(digits) {
             return (end, Finding(kind: .creditCard, range: range))
         }
-        let looksLikeDate = separators.isSubset(of: [UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: ".")])
-            && (groupSizes == [4, 2, 2] || groupSizes == [2, 2, 4])
-        let hasPhoneSeparators = !separators.isEmpty && separators.isSubset(of: [UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "+"), UInt8(ascii: ".")])
+        let looksLikeDate = separators.isSubset(of: [.dash, .dot]) && (groupSizes == [4, 2, 2] || groupSizes == [2, 2, 4])
+        let hasPhoneSeparators = !separators.isEmpty
         // National numbers have 10 or 11 digits; only international ones (+ or 00) run to 15.
         let international = bytes[start] == UInt8(ascii: "+") || (digits.count > 2 && digits[0] == 0 && digits[1] == 0)
         let plausibleLength = international ? (8...15).contains(digits.count) : (10...11).contains(digits.count)
@@ -123,6 +125,27 @@ public enum PIIDetector {
             return (end, Finding(kind: .phone, range: range))
         }
         return (end, nil)
+    }
+
+    /// The separators seen in a run of digits, as a bit set (no allocation per run).
+    struct Separators: OptionSet {
+        let rawValue: UInt8
+        static let space = Separators(rawValue: 1), dash = Separators(rawValue: 2), dot = Separators(rawValue: 4)
+        static let open = Separators(rawValue: 8), close = Separators(rawValue: 16), plus = Separators(rawValue: 32)
+
+        init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        init?(_ byte: UInt8) {
+            switch byte {
+            case UInt8(ascii: " "): self = .space
+            case UInt8(ascii: "-"): self = .dash
+            case UInt8(ascii: "."): self = .dot
+            case UInt8(ascii: "("): self = .open
+            case UInt8(ascii: ")"): self = .close
+            case UInt8(ascii: "+"): self = .plus
+            default: return nil
+            }
+        }
     }
 
     static func octetValues(_ bytes: ArraySlice<UInt8>) -> [Int] {

@@ -10,6 +10,8 @@ struct SignalComputer {
     let tokenizer: any PromptTokenizer
     /// Tokens one request may use on the local model, for `prompt_ratio`.
     let localContext: Int?
+    /// The fitted difficulty model, if the policy has one.
+    let complexityModel: LogisticModel?
     var values: SignalValues
 
     mutating func ensure(_ signals: Set<Signal>) async {
@@ -33,7 +35,13 @@ struct SignalComputer {
                 var found = Set<String>()
                 for message in request.messages { found.formUnion(PIIDetector.classes(in: message.text)) }
                 values.pii = found
-            case .complexity: values.complexity = ComplexityScorer.score(request)
+            case .complexity:
+                if let complexityModel {
+                    await tokens()
+                    values.complexity = complexityModel.probability(PromptFeatures.of(request, promptTokens: values.promptTokens ?? 0))
+                } else {
+                    values.complexity = ComplexityScorer.score(request)
+                }
             case .confidence: break  // known only after generation
             }
         }
