@@ -1,3 +1,4 @@
+import Logging
 import Testing
 import SwitchyardPolicy
 import SwitchyardRouter
@@ -115,4 +116,69 @@ struct EvalTests {
         let again = try #require(LogisticModel(json: .object(["confidence": .object(model.json())])))
         #expect(again == model)
     }
+}
+
+@Suite("switchyard eval against the real model", .serialized)
+struct EvalRunTests {
+    init() throws { try Fixtures.requireEngine() }
+
+    @Test("items run through the local model and the policy; answers are cached and a rerun resumes from them")
+    func endToEnd() async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let data = directory + "/items.jsonl"
+        let lines = [
+            #"{"id":"a","prompt":"What is the capital of France? Answer with the city name only.","gold":"Paris","match":"contains","remote":{"kind":"oracle"}}"#,
+            #"{"id":"b","prompt":"What is 2 + 2? Answer with a number only.","gold":"4","match":"number","remote":{"kind":"recorded","correct":true}}"#,
+            #"{"id":"c","prompt":"What is 9822 + 9849? Answer with a number only.","gold":"19671","match":"number","remote":{"kind":"recorded","correct":false}}"#,
+            #"{"id":"d","prompt":"Name the largest planet. Answer with one word.","gold":"Jupiter","match":"exact-word","remote":{"kind":"oracle"}}"#,
+        ]
+        try Fixtures.writeFile(data, lines.joined(separator: "\n") + "\n")
+        let items = try EvalItem.load(data)
+        #expect(items.map(\.remoteCorrect) == [true, true, false, true])
+
+        let policy = try PolicyLoader.parse("""
+        version: 1
+        models:
+        \(Fixtures.localModelYAML)
+          cloud: {kind: openai, model: m}
+        rules:
+          - cascade: {first: local, escalate_to: cloud, when: "confidence < 0.5"}
+        """, file: directory + "/p.yaml")
+        var logger = Logger(label: "eval-test")
+        logger.logLevel = .warning
+        let answerer = LocalAnswerer(policy: policy, cachePath: directory + "/cache.jsonl", maxTokens: 12, stateDirectory: directory, logger: logger)
+        let progress = ProgressCount()
+        let answers = try await answerer.answers(items) { done, _, _ in progress.record(done) }
+        #expect(answers.count == 4)
+        #expect(progress.last == 4)
+        #expect(answers.values.allSatisfy { !$0.logprobs.isEmpty && $0.top.allSatisfy { $0.count == 5 } && $0.promptTokens > 0 })
+
+        // A rerun finds every answer in the cache: no generation, no progress.
+        let again = ProgressCount()
+        let cached = try await answerer.answers(items) { done, _, _ in again.record(done) }
+        #expect(again.last == nil)
+        #expect(cached == answers)
+
+        let evaluation = try await Evaluation.run(items: items, answers: answers, policy: policy, maxTokens: 12, folds: 2, seed: 1)
+        let report = evaluation.report
+        #expect(report["items"] == .int(4))
+        #expect(report["remote_kind"] == .string("oracle,recorded"))
+        #expect(report["baselines"]?.objectValue?.keys.sorted() == ["always-cloud", "always-local", "calibrated-complexity", "calibrated-confidence",
+                                                                     "mean-logprob", "prompt-length", "random"])
+        let records = try #require(report["records"]?.arrayValue)
+        #expect(records.count == 4)
+        for (record, answer) in zip(records, items.map { answers[$0.id]! }) {
+            #expect(record["confidence"]?.doubleValue.map { abs($0 - answer.geometricMeanProbability) < 1e-9 } == true)
+            #expect(record["escalated"]?.boolValue == ((answer.geometricMeanProbability) < 0.5))
+        }
+        let localCorrect = records.filter { $0["local_correct"] == .bool(true) }.count
+        #expect(report["local_accuracy"]?.doubleValue == Double(localCorrect) / 4)
+        #expect(evaluation.svg().hasPrefix("<svg"))
+    }
+}
+
+/// Records progress calls from the answerer (called from its task).
+final class ProgressCount: @unchecked Sendable {
+    private(set) var last: Int?
+    func record(_ done: Int) { last = done }
 }
