@@ -1,3 +1,5 @@
+import SwitchyardPolicy
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -111,8 +113,8 @@ struct PidFile: Sendable {
     /// Returns its pid when one was found and stopped.
     func reapOrphan(executableName: String) async -> pid_t? {
         defer { remove() }
-        guard let text = readSmallFile(path), let pid = pid_t(text.split(separator: "\n").first ?? "") , pid > 1 else { return nil }
-        guard let cmdline = readSmallFile("/proc/\(pid)/cmdline"), cmdline.contains(executableName) else { return nil }
+        guard let text = TextFile.read(path), let pid = pid_t(text.split(separator: "\n").first ?? "") , pid > 1 else { return nil }
+        guard let cmdline = TextFile.read("/proc/\(pid)/cmdline"), cmdline.contains(executableName) else { return nil }
         kill(pid, SIGTERM)
         for _ in 0..<100 {
             if !isRunning(pid) { return pid }
@@ -124,18 +126,10 @@ struct PidFile: Sendable {
 
     /// Alive and not a zombie waiting for its parent to reap it.
     private func isRunning(_ pid: pid_t) -> Bool {
-        guard kill(pid, 0) == 0, let stat = readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+        guard kill(pid, 0) == 0, let stat = TextFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
         return state != "Z" && state != "X"
     }
-}
-
-func readSmallFile(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes = [UInt8](repeating: 0, count: 65536)
-    let n = fread(&bytes, 1, bytes.count, file)
-    return String(decoding: bytes[0..<n], as: UTF8.self)
 }
 
 /// A loopback port nobody listens on right now (bind to port 0 and read what the kernel chose).

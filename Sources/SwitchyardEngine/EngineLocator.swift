@@ -1,3 +1,5 @@
+import SwitchyardPolicy
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +17,7 @@ public struct EngineLocator: Sendable {
 
     /// Values `make setup` wrote (KEY=VALUE lines); the process environment wins over them.
     private var setupValues: [String: String] {
-        guard let text = readSmallFile(home + "/env") else { return [:] }
+        guard let text = TextFile.read(home + "/env") else { return [:] }
         var values: [String: String] = [:]
         for line in text.split(separator: "\n") {
             guard let eq = line.firstIndex(of: "=") else { continue }

@@ -38,7 +38,7 @@ public struct LocalAnswerer: Sendable {
     /// The answer to every item, from the cache or the engine; progress goes to `progress`.
     public func answers(_ items: [EvalItem], progress: @Sendable (Int, Int, Double) -> Void) async throws -> [String: LocalAnswer] {
         var cached: [String: LocalAnswer] = [:]
-        for line in (readText(cachePath) ?? "").split(separator: "\n") {
+        for line in (TextFile.read(cachePath) ?? "").split(separator: "\n") {
             if let json = try? JSON.parse(String(line)), let id = json["id"]?.stringValue, let answer = LocalAnswer(json: json["answer"] ?? .null),
                json["max_tokens"]?.intValue == maxTokens {
                 cached[id] = answer
@@ -72,7 +72,7 @@ public struct LocalAnswerer: Sendable {
             guard let answer = LocalAnswer(completion: completion.body) else { throw EvalError("item \(item.id): no answer") }
             cached[item.id] = answer
             let line = JSON.object(["id": .string(item.id), "max_tokens": .int(maxTokens), "answer": answer.json]).text + "\n"
-            try writeText(cachePath, line, append: true)
+            guard TextFile.write(cachePath, line, append: true) else { throw EvalError("cannot write \(cachePath)") }
             let (seconds, attoseconds) = (ContinuousClock.now - started).components
             let elapsed = Double(seconds) + Double(attoseconds) / 1e18
             progress(done + 1, missing.count, Double(done + 1) / max(elapsed, 1e-3))

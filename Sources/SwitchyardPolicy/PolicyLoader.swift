@@ -1,14 +1,11 @@
 import SwitchyardWire
 import Yams
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Reads a policy file into a validated `Policy`, or every problem it has with its position.
 public enum PolicyLoader {
     public static func load(path: String) throws(PolicyError) -> Policy {
-        guard let text = readFile(path) else {
+        guard let text = TextFile.read(path) else {
             throw PolicyError(diagnostics: [PolicyDiagnostic(file: path, line: 1, column: 1, message: "cannot read the policy file")])
         }
         return try parse(text, file: path)
@@ -34,18 +31,6 @@ public enum PolicyLoader {
         return policy
     }
 
-    static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
 }
 
 /// Builds the policy section by section, recording problems instead of stopping at the first.
@@ -101,7 +86,7 @@ private struct PolicyBuilder {
         if let node = top.value("calibration"), let path = reader.string(node, "calibration") {
             let directory = source.lastIndex(of: "/").map { String(source[...$0]) } ?? ""
             let resolved = path.hasPrefix("/") ? path : directory + path
-            if let text = PolicyLoader.readFile(resolved), let json = try? JSON.parse(text), let model = LogisticModel(json: json),
+            if let text = TextFile.read(resolved), let json = try? JSON.parse(text), let model = LogisticModel(json: json),
                model.features == ConfidenceModelFeatures.names {
                 policy.calibration = model
                 policy.complexityModel = LogisticModel(json: json, key: "complexity").flatMap { $0.features == ConfidenceModelFeatures.prompt ? $0 : nil }

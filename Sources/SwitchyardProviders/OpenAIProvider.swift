@@ -51,15 +51,13 @@ public struct OpenAIProvider: Provider {
 
     private func url() throws(ProviderError) -> String {
         if let remoteURL { return remoteURL }
-        switch endpoint {
-        case .remote:
-            return ""
-        case .local(let engine):
-            guard let base = engine.readyBaseURL else {
+        guard case .local(let engine) = endpoint, let base = engine.readyBaseURL else {
+            if case .local(let engine) = endpoint {
                 throw .unavailable("the local engine is \(engine.status.phase.rawValue)", retryAfterSeconds: 2)
             }
-            return base + "/v1/chat/completions"
+            throw .unconfigured("no endpoint")
         }
+        return base + "/v1/chat/completions"
     }
 
     private func upstreamBody(_ request: ChatRequest, stream: Bool) -> [UInt8] {

@@ -91,16 +91,18 @@ extension RequestRouter {
             return escalated
         } catch {
             // No cloud answer to be had (unconfigured, down): the local answer stands, and says so.
-            var skipped = local.skipped
-            for target in escalationTargets {
-                if case .unconfigured(let detail)? = provider(target)?.availability {
-                    skipped.append(SkippedTarget(target: target, why: .unconfigured(detail)))
-                } else {
-                    skipped.append(SkippedTarget(target: target, why: .failed(error.message)))
-                }
-            }
-            return Served(answer: answer, target: local.target, skipped: skipped,
+            return Served(answer: answer, target: local.target, skipped: local.skipped + unserved(escalationTargets, error),
                           escalation: Escalation(reason: reason, confidence: confidence, escalated: false))
+        }
+    }
+
+    /// Why each escalation target could not take a request the cascade wanted to escalate.
+    func unserved(_ targets: [String], _ error: APIError) -> [SkippedTarget] {
+        targets.map { target in
+            if case .unconfigured(let detail)? = provider(target)?.availability {
+                return SkippedTarget(target: target, why: .unconfigured(detail))
+            }
+            return SkippedTarget(target: target, why: .failed(error.message))
         }
     }
 

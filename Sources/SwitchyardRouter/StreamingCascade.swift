@@ -69,15 +69,7 @@ extension RequestRouter {
             escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
             return escalated
         } catch {
-            var skipped = local.skipped
-            for target in escalationTargets {
-                if case .unconfigured(let detail)? = provider(target)?.availability {
-                    skipped.append(SkippedTarget(target: target, why: .unconfigured(detail)))
-                } else {
-                    skipped.append(SkippedTarget(target: target, why: .failed(error.message)))
-                }
-            }
-            return Served(answer: resumed, target: local.target, skipped: skipped,
+            return Served(answer: resumed, target: local.target, skipped: local.skipped + unserved(escalationTargets, error),
                           escalation: Escalation(reason: reason, confidence: confidence, escalated: false))
         }
     }

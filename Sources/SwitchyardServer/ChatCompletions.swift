@@ -26,7 +26,7 @@ struct ChatCompletions: Sendable {
             if chat.stream {
                 let served = try await router.stream(chat, decision: decision, context: providerContext)
                 describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
-                count(served.escalation, metrics)
+                count(served, metrics)
                 log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
                 return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers,
                                      metrics: metrics, startedAt: startedAt)
@@ -34,7 +34,7 @@ struct ChatCompletions: Sendable {
             let served = try await router.complete(chat, decision: decision, context: providerContext)
             describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
             metrics.served(served.target.name, usage: served.answer.usage, startedAt: startedAt)
-            count(served.escalation, metrics)
+            count(served, metrics)
             log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
             if !served.skipped.isEmpty { metrics.fallbacks.increment() }
             headers[.contentType] = "application/json"
@@ -127,8 +127,12 @@ struct ChatCompletions: Sendable {
         }
     }
 
-    private func count(_ escalation: Escalation?, _ metrics: GatewayMetrics) {
-        guard let escalation else { return }
+    /// Failed attempts before the answer, and a cascade's escalation, into the metrics.
+    private func count<Answer>(_ served: Served<Answer>, _ metrics: GatewayMetrics) {
+        for skipped in served.skipped {
+            if case .failed = skipped.why { metrics.failed(skipped.target) }
+        }
+        guard let escalation = served.escalation else { return }
         (escalation.escalated ? metrics.escalated : metrics.escalationsKeptLocal).increment()
     }
 

@@ -132,12 +132,11 @@ func format(_ value: Double) -> String {
 }
 
 func write(_ path: String, _ text: String) throws {
-    guard let file = fopen(path, "wb") else { throw ValidationError("cannot write \(path)") }
-    fputs(text, file)
-    fclose(file)
+    guard TextFile.write(path, text) else { throw ValidationError("cannot write \(path)") }
 }
 
-func printError(_ message: String, newline: Bool) {
+/// To standard error, unbuffered: diagnostics and progress, never mixed into a report on standard output.
+func printError(_ message: String, newline: Bool = true) {
     var bytes = Array((message + (newline ? "\n" : "")).utf8)
     _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
 }

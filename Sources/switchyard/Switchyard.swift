@@ -120,7 +120,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let policy = try loadOrExit(file)
-            let text = request == "-" ? readStandardInput() : readFileText(request)
+            let text = request == "-" ? readStandardInput() : TextFile.read(request)
             guard let text else { throw ValidationError("cannot read \(request)") }
             let chat: ChatRequest
             do {
@@ -207,36 +207,7 @@ func parseSignal(_ name: String, _ value: String) -> (Signal, ConditionValue)? {
     }
 }
 
-func readFileText(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    return readAll(file)
-}
-
-func readStandardInput() -> String? { fdopen(0, "rb").flatMap(readAll) }
-
-private func readAll(_ file: UnsafeMutablePointer<FILE>) -> String? {
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-        if n < chunk.count { break }
-    }
-    return String(validating: bytes, as: UTF8.self)
-}
-
-func printError(_ message: String) {
-    var stderr = StandardError()
-    print(message, to: &stderr)
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        var bytes = Array(string.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-    }
-}
+func readStandardInput() -> String? { TextFile.read("/dev/stdin") }
 
 #if canImport(Glibc)
 import Glibc

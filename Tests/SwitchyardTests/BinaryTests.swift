@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardPolicy
 import SwitchyardHTTP
 import SwitchyardWire
 @testable import SwitchyardEngine
@@ -25,11 +26,11 @@ struct BinaryTests {
         let child = try ChildProcess.spawn(executable: Self.binary, arguments: arguments, logPath: directory + "/out")
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let exit = child.poll() { return (exit, readSmallFile(directory + "/out") ?? "") }
+            if let exit = child.poll() { return (exit, TextFile.read(directory + "/out") ?? "") }
             try await Task.sleep(for: .milliseconds(20))
         }
         let exit = await child.terminate()
-        return (exit, "timed out\n" + (readSmallFile(directory + "/out") ?? ""))
+        return (exit, "timed out\n" + (TextFile.read(directory + "/out") ?? ""))
     }
 
     @Test("policy check: exit 0 for the examples, exit 1 with FILE:LINE:COLUMN for a bad file")
@@ -127,11 +128,11 @@ struct BinaryTests {
             server.signal(SIGHUP)
             try await Task.sleep(for: .milliseconds(300))
             #expect(await rule() == "second")
-            let log = readSmallFile(directory + "/log") ?? ""
+            let log = TextFile.read(directory + "/log") ?? ""
             #expect(log.contains("policy reload rejected"), "\(log)")
 
             let exit = await server.terminate(grace: .seconds(10))
-            #expect(exit == .exited(0), "\(readSmallFile(directory + "/log") ?? "")")
+            #expect(exit == .exited(0), "\(TextFile.read(directory + "/log") ?? "")")
             await client.shutdown()
         }
     }
@@ -155,10 +156,10 @@ struct BinaryTests {
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            throw FixtureError("gateway not ready: \(readSmallFile(directory + "/log") ?? "")")
+            throw FixtureError("gateway not ready: \(TextFile.read(directory + "/log") ?? "")")
         }
         func alive(_ pid: Int32) -> Bool {
-            guard kill(pid, 0) == 0, let stat = readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+            guard kill(pid, 0) == 0, let stat = TextFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
             return stat[stat.index(after: close)...].dropFirst().first != "Z"
         }
 
@@ -172,7 +173,7 @@ struct BinaryTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while alive(firstEngine), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!alive(firstEngine), "the next start stops the orphan")
-        #expect((readSmallFile(directory + "/log") ?? "").contains("stopped an orphaned llama-server"))
+        #expect((TextFile.read(directory + "/log") ?? "").contains("stopped an orphaned llama-server"))
 
         let exit = await second.terminate(grace: .seconds(15))
         #expect(exit == .exited(0))

@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardPolicy
 import SwitchyardHTTP
 import SwitchyardWire
 @testable import SwitchyardEngine
@@ -66,7 +67,7 @@ struct InteropTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             if exit == nil { _ = await child.terminate() }
-            let output = readSmallFile(directory + "/sdk.out") ?? ""
+            let output = TextFile.read(directory + "/sdk.out") ?? ""
             #expect(exit == .exited(0), "\(output)")
             let result = try JSON.parse(try #require(output.split(separator: "\n").last.map(String.init)))
             #expect(result["content"]?.stringValue?.isEmpty == false)

@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardPolicy
 import SwitchyardHTTP
 import SwitchyardWire
 @testable import SwitchyardEngine
@@ -141,7 +142,7 @@ struct LocalEngineTests {
         // posix_spawn returns during execve, before the kernel has set the new argument area:
         // wait until the child is an established process, as a real orphan is.
         let deadline = ContinuousClock.now + .seconds(5)
-        while readSmallFile("/proc/\(orphan.pid)/cmdline")?.isEmpty != false, ContinuousClock.now < deadline {
+        while TextFile.read("/proc/\(orphan.pid)/cmdline")?.isEmpty != false, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         let pidFile = PidFile(path: directory + "/engine-local.pid")
@@ -157,7 +158,7 @@ struct LocalEngineTests {
         let directory = try Fixtures.temporaryDirectory()
         let sleeper = try ChildProcess.spawn(executable: "/bin/sleep", arguments: ["30"], logPath: directory + "/sleep.log")
         let deadline = ContinuousClock.now + .seconds(5)
-        while readSmallFile("/proc/\(sleeper.pid)/cmdline")?.isEmpty != false, ContinuousClock.now < deadline {
+        while TextFile.read("/proc/\(sleeper.pid)/cmdline")?.isEmpty != false, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         let pidFile = PidFile(path: directory + "/engine-local.pid")

@@ -15,14 +15,6 @@ struct PolicyLanguageTests {
       cloud: {kind: openai, model: gpt-x, api_key_env: CLOUD_KEY}
     """
 
-    func diagnostics(_ yaml: String) -> [PolicyDiagnostic] {
-        do {
-            _ = try PolicyLoader.parse(yaml, file: "p.yaml")
-            return []
-        } catch {
-            return error.diagnostics
-        }
-    }
 
     @Test("rule and constraint mistakes are reported at their line and column", arguments: [
         ("rules:\n  - when: promt_tokens > 5\n    serve: local\n", 6, 11, "in condition: unknown signal 'promt_tokens' (did you mean 'prompt_tokens'?)"),

@@ -3,14 +3,6 @@ import Testing
 
 @Suite("Policy loader")
 struct PolicyLoaderTests {
-    func diagnostics(_ yaml: String) -> [PolicyDiagnostic] {
-        do {
-            _ = try PolicyLoader.parse(yaml, file: "p.yaml")
-            return []
-        } catch {
-            return error.diagnostics
-        }
-    }
 
     @Test("the default policy and every example file load")
     func examples() throws {
@@ -108,5 +100,15 @@ struct PolicyLoaderTests {
     @Test("a missing file is a diagnostic, not a crash")
     func missingFile() {
         #expect(throws: PolicyError.self) { try PolicyLoader.load(path: "/nonexistent/policy.yaml") }
+    }
+}
+
+/// Every diagnostic the loader reports for a policy text (file name `p.yaml`); empty if it loads.
+func diagnostics(_ yaml: String) -> [PolicyDiagnostic] {
+    do {
+        _ = try PolicyLoader.parse(yaml, file: "p.yaml")
+        return []
+    } catch {
+        return error.diagnostics
     }
 }
