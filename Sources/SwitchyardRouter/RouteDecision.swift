@@ -23,8 +23,8 @@ public struct RouteDecision: Sendable, Equatable {
     /// PII classes that made the private-data constraint narrow the targets.
     public var privateData: [String]
 
-    /// The targets this decision may send the request to (the local engine included, for the
-    /// last-resort answer when cloud targets are unconfigured, only if it is among them or allowed).
+    /// Whether the local engine may answer when every target the decision names is unconfigured
+    /// (false when a private-data constraint does not allow the local model either).
     public var mayServeLocallyAsLastResort: Bool
 }
 

@@ -88,6 +88,4 @@ public enum SSE {
     public static func frame(_ json: JSON) -> [UInt8] { frame(json.serialized()) }
 
     public static let done: [UInt8] = Array("data: [DONE]\n\n".utf8)
-    /// A comment line: ignored by clients, and a write that finds a client gone.
-    public static let keepAlive: [UInt8] = Array(": keep-alive\n\n".utf8)
 }
