@@ -68,9 +68,7 @@ public struct Evaluation: Sendable {
             case .serve(let targets):
                 records[i].escalated = !(policy.model(named: targets.first ?? "")?.isLocal ?? true)
             case .cascade(let cascade):
-                var values = decision.signals
-                values.confidence = confidence
-                records[i].escalated = cascade.when.evaluate(values).matched
+                records[i].escalated = cascade.escalates(decision.signals, confidence: confidence).matched
             case .deny:
                 records[i].decision += ":deny"
             }

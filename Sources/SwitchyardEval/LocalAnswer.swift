@@ -1,3 +1,4 @@
+import SwitchyardRouter
 import SwitchyardWire
 
 #if canImport(Glibc)
@@ -43,9 +44,7 @@ public struct LocalAnswer: Sendable, Equatable {
         promptTokens = completion["usage"]?["prompt_tokens"]?.intValue ?? 0
     }
 
-    /// exp(mean log-probability): the confidence a cascade uses without calibration.
-    public var geometricMeanProbability: Double {
-        logprobs.isEmpty ? 0 : exp(logprobs.reduce(0, +) / Double(logprobs.count))
-    }
+    /// The confidence a cascade uses without calibration (0 for an empty answer).
+    public var geometricMeanProbability: Double { ConfidenceScorer.geometricMean(logprobs) ?? 0 }
 }
 

@@ -159,6 +159,13 @@ public struct Cascade: Sendable, Equatable {
     public var holdTokens: Int = 16
     /// Streaming: decide at the first token after this long, even with fewer tokens held.
     public var holdTime: Duration = .seconds(2)
+
+    /// Whether to escalate a local answer of this confidence, and the facts that made it so.
+    public func escalates(_ signals: SignalValues, confidence: Double?) -> (matched: Bool, facts: [String]) {
+        var values = signals
+        values.confidence = confidence
+        return when.evaluate(values)
+    }
 }
 
 public struct Constraints: Sendable, Equatable {

@@ -29,16 +29,29 @@ public enum Signal: Sendable, Hashable, CustomStringConvertible {
 
     public enum Kind: Sendable, Equatable { case number, string, bool, set }
 
-    public static let named: [String: Signal] = [
-        "model": .model, "tenant": .tenant, "team": .team, "messages": .messages, "prompt_chars": .promptChars,
-        "prompt_tokens": .promptTokens, "prompt_ratio": .promptRatio, "max_tokens": .maxTokens, "stream": .stream,
-        "tools": .tools, "images": .images, "pii": .pii, "complexity": .complexity, "confidence": .confidence,
-    ]
+    /// Every signal but `header.NAME`, by the name conditions use.
+    public static let named: [String: Signal] = Dictionary(uniqueKeysWithValues: [
+        Signal.model, .tenant, .team, .messages, .promptChars, .promptTokens, .promptRatio, .maxTokens, .stream,
+        .tools, .images, .pii, .complexity, .confidence,
+    ].map { ($0.description, $0) })
 
     public var description: String {
         switch self {
+        case .model: "model"
+        case .tenant: "tenant"
+        case .team: "team"
         case .header(let name): "header.\(name)"
-        default: Self.named.first { $0.value == self }!.key
+        case .messages: "messages"
+        case .promptChars: "prompt_chars"
+        case .promptTokens: "prompt_tokens"
+        case .promptRatio: "prompt_ratio"
+        case .maxTokens: "max_tokens"
+        case .stream: "stream"
+        case .tools: "tools"
+        case .images: "images"
+        case .pii: "pii"
+        case .complexity: "complexity"
+        case .confidence: "confidence"
         }
     }
 

@@ -27,7 +27,7 @@ public struct AnthropicProvider: Provider {
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
         if let apiKey { headers.append(("x-api-key", apiKey)) }
         if remote.headers["anthropic-version"] == nil { headers.append(("anthropic-version", Self.apiVersion)) }
-        headers += remote.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        headers += remote.extraHeaders
         self.headers = headers
     }
 

@@ -15,8 +15,8 @@ public struct OpenAIProvider: Provider {
     private let endpoint: Endpoint
     private let client: HTTPClient
     private let timeouts: HTTPTimeouts
-    /// The remote endpoint, fixed at start-up (the local one moves with each engine restart).
-    private let remoteURL: String?
+    /// The remote endpoint, fixed at start-up (unused for the local engine, whose port moves with each restart).
+    private let remoteURL: String
     /// Headers fixed at start-up: content type, auth, the policy's extra headers.
     private let headers: [(name: String, value: String)]
 
@@ -28,12 +28,12 @@ public struct OpenAIProvider: Provider {
         switch endpoint {
         case .remote(let remote, let apiKey):
             if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
-            headers += remote.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            headers += remote.extraHeaders
             timeouts = remote.timeouts.http
             remoteURL = remote.baseURL + "/chat/completions"
         case .local(let engine):
             timeouts = engine.settings.timeouts.http
-            remoteURL = nil
+            remoteURL = ""
         }
         self.headers = headers
     }
@@ -45,19 +45,20 @@ public struct OpenAIProvider: Provider {
             return .available
         case .local(let engine):
             if engine.readyBaseURL != nil { return .available }
-            return .unavailable("the local engine is \(engine.status.phase.rawValue)", retryAfterSeconds: 2)
+            return .unavailable(Self.notReady(engine), retryAfterSeconds: 2)
         }
     }
 
+    private static func notReady(_ engine: LocalEngine) -> String { "the local engine is \(engine.status.phase.rawValue)" }
+
     private func url() throws(ProviderError) -> String {
-        if let remoteURL { return remoteURL }
-        guard case .local(let engine) = endpoint, let base = engine.readyBaseURL else {
-            if case .local(let engine) = endpoint {
-                throw .unavailable("the local engine is \(engine.status.phase.rawValue)", retryAfterSeconds: 2)
-            }
-            throw .unconfigured("no endpoint")
+        switch endpoint {
+        case .remote:
+            return remoteURL
+        case .local(let engine):
+            guard let base = engine.readyBaseURL else { throw .unavailable(Self.notReady(engine), retryAfterSeconds: 2) }
+            return base + "/v1/chat/completions"
         }
-        return base + "/v1/chat/completions"
     }
 
     private func upstreamBody(_ request: ChatRequest, stream: Bool) -> [UInt8] {

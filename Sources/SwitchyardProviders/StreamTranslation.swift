@@ -123,6 +123,11 @@ func sendExpectingJSONObject(_ client: HTTPClient, _ request: HTTPRequest) async
     return object
 }
 
+extension RemoteSettings {
+    /// The policy's extra request headers, in a stable order.
+    var extraHeaders: [(name: String, value: String)] { headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+}
+
 extension TimeoutSettings {
     var http: HTTPTimeouts { HTTPTimeouts(connect: connect, firstByte: firstByte, stall: stall, total: total) }
 }

@@ -12,7 +12,7 @@ public struct Served<Answer: Sendable>: Sendable {
     public var target: ModelTarget
     public var skipped: [SkippedTarget]
     /// Set when a cascade escalated (or wanted to) after scoring the local answer.
-    public var escalation: Escalation?
+    public var escalation: Escalation? = nil
 }
 
 public struct Escalation: Sendable, Equatable {
@@ -28,7 +28,7 @@ extension RequestRouter {
     public func complete(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<Completion> {
         switch decision.action {
         case .deny(let message):
-            throw APIError(status: 403, type: "invalid_request_error", code: "policy_denied", message: message)
+            throw .policyDenied(message)
         case .serve(let candidates):
             return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
                 try await provider.complete(request, context: context)
@@ -43,7 +43,7 @@ extension RequestRouter {
     public func stream(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {
         switch decision.action {
         case .deny(let message):
-            throw APIError(status: 403, type: "invalid_request_error", code: "policy_denied", message: message)
+            throw .policyDenied(message)
         case .serve(let candidates):
             return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
                 try await provider.stream(request, context: context)
@@ -70,39 +70,47 @@ extension RequestRouter {
                 try await provider.complete(request, context: context)
             }
         }
-        var answer = local.answer
-        let content = answer.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
-        let (logprobs, top) = ConfidenceScorer.tokens(content)
-        let confidence = scorer.confidence(logprobs: logprobs, top: top, request: request,
-                                           promptTokens: await promptTokens(request, decision))
-        if !request.logprobs { answer.body = Self.withoutLogprobs(answer.body) }
-        var values = decision.signals
-        values.confidence = confidence
-        let (escalate, facts) = cascade.when.evaluate(values)
-        guard escalate else {
-            return Served(answer: answer, target: local.target, skipped: local.skipped, escalation: nil)
-        }
-        let reason = facts.isEmpty ? "confidence=\(confidence.map { String($0) } ?? "unknown")" : facts.joined(separator: " ")
-        do {
-            var escalated = try await serve(escalationTargets, localLastResort: false) { (provider) throws(ProviderError) in
-                try await provider.complete(request, context: context)
-            }
-            escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
-            return escalated
-        } catch {
-            // No cloud answer to be had (unconfigured, down): the local answer stands, and says so.
-            return Served(answer: answer, target: local.target, skipped: local.skipped + unserved(escalationTargets, error),
-                          escalation: Escalation(reason: reason, confidence: confidence, escalated: false))
+        let content = local.answer.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
+        var kept = local
+        if !request.logprobs { kept.answer.body = Self.withoutLogprobs(local.answer.body) }
+        return await escalateIfUnsure(cascade, keeping: kept, tokens: ConfidenceScorer.tokens(content), request: request,
+                                      decision: decision) { (provider) throws(ProviderError) in
+            try await provider.complete(request, context: context)
         }
     }
 
-    /// Why each escalation target could not take a request the cascade wanted to escalate.
-    func unserved(_ targets: [String], _ error: APIError) -> [SkippedTarget] {
-        targets.map { target in
-            if case .unconfigured(let detail)? = provider(target)?.availability {
-                return SkippedTarget(target: target, why: .unconfigured(detail))
+    /// A cascade's second step, whole or streamed: score the local answer's tokens and, when the
+    /// cascade's condition holds, serve the escalation targets instead. If none of them can take
+    /// the request (no key, refused, down), the local answer stands and says why.
+    func escalateIfUnsure<Answer: Sendable>(
+        _ cascade: Cascade,
+        keeping local: Served<Answer>,
+        tokens: (logprobs: [Double], top: [[Double]]),
+        request: ChatRequest,
+        decision: RouteDecision,
+        note: String = "",
+        _ attempt: (any Provider) async throws(ProviderError) -> Answer
+    ) async -> Served<Answer> {
+        let confidence = scorer.confidence(logprobs: tokens.logprobs, top: tokens.top, request: request,
+                                           promptTokens: await promptTokens(request, decision))
+        let (escalate, facts) = cascade.escalates(decision.signals, confidence: confidence)
+        guard escalate else { return local }
+        let reason = (facts.isEmpty ? ["confidence=\(confidence.map { String($0) } ?? "unknown")"] : facts).joined(separator: " ") + note
+        let targets = [cascade.escalateTo] + cascade.fallbacks
+        do {
+            var escalated = try await serve(targets, localLastResort: false, attempt)
+            escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
+            return escalated
+        } catch {
+            var kept = local
+            kept.skipped += targets.map { target in
+                if case .unconfigured(let detail)? = provider(target)?.availability {
+                    return SkippedTarget(target: target, why: .unconfigured(detail))
+                }
+                return SkippedTarget(target: target, why: .failed(error.message))
             }
-            return SkippedTarget(target: target, why: .failed(error.message))
+            kept.escalation = Escalation(reason: reason, confidence: confidence, escalated: false)
+            return kept
         }
     }
 
@@ -148,7 +156,7 @@ extension RequestRouter {
             }
             do {
                 let answer = try await attempt(provider)
-                return Served(answer: answer, target: provider.target, skipped: skipped, escalation: nil)
+                return Served(answer: answer, target: provider.target, skipped: skipped)
             } catch {
                 lastError = error
                 skipped.append(SkippedTarget(target: name, why: .failed(error.description)))

@@ -10,7 +10,7 @@ public struct RequestRouter: Sendable {
     private let tokenizer: any PromptTokenizer
     /// Names clients may ask for: `auto` plus every policy model.
     public let modelNames: [String]
-    /// Signals every request needs whatever the rules say (PII, when a constraint exists).
+    /// Signals every request needs whatever the rules say: the requested model, and PII when a constraint exists.
     private let alwaysNeeded: Set<Signal>
     private let localContext: Int?
     /// How a cascade turns the local answer's log-probabilities into `confidence`.
@@ -23,7 +23,7 @@ public struct RequestRouter: Sendable {
         self.providers = Dictionary(uniqueKeysWithValues: providers.map { ($0.target.name, $0) })
         self.tokenizer = tokenizer
         modelNames = [Self.autoModel] + policy.models.map(\.name)
-        alwaysNeeded = policy.constraints.privateData == nil ? [] : [.pii]
+        alwaysNeeded = policy.constraints.privateData == nil ? [.model] : [.model, .pii]
         localContext = policy.localModels.first?.contextWindow
         scorer = ConfidenceScorer(calibration: policy.calibration)
     }
@@ -57,7 +57,7 @@ public struct RequestRouter: Sendable {
         initial.headers.merge(headers) { stub, _ in stub }
         var signals = SignalComputer(request: request, tokenizer: tokenizer, localContext: localContext,
                                      complexityModel: policy.complexityModel, values: initial)
-        await signals.ensure(alwaysNeeded.union([.model]))
+        await signals.ensure(alwaysNeeded)
 
         var trace: [RuleTrace] = []
         var decision: RouteDecision?

@@ -51,27 +51,16 @@ extension RequestRouter {
             return try await serveStream(escalationTargets, request, context)
         }
 
-        let (logprobs, top) = ConfidenceScorer.tokens(tokens)
-        let confidence = scorer.confidence(logprobs: logprobs, top: top, request: request,
-                                           promptTokens: await promptTokens(request, decision))
-        var values = decision.signals
-        values.confidence = confidence
-        let (escalate, facts) = cascade.when.evaluate(values)
+        let scoredTokens = ConfidenceScorer.tokens(tokens)
         let resumed = CompletionStream(chunks: ResumedChunks(held: held, rest: ended ? nil : source, stripLogprobs: !request.logprobs))
-        guard escalate else {
-            return Served(answer: resumed, target: local.target, skipped: local.skipped, escalation: nil)
+        let served = await escalateIfUnsure(cascade, keeping: Served(answer: resumed, target: local.target, skipped: local.skipped),
+                                            tokens: scoredTokens, request: request, decision: decision,
+                                            note: " after \(scoredTokens.logprobs.count) tokens") { (provider) throws(ProviderError) in
+            try await provider.stream(request, context: context)
         }
-        let reason = (facts.isEmpty ? ["confidence=\(confidence.map { String($0) } ?? "unknown")"] : facts).joined(separator: " ")
-            + " after \(logprobs.count) tokens"
-        do {
-            var escalated = try await serveStream(escalationTargets, request, context)
-            source.drop()  // cancels the local generation: the cloud has accepted
-            escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
-            return escalated
-        } catch {
-            return Served(answer: resumed, target: local.target, skipped: local.skipped + unserved(escalationTargets, error),
-                          escalation: Escalation(reason: reason, confidence: confidence, escalated: false))
-        }
+        // The cloud has accepted: cancel the local generation.
+        if served.escalation?.escalated == true { source.drop() }
+        return served
     }
 
     private func serveStream(_ targets: [String], _ request: ChatRequest, _ context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {

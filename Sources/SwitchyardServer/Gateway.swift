@@ -48,6 +48,8 @@ public final class Gateway: Sendable {
     private let prometheus: PrometheusCollectorRegistry?
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
     private let tokenCache = TokenCountCache()
+    /// Reloads the policy on SIGHUP or change; also runs as a service beside the server.
+    private let reloader: PolicyReloader
 
     /// The policy serving now (it changes on reload).
     public var policy: Policy { live.snapshot.router.policy }
@@ -57,14 +59,19 @@ public final class Gateway: Sendable {
         self.logger = logger
         self.prometheus = prometheus
         let policy = try PolicyLoader.load(path: options.policyPath)
-        client = HTTPClient()
-        var engine: LocalEngine?
-        if let local = policy.localModels.first, case .local(let settings) = local.kind {
-            engine = try LocalEngine(modelName: local.name, settings: settings, locator: EngineLocator(environment: options.environment),
-                                     stateDirectory: options.stateDirectory, client: client, logger: logger)
+        let client = HTTPClient()
+        self.client = client
+        let engine = try policy.localModels.first.flatMap { local -> LocalEngine? in
+            guard case .local(let settings) = local.kind else { return nil }
+            return try LocalEngine(modelName: local.name, settings: settings, locator: EngineLocator(environment: options.environment),
+                                   stateDirectory: options.stateDirectory, client: client, logger: logger)
         }
         self.engine = engine
-        live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: options.environment, tokenCache: tokenCache))
+        let (environment, tokenCache) = (options.environment, self.tokenCache)
+        live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache))
+        reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
+            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache)
+        }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
                 logger.warning("cloud target unconfigured: requests that would go there are served locally",
@@ -113,7 +120,7 @@ public final class Gateway: Sendable {
         let app = Application(
             router: makeHTTPRouter(),
             configuration: .init(address: .hostname(options.host, port: options.port)),
-            services: (engine.map { [$0] } ?? []) + [makeReloader()],
+            services: (engine.map { [$0] } ?? []) + [reloader],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -136,15 +143,8 @@ public final class Gateway: Sendable {
         await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 
-    /// Reloads the policy file on SIGHUP or change (`policy.md`, Hot reload).
-    public func reloadPolicy() { makeReloader().reload(trigger: "request") }
-
-    private func makeReloader() -> PolicyReloader {
-        let (engine, client, environment, tokenCache) = (self.engine, self.client, options.environment, self.tokenCache)
-        return PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
-            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache)
-        }
-    }
+    /// Reloads the policy file now, as SIGHUP does (docs/policy.md, Hot reload).
+    public func reloadPolicy() { reloader.reload(trigger: "request") }
 
     private func makeHTTPRouter() -> Router<BasicRequestContext> {
         let chat = ChatCompletions(live: live, logger: logger)

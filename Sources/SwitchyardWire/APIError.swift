@@ -43,6 +43,11 @@ extension APIError {
                  param: "model")
     }
 
+    /// A `deny` rule or a private-data refusal.
+    public static func policyDenied(_ message: String) -> APIError {
+        APIError(status: 403, type: "invalid_request_error", code: "policy_denied", message: message)
+    }
+
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(status: 413, type: "invalid_request_error", code: "request_too_large",
                  message: "Request body exceeds the limit of \(limit) bytes.")

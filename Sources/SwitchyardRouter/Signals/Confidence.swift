@@ -18,8 +18,13 @@ public struct ConfidenceScorer: Sendable {
 
     public func confidence(logprobs: [Double], top: [[Double]], request: ChatRequest, promptTokens: Int) -> Double? {
         guard !logprobs.isEmpty else { return nil }
-        guard let model else { return exp(logprobs.reduce(0, +) / Double(logprobs.count)) }
+        guard let model else { return Self.geometricMean(logprobs) }
         return model.probability(ConfidenceFeatures.of(logprobs: logprobs, top: top) + PromptFeatures.of(request, promptTokens: promptTokens))
+    }
+
+    /// exp(mean log-probability): the uncalibrated confidence; nil without tokens.
+    public static func geometricMean(_ logprobs: [Double]) -> Double? {
+        logprobs.isEmpty ? nil : exp(logprobs.reduce(0, +) / Double(logprobs.count))
     }
 
     /// The per-token log-probabilities and top-k of an OpenAI choice's `logprobs.content`.

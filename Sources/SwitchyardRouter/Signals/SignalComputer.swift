@@ -15,7 +15,9 @@ struct SignalComputer {
     var values: SignalValues
 
     mutating func ensure(_ signals: Set<Signal>) async {
-        for signal in signals.sorted(by: { $0.description < $1.description }) where !values.has(signal) {
+        // Order does not matter: the signals that depend on others (prompt_ratio, a fitted
+        // complexity) compute what they need themselves, once.
+        for signal in signals where !values.has(signal) {
             switch signal {
             case .model: values.model = request.model
             case .tenant: values.tenant = values.headers["tenant"] ?? ""
