@@ -19,6 +19,10 @@ static inline CURLcode sy_easy_getinfo_pointer(CURL *h, CURLINFO i, char **v) { 
 
 static inline CURLMcode sy_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
+/// CURL_WRITEFUNC_PAUSE and CURLPAUSE_CONT are macros Swift does not import.
+static inline size_t sy_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+static inline CURLcode sy_easy_unpause(CURL *h) { return curl_easy_pause(h, CURLPAUSE_CONT); }
+
 /// CURLMsg keeps the transfer's result in a union.
 static inline CURLcode sy_msg_result(const CURLMsg *msg) { return msg->data.result; }
 static inline int sy_msg_is_done(const CURLMsg *msg) { return msg->msg == CURLMSG_DONE; }

@@ -8,12 +8,15 @@ import Glibc
 /// Owns the libcurl multi handle and the one thread that drives it.
 ///
 /// Other threads only append to the locked command queue and call `curl_multi_wakeup`,
-/// the one multi call that is safe from any thread. Everything else (easy handles,
-/// transfers, the connection cache) lives on the loop thread.
+/// the one multi call that is safe from any thread. They call it while holding the lock, and
+/// the loop frees the multi handle only after it has taken the lock and seen `stopped`, so a
+/// wake-up can never reach a freed handle. Everything else (easy handles, transfers, the
+/// connection cache) lives on the loop thread.
 final class CurlLoop: Sendable {
     private enum Command {
         case add(id: Int, HTTPRequest, TransferSink)
         case cancel(id: Int)
+        case resume(id: Int)
         case shutdown(CheckedContinuation<Void, Never>)
     }
 
@@ -44,25 +47,17 @@ final class CurlLoop: Sendable {
         pthread_detach(thread)
     }
 
+    var isStopped: Bool { inbox.withLock { $0.stopped } }
+
     func makeID() -> Int { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     func submit(id: Int, _ request: HTTPRequest, sink: TransferSink) {
-        let accepted = inbox.withLock { inbox -> Bool in
-            guard !inbox.stopped else { return false }
-            inbox.commands.append(.add(id: id, request, sink))
-            return true
-        }
-        if accepted { curl_multi_wakeup(multi.raw) } else { sink.finish(.failed(.shutdown)) }
+        if !send(.add(id: id, request, sink)) { sink.finish(.failed(.shutdown)) }
     }
 
-    func cancel(_ id: Int) {
-        let accepted = inbox.withLock { inbox -> Bool in
-            guard !inbox.stopped else { return false }
-            inbox.commands.append(.cancel(id: id))
-            return true
-        }
-        if accepted { curl_multi_wakeup(multi.raw) }
-    }
+    func cancel(_ id: Int) { send(.cancel(id: id)) }
+
+    func resume(_ id: Int) { send(.resume(id: id)) }
 
     func shutdown() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -70,9 +65,21 @@ final class CurlLoop: Sendable {
                 guard !inbox.stopped else { return false }
                 inbox.stopped = true
                 inbox.commands.append(.shutdown(done))
+                curl_multi_wakeup(multi.raw)
                 return true
             }
-            if accepted { curl_multi_wakeup(multi.raw) } else { done.resume() }
+            if !accepted { done.resume() }
+        }
+    }
+
+    /// Queues a command and wakes the loop, under the lock (see the type's comment).
+    @discardableResult
+    private func send(_ command: Command) -> Bool {
+        inbox.withLock { inbox -> Bool in
+            guard !inbox.stopped else { return false }
+            inbox.commands.append(command)
+            curl_multi_wakeup(multi.raw)
+            return true
         }
     }
 
@@ -91,7 +98,11 @@ final class CurlLoop: Sendable {
                     state.start(id: id, request: request, sink: sink)
                 case .cancel(let id):
                     state.cancel(id: id)
+                case .resume(let id):
+                    state.resume(id: id)
                 case .shutdown(let done):
+                    // `stopped` was set with this command, under the lock just taken: no
+                    // other thread will call curl_multi_wakeup on the handle again.
                     state.closeAll()
                     curl_multi_cleanup(multi.raw)
                     done.resume()

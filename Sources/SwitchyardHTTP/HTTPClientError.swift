@@ -10,6 +10,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case timeout(TimeoutKind)
     /// The connection broke or the peer sent something that is not HTTP.
     case transfer(String)
+    /// A whole response (or its headers) grew past the request's limit; the transfer was aborted.
+    case responseTooLarge(limit: Int)
     /// The upstream answered with an error status; the body is kept for the caller's message.
     case status(Int, body: String)
     /// The client was shut down with the transfer still running.
@@ -23,6 +25,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .tls(let detail): "TLS failed: \(detail)"
         case .timeout(let kind): "\(kind.rawValue) timeout"
         case .transfer(let detail): "transfer failed: \(detail)"
+        case .responseTooLarge(let limit): "response larger than the limit of \(limit) bytes"
         case .status(let code, let body): "upstream status \(code): \(body.prefix(500))"
         case .shutdown: "HTTP client shut down"
         }

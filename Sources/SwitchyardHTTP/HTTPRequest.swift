@@ -8,19 +8,39 @@ public struct HTTPRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]?
     public var timeouts: HTTPTimeouts
+    public var limits: HTTPLimits
 
     public init(
         method: Method = .get,
         url: String,
         headers: [(name: String, value: String)] = [],
         body: [UInt8]? = nil,
-        timeouts: HTTPTimeouts = .init()
+        timeouts: HTTPTimeouts = .init(),
+        limits: HTTPLimits = .init()
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeouts = timeouts
+        self.limits = limits
+    }
+}
+
+/// How much of an upstream's answer the gateway holds in memory. Every byte an upstream sends
+/// is hostile until validated; without these a single answer could exhaust the gateway.
+public struct HTTPLimits: Sendable, Equatable {
+    /// A whole (collected) response body; past it the transfer is aborted with `.responseTooLarge`.
+    public var maxResponseBytes: Int
+    /// Status line and headers together.
+    public var maxHeaderBytes: Int
+    /// A streamed body's bytes waiting for their consumer; past it the transfer pauses.
+    public var streamBufferBytes: Int
+
+    public init(maxResponseBytes: Int = 32 << 20, maxHeaderBytes: Int = 64 << 10, streamBufferBytes: Int = 256 << 10) {
+        self.maxResponseBytes = maxResponseBytes
+        self.maxHeaderBytes = maxHeaderBytes
+        self.streamBufferBytes = streamBufferBytes
     }
 }
 
@@ -72,18 +92,19 @@ public struct HTTPResponseHead: Sendable {
 /// Dropping it, or cancelling its consumer, aborts the transfer.
 public struct HTTPStreamingResponse: Sendable {
     public let head: HTTPResponseHead
-    /// Chunks as they arrive; throws `HTTPClientError` if the transfer fails midway.
-    /// A consumer whose task is cancelled may see it end without an error: check
-    /// `Task.isCancelled` before treating the end as a complete body.
-    public let body: AsyncThrowingStream<[UInt8], any Error>
+    /// Chunks as they arrive, with bounded buffering (`HTTPLimits.streamBufferBytes`); throws
+    /// `HTTPClientError` if the transfer fails midway and `CancellationError` if its consumer is cancelled.
+    public let body: HTTPBody
 
     public var status: Int { head.status }
 
-    /// Reads the rest of the body.
-    public func collect() async throws -> HTTPResponse {
+    /// Reads the rest of the body, up to `limit` bytes (the transfer is dropped past it).
+    public func collect(upTo limit: Int) async throws -> HTTPResponse {
         var bytes: [UInt8] = []
-        for try await chunk in body { bytes.append(contentsOf: chunk) }
-        try Task.checkCancellation()
+        for try await chunk in body {
+            guard bytes.count + chunk.count <= limit else { throw HTTPClientError.responseTooLarge(limit: limit) }
+            bytes.append(contentsOf: chunk)
+        }
         return HTTPResponse(head: head, body: bytes)
     }
 }

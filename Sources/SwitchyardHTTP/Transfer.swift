@@ -4,115 +4,35 @@ import CCurl
 import Glibc
 #endif
 
-/// All transfers of one `CurlLoop`. Lives on the loop thread only.
-final class LoopState {
-    private let multi: UnsafeMutableRawPointer
-    private var transfers: [Int: Transfer] = [:]
-    private var byHandle: [UnsafeMutableRawPointer: Transfer] = [:]
-    /// Easy handles kept after `curl_easy_reset`, so a request does not pay for a new one.
-    private var spareHandles: [UnsafeMutableRawPointer] = []
-    private var lastDeadlineScan: UInt64 = 0
-    /// Cancellations that overtook their transfer's start in the command queue.
-    private var cancelledBeforeStart: Set<Int> = []
-
-    /// Deadlines are checked this often while transfers run; curl wakes the loop for I/O.
-    private static let deadlineResolutionNanos: UInt64 = 20_000_000
-
-    init(multi: UnsafeMutableRawPointer) {
-        self.multi = multi
-    }
-
-    var pollTimeoutMilliseconds: Int32 { transfers.isEmpty ? 10_000 : 20 }
-
-    func start(id: Int, request: HTTPRequest, sink: TransferSink) {
-        if cancelledBeforeStart.remove(id) != nil {
-            sink.finish(.cancelled)
-            return
-        }
-        let easy = spareHandles.popLast() ?? curl_easy_init()!
-        let transfer = Transfer(id: id, easy: easy, timeouts: request.timeouts, sink: sink)
-        if let error = transfer.configure(request) {
-            transfer.release(spareHandles: &spareHandles)
-            sink.finish(.failed(error))
-            return
-        }
-        transfers[id] = transfer
-        byHandle[easy] = transfer
-        curl_multi_add_handle(multi, easy)
-    }
-
-    /// Removes a running transfer whose consumer went away and wants nothing more.
-    func cancel(id: Int) {
-        guard let transfer = transfers[id] else {
-            cancelledBeforeStart.insert(id)
-            return
-        }
-        finish(transfer, .cancelled)
-    }
-
-    func collectFinished() {
-        var remaining: Int32 = 0
-        while let message = curl_multi_info_read(multi, &remaining) {
-            guard sy_msg_is_done(message) != 0, let easy = message.pointee.easy_handle,
-                  let transfer = byHandle[easy] else { continue }
-            let code = sy_msg_result(message)
-            if code != CURLE_OK {
-                finish(transfer, .failed(transfer.error(for: code)))
-            } else if let error = transfer.completionError() {
-                finish(transfer, .failed(error))
-            } else {
-                finish(transfer, .completed)
-            }
-        }
-    }
-
-    func enforceDeadlines() {
-        let now = monotonicNanos()
-        guard !transfers.isEmpty, now &- lastDeadlineScan >= Self.deadlineResolutionNanos else { return }
-        lastDeadlineScan = now
-        for transfer in transfers.values {
-            if let kind = transfer.expiredDeadline(now: now) {
-                finish(transfer, .failed(.timeout(kind)))
-            }
-        }
-    }
-
-    func closeAll() {
-        for transfer in transfers.values { finish(transfer, .failed(.shutdown)) }
-        for easy in spareHandles { curl_easy_cleanup(easy) }
-        spareHandles.removeAll()
-    }
-
-    private func finish(_ transfer: Transfer, _ outcome: TransferSink.Outcome) {
-        curl_multi_remove_handle(multi, transfer.easy)
-        transfers[transfer.id] = nil
-        byHandle[transfer.easy] = nil
-        transfer.sink.finish(outcome)
-        transfer.release(spareHandles: &spareHandles)
-    }
-}
-
-/// One request in flight: its easy handle, what curl needs kept alive, and its deadlines.
+/// One request in flight: its easy handle, what curl needs kept alive, its deadlines and limits.
+/// Lives on the loop thread only.
 final class Transfer {
     let id: Int
     let easy: UnsafeMutableRawPointer
     let timeouts: HTTPTimeouts
+    let limits: HTTPLimits
     let sink: TransferSink
 
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
     private var status = 0
     private var responseHeaders: [(name: String, value: String)] = []
+    private var headerBytes = 0
     private(set) var headDelivered = false
     private let startedAt = monotonicNanos()
     private var lastProgressAt = monotonicNanos()
+    /// Set while the consumer's buffer is full: the upstream is not stalled, the consumer is slow.
+    private var paused = false
+    /// Why a callback aborted the transfer, reported instead of curl's generic write error.
+    private var abortReason: HTTPClientError?
 
     private static let maxSpareHandles = 64
 
-    init(id: Int, easy: UnsafeMutableRawPointer, timeouts: HTTPTimeouts, sink: TransferSink) {
+    init(id: Int, easy: UnsafeMutableRawPointer, request: HTTPRequest, sink: TransferSink) {
         self.id = id
         self.easy = easy
-        self.timeouts = timeouts
+        self.timeouts = request.timeouts
+        self.limits = request.limits
         self.sink = sink
         errorBuffer.initialize(to: 0)
     }
@@ -161,21 +81,26 @@ final class Transfer {
         let me = Unmanaged.passUnretained(self).toOpaque()
         sy_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, user in
             let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-            transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
-            return size * count
+            // Returning less than was given makes curl abort the transfer.
+            return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
         }
         sy_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
         sy_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, user in
             let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-            transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
-            return size * count
+            return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
         }
         sy_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         return nil
     }
 
-    private func receiveHeaderLine(_ line: UnsafeRawBufferPointer) {
+    /// False to abort: the upstream's headers are larger than any real API's.
+    private func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Bool {
         lastProgressAt = monotonicNanos()
+        headerBytes += line.count
+        guard headerBytes <= limits.maxHeaderBytes else {
+            abortReason = .responseTooLarge(limit: limits.maxHeaderBytes)
+            return false
+        }
         var text = String(decoding: line, as: UTF8.self)
         while text.last == "\n" || text.last == "\r" || text.last == "\r\n" { text.removeLast() }
         if text.hasPrefix("HTTP/") {
@@ -193,12 +118,31 @@ final class Transfer {
             let value = text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
             responseHeaders.append((name, String(value)))
         }
+        return true
     }
 
-    private func receiveBody(_ chunk: UnsafeRawBufferPointer) {
+    /// What the write callback returns: the bytes taken, CURL_WRITEFUNC_PAUSE, or 0 to abort.
+    private func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Int {
+        guard !chunk.isEmpty else { return 0 }
+        switch sink.deliverBody(chunk) {
+        case .accepted:
+            lastProgressAt = monotonicNanos()
+            return chunk.count
+        case .pause:
+            paused = true
+            return sy_writefunc_pause()
+        case .tooLarge:
+            abortReason = .responseTooLarge(limit: limits.maxResponseBytes)
+            return 0
+        }
+    }
+
+    /// Unpauses after the consumer drained its buffer; curl offers the held bytes again at once.
+    func resume() {
+        guard paused else { return }
+        paused = false
         lastProgressAt = monotonicNanos()
-        guard !chunk.isEmpty else { return }
-        sink.deliverBody(chunk)
+        sy_easy_unpause(easy)
     }
 
     /// A transfer curl calls complete may still have ended before a head (an empty reply).
@@ -207,6 +151,7 @@ final class Transfer {
     }
 
     func error(for code: CURLcode) -> HTTPClientError {
+        if let abortReason { return abortReason }
         let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
@@ -232,7 +177,7 @@ final class Transfer {
         if let total = timeouts.total, now &- startedAt > total.nanoseconds { return .total }
         if !headDelivered {
             if let firstByte = timeouts.firstByte, now &- startedAt > firstByte.nanoseconds { return .firstByte }
-        } else if let stall = timeouts.stall, now &- lastProgressAt > stall.nanoseconds {
+        } else if !paused, let stall = timeouts.stall, now &- lastProgressAt > stall.nanoseconds {
             return .stall
         }
         return nil
@@ -250,98 +195,4 @@ final class Transfer {
             curl_easy_cleanup(easy)
         }
     }
-}
-
-/// Where a transfer's outcome goes. Streaming: the head to the awaiting caller, then body
-/// chunks to the stream it returned. Collecting: everything buffered here and handed over once,
-/// at the end, so a non-streaming call costs one thread handoff instead of two.
-/// Created by the submitting task, then handed over once through the command queue and used
-/// on the loop thread only: hence unchecked.
-final class TransferSink: @unchecked Sendable {
-    private enum Mode {
-        case streaming(head: CheckedContinuation<HTTPResponseHead, any Error>?, body: AsyncThrowingStream<[UInt8], any Error>.Continuation)
-        case collecting(CheckedContinuation<HTTPResponse, any Error>, head: HTTPResponseHead?, body: [UInt8])
-        case finished
-    }
-
-    private var mode: Mode
-
-    init(head: CheckedContinuation<HTTPResponseHead, any Error>, body: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
-        mode = .streaming(head: head, body: body)
-    }
-
-    init(collecting: CheckedContinuation<HTTPResponse, any Error>) {
-        mode = .collecting(collecting, head: nil, body: [])
-    }
-
-    func deliverHead(_ value: HTTPResponseHead) {
-        switch mode {
-        case .streaming(let head, let body):
-            head?.resume(returning: value)
-            mode = .streaming(head: nil, body: body)
-        case .collecting(let continuation, _, let body):
-            mode = .collecting(continuation, head: value, body: body)
-        case .finished:
-            break
-        }
-    }
-
-    func deliverBody(_ chunk: UnsafeRawBufferPointer) {
-        switch mode {
-        case .streaming(_, let body):
-            body.yield(Array(chunk))
-        case .collecting(let continuation, let head, var body):
-            mode = .finished  // keeps `body` uniquely referenced while it grows
-            body.append(contentsOf: chunk)
-            mode = .collecting(continuation, head: head, body: body)
-        case .finished:
-            break
-        }
-    }
-
-    enum Outcome {
-        case completed
-        case failed(HTTPClientError)
-        /// The consumer went away; it is told nothing more than that.
-        case cancelled
-    }
-
-    func finish(_ outcome: Outcome) {
-        switch (mode, outcome) {
-        case (.streaming(let head?, let body), _):
-            switch outcome {
-            case .failed(let error): head.resume(throwing: error)
-            case .cancelled, .completed: head.resume(throwing: CancellationError())
-            }
-            body.finish()
-        case (.streaming(nil, let body), .failed(let error)):
-            body.finish(throwing: error)
-        case (.streaming(nil, let body), _):
-            body.finish()
-        case (.collecting(let continuation, let head?, let body), .completed):
-            continuation.resume(returning: HTTPResponse(head: head, body: body))
-        case (.collecting(let continuation, _, _), .failed(let error)):
-            continuation.resume(throwing: error)
-        case (.collecting(let continuation, _, _), _):
-            continuation.resume(throwing: CancellationError())
-        case (.finished, _):
-            break
-        }
-        mode = .finished
-    }
-}
-
-func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-extension Duration {
-    var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-    }
-
-    var milliseconds: Int { Int(nanoseconds / 1_000_000) }
 }

@@ -49,9 +49,8 @@ public struct AnthropicProvider: Provider {
         let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages",
                                       headers: headers + [("Accept", "text/event-stream")],
                                       body: body.serialized(), timeouts: remote.timeouts.http)
-        let response = try await executeStreamExpectingSuccess(client, httpRequest)
         let translator = AnthropicStreamTranslator(id: "chatcmpl-\(context.requestID)", created: Int(time(nil)))
-        return CompletionStream(chunks: translator.chunks(from: response.body))
+        return try await executeStream(client, httpRequest) { translator.chunks(from: $0) }
     }
 }
 
@@ -196,8 +195,7 @@ public enum AnthropicTranslation {
         }
         var assistant: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
         if !toolCalls.isEmpty { assistant["tool_calls"] = .array(toolCalls) }
-        let usage = message["usage"]
-        return [
+        var completion: JSONObject = [
             "id": .string("chatcmpl-\(requestID)"),
             "object": .string("chat.completion"),
             "created": .int(Int(time(nil))),
@@ -207,8 +205,13 @@ public enum AnthropicTranslation {
                 "message": .object(assistant),
                 "finish_reason": finishReason(message["stop_reason"]?.stringValue),
             ])]),
-            "usage": Self.usage(input: usage?["input_tokens"]?.intValue ?? 0, output: usage?["output_tokens"]?.intValue ?? 0),
         ]
+        // Usage only when the upstream reported plausible counts: a missing figure is estimated
+        // later, never taken as zero.
+        if let input = message["usage"]?["input_tokens"]?.tokenCount, let output = message["usage"]?["output_tokens"]?.tokenCount {
+            completion["usage"] = Self.usage(input: input, output: output)
+        }
+        return completion
     }
 }
 
@@ -218,8 +221,8 @@ struct AnthropicStreamTranslator: StreamTranslator {
     let id: String
     let created: Int
     private var model: JSON = .string("anthropic")
-    private var inputTokens = 0
-    private var outputTokens = 0
+    private var inputTokens: Int?
+    private var outputTokens: Int?
     /// Anthropic content-block index → OpenAI tool-call index.
     private var toolIndex: [Int: Int] = [:]
 
@@ -246,8 +249,8 @@ struct AnthropicStreamTranslator: StreamTranslator {
         case "message_start":
             let message = data["message"]
             if let m = message?["model"] { model = m }
-            inputTokens = message?["usage"]?["input_tokens"]?.intValue ?? 0
-            outputTokens = message?["usage"]?["output_tokens"]?.intValue ?? 0
+            inputTokens = message?["usage"]?["input_tokens"]?.tokenCount
+            outputTokens = message?["usage"]?["output_tokens"]?.tokenCount
             return ([chunk(delta: ["role": .string("assistant"), "content": .string("")])], false)
         case "content_block_start":
             guard let block = data["content_block"], block["type"]?.stringValue == "tool_use", let index = data["index"]?.intValue else {
@@ -276,11 +279,12 @@ struct AnthropicStreamTranslator: StreamTranslator {
                 return ([], false)
             }
         case "message_delta":
-            if let output = data["usage"]?["output_tokens"]?.intValue { outputTokens = output }
-            if let input = data["usage"]?["input_tokens"]?.intValue, input > 0 { inputTokens = input }
+            if let output = data["usage"]?["output_tokens"]?.tokenCount { outputTokens = output }
+            if let input = data["usage"]?["input_tokens"]?.tokenCount, input > 0 { inputTokens = input }
             let reason = AnthropicTranslation.finishReason(data["delta"]?["stop_reason"]?.stringValue)
             return ([chunk(delta: [:], finishReason: reason)], false)
         case "message_stop":
+            guard let inputTokens, let outputTokens else { return ([], true) }
             var usage: JSONObject = chunk(delta: [:])
             usage["choices"] = .array([])
             usage["usage"] = AnthropicTranslation.usage(input: inputTokens, output: outputTokens)
@@ -288,7 +292,7 @@ struct AnthropicStreamTranslator: StreamTranslator {
         case "error":
             let error = data["error"]
             let status = error?["type"]?.stringValue == "overloaded_error" ? 529 : 500
-            throw .upstreamStatus(status, message: error?["message"]?.stringValue ?? event.data)
+            throw .upstreamStatus(status, message: String((error?["message"]?.stringValue ?? event.data).prefix(1000)))
         default:  // ping, content_block_stop, and future event types
             return ([], false)
         }

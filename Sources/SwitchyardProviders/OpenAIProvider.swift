@@ -90,7 +90,12 @@ public struct OpenAIProvider: Provider {
         var body = request
         body.body["stream"] = .bool(false)
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false), timeouts: timeouts)
-        var object = try await sendExpectingJSONObject(client, httpRequest)
+        var object: JSONObject
+        do {
+            object = try await sendExpectingJSONObject(client, httpRequest)
+        } catch {
+            throw localized(error)
+        }
         guard object["choices"]?.arrayValue != nil else {
             throw .malformedResponse("no `choices` in the completion")
         }
@@ -101,8 +106,19 @@ public struct OpenAIProvider: Provider {
     public func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers + [("Accept", "text/event-stream")],
                                       body: upstreamBody(request, stream: true), timeouts: timeouts)
-        let response = try await executeStreamExpectingSuccess(client, httpRequest)
-        return CompletionStream(chunks: OpenAIStreamTranslator(model: localModelName).chunks(from: response.body))
+        let translator = OpenAIStreamTranslator(model: localModelName)
+        do {
+            return try await executeStream(client, httpRequest) { translator.chunks(from: $0) }
+        } catch {
+            throw localized(error)
+        }
+    }
+
+    /// The local engine refusing connections is an engine that died or is restarting (the
+    /// supervisor may not have noticed yet): unavailable for a moment, not a broken upstream.
+    private func localized(_ error: ProviderError) -> ProviderError {
+        guard case .local(let engine) = endpoint, case .unreachable = error else { return error }
+        return .unavailable("the local engine is not accepting connections (\(engine.status.phase.rawValue))", retryAfterSeconds: 2)
     }
 }
 
@@ -117,7 +133,9 @@ struct OpenAIStreamTranslator: StreamTranslator {
             throw .malformedResponse("stream event is not JSON: \(event.data.prefix(200))")
         }
         if let error = chunk["error"] {
-            throw .upstreamStatus(error["code"]?.intValue ?? 500, message: error["message"]?.stringValue ?? error.text)
+            // `code` is often a string ("rate_limit_exceeded"); only an HTTP error status is taken as one.
+            let status = error["code"]?.intValue.flatMap { (400...599).contains($0) ? $0 : nil } ?? 500
+            throw .upstreamStatus(status, message: error["message"]?.stringValue.map { String($0.prefix(1000)) } ?? String(error.text.prefix(1000)))
         }
         if let model { chunk["model"] = .string(model) }
         return ([chunk], false)

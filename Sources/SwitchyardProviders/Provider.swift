@@ -48,37 +48,53 @@ public struct Completion: Sendable {
 /// `ProviderError.truncated`, so a broken stream is never passed off as complete.
 public struct CompletionStream: Sendable {
     public let chunks: any AsyncSequence<JSONObject, any Error> & Sendable
-    public init(chunks: some AsyncSequence<JSONObject, any Error> & Sendable) { self.chunks = chunks }
+    /// What must live as long as the stream is being written (the target's admission permit):
+    /// released with the stream, whether it finishes, breaks or is dropped.
+    public var retained: [any AnyObject & Sendable] = []
+
+    public init(chunks: some AsyncSequence<JSONObject, any Error> & Sendable, retained: [any AnyObject & Sendable] = []) {
+        self.chunks = chunks
+        self.retained = retained
+    }
 }
 
 public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(String, retryAfterSeconds: Int)
     case unconfigured(String)
-    /// The upstream could not be reached or the transfer failed.
+    /// The upstream could not be reached (DNS, connection refused): it never saw the request.
+    case unreachable(String)
+    /// The transfer failed or timed out after the request was sent.
     case transport(String, timeout: Bool)
-    /// The upstream answered with an error status.
-    case upstreamStatus(Int, message: String)
+    /// The upstream answered with an error status (and, for 429 and 503, when to come back).
+    case upstreamStatus(Int, message: String, retryAfterSeconds: Int? = nil)
     /// The upstream answered 2xx with something that is not the expected format.
     case malformedResponse(String)
     /// The stream ended without its end marker.
     case truncated(String)
+    /// A whole answer larger than the target's `max_response_bytes`; its transfer was aborted.
+    case responseTooLarge(limit: Int)
+    /// The target's concurrency limit and queue are full, or the queue wait timed out.
+    case busy(String, local: Bool)
 
     public var description: String {
         switch self {
         case .unavailable(let detail, _): detail
         case .unconfigured(let detail): detail
+        case .unreachable(let detail): detail
         case .transport(let detail, _): detail
-        case .upstreamStatus(let status, let message): "upstream answered \(status): \(message)"
+        case .upstreamStatus(let status, let message, _): "upstream answered \(status): \(message)"
         case .malformedResponse(let detail): "malformed upstream response: \(detail)"
         case .truncated(let detail): "upstream stream cut short: \(detail)"
+        case .responseTooLarge(let limit): "upstream response larger than the limit of \(limit) bytes"
+        case .busy(let detail, _): detail
         }
     }
 
     /// Whether another target may still be tried: the upstream did not reject the request itself.
     public var allowsFallback: Bool {
         switch self {
-        case .unavailable, .unconfigured, .transport, .malformedResponse, .truncated: true
-        case .upstreamStatus(let status, _): status == 408 || status == 429 || status >= 500
+        case .unavailable, .unconfigured, .unreachable, .transport, .malformedResponse, .truncated, .responseTooLarge, .busy: true
+        case .upstreamStatus(let status, _, _): status == 408 || status == 429 || status >= 500 || !(400..<600).contains(status)
         }
     }
 
@@ -89,19 +105,34 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
             return .engineUnavailable(detail, retryAfterSeconds: retry)
         case .unconfigured(let detail):
             return APIError(status: 503, type: "server_error", code: "target_unconfigured", message: detail)
+        case .unreachable(let detail):
+            return .upstream("upstream unreachable: \(detail)", code: "upstream_unreachable")
         case .transport(let detail, let timeout):
-            return .upstream("upstream unreachable: \(detail)", code: timeout ? "upstream_timeout" : "upstream_unreachable")
-        case .upstreamStatus(let status, let message):
+            return timeout
+                ? APIError(status: 504, type: "server_error", code: "upstream_timeout", message: "upstream timed out: \(detail)")
+                : .upstream("upstream transfer failed: \(detail)", code: "upstream_unreachable")
+        case .upstreamStatus(let status, let message, let retry):
             switch status {
             case 400, 404, 413, 422:
                 return .invalidRequest("upstream rejected the request: \(message)", code: "upstream_rejected")
             case 429:
-                return APIError(status: 429, type: "rate_limit_error", code: "upstream_rate_limited", message: message, retryAfterSeconds: 1)
+                return APIError(status: 429, type: "rate_limit_error", code: "upstream_rate_limited", message: message,
+                                retryAfterSeconds: retry ?? 1)
+            case 503 where retry != nil:
+                return APIError(status: 503, type: "server_error", code: "upstream_unavailable",
+                                message: "upstream answered 503: \(message)", retryAfterSeconds: retry)
             default:
                 return .upstream("upstream answered \(status): \(message)")
             }
         case .malformedResponse, .truncated:
             return .upstream(description)
+        case .responseTooLarge:
+            return .upstream(description, code: "upstream_response_too_large")
+        case .busy(let detail, let local):
+            // The box is overloaded (503), or a cloud target is at the concurrency the operator allows (429).
+            return local
+                ? APIError(status: 503, type: "server_error", code: "engine_overloaded", message: detail, retryAfterSeconds: 1)
+                : APIError(status: 429, type: "rate_limit_error", code: "target_busy", message: detail, retryAfterSeconds: 1)
         }
     }
 }

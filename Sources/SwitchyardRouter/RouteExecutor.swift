@@ -64,10 +64,14 @@ extension RequestRouter {
             local = try await serve([cascade.first], localLastResort: false) { (provider) throws(ProviderError) in
                 try await provider.complete(scored, context: context)
             }
-        } catch {
+        } catch let localError {
             // The local model could not answer at all: the cascade's next step is the cloud.
-            return try await serve(escalationTargets, localLastResort: false) { (provider) throws(ProviderError) in
-                try await provider.complete(request, context: context)
+            do {
+                return try await serve(escalationTargets, localLastResort: false) { (provider) throws(ProviderError) in
+                    try await provider.complete(request, context: context)
+                }
+            } catch {
+                throw Self.moreTelling(localError, error)
             }
         }
         let content = local.answer.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
@@ -82,7 +86,7 @@ extension RequestRouter {
     /// A cascade's second step, whole or streamed: score the local answer's tokens and, when the
     /// cascade's condition holds, serve the escalation targets instead. If none of them can take
     /// the request (no key, refused, down), the local answer stands and says why.
-    func escalateIfUnsure<Answer: Sendable>(
+    func escalateIfUnsure<Answer: Sendable & HoldsPermit>(
         _ cascade: Cascade,
         keeping local: Served<Answer>,
         tokens: (logprobs: [Double], top: [[Double]]),
@@ -114,6 +118,13 @@ extension RequestRouter {
         }
     }
 
+    /// When the local step of a cascade failed and so did its escalation, the error the client
+    /// sees. An escalation target that is merely unconfigured says nothing useful: the engine
+    /// restarting (503 with Retry-After) does.
+    static func moreTelling(_ local: APIError, _ escalation: APIError) -> APIError {
+        escalation.code == "target_unconfigured" ? local : escalation
+    }
+
     static func withoutLogprobs(_ body: JSONObject) -> JSONObject {
         var body = body
         if let choices = body["choices"]?.arrayValue {
@@ -127,11 +138,12 @@ extension RequestRouter {
     }
 
     /// Tries candidates in order until one answers. A target that fails before answering
-    /// (unreachable, 5xx, not ready) gives way to the next; one that rejects the request itself
+    /// (unreachable, 5xx, not ready, full) gives way to the next; one that rejects the request itself
     /// (4xx) ends the attempt, since another would reject it too. Targets that cannot work until
     /// an operator acts (no API key) are passed over; when that leaves none and `localLastResort`
-    /// allows it, the local engine answers: Switchyard serves without any cloud key.
-    func serve<Answer: Sendable>(
+    /// allows it, the local engine answers: Switchyard serves without any cloud key. Each attempt
+    /// first takes a slot on its target (`TargetGate`); the answer holds it while it is delivered.
+    func serve<Answer: Sendable & HoldsPermit>(
         _ candidates: [String],
         localLastResort: Bool,
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
@@ -155,8 +167,9 @@ extension RequestRouter {
                 continue
             }
             do {
+                let permit = try await admit(provider.target)
                 let answer = try await attempt(provider)
-                return Served(answer: answer, target: provider.target, skipped: skipped)
+                return Served(answer: answer.holding(permit), target: provider.target, skipped: skipped)
             } catch {
                 lastError = error
                 skipped.append(SkippedTarget(target: name, why: .failed(error.description)))
@@ -164,5 +177,36 @@ extension RequestRouter {
             }
         }
         throw (lastError ?? unconfigured)?.apiError ?? .internalError("the policy names no target for this request")
+    }
+
+    private func admit(_ target: ModelTarget) async throws(ProviderError) -> Permit {
+        guard let gate = gates[target.name] else { throw .busy("target '\(target.name)' has no admission gate", local: target.isLocal) }
+        do {
+            return try await gate.admit()
+        } catch TargetGate.Refusal.full {
+            throw .busy("target '\(target.name)' is at its concurrency limit and its queue is full", local: target.isLocal)
+        } catch TargetGate.Refusal.timedOut {
+            throw .busy("target '\(target.name)' had no free slot within its queue timeout", local: target.isLocal)
+        } catch {
+            throw .transport("cancelled", timeout: false)
+        }
+    }
+}
+
+/// An answer that keeps its target's slot for as long as it is being delivered.
+protocol HoldsPermit {
+    func holding(_ permit: Permit) -> Self
+}
+
+extension Completion: HoldsPermit {
+    /// A whole completion is already delivered by the upstream: its slot is freed with it.
+    func holding(_ permit: Permit) -> Completion { self }
+}
+
+extension CompletionStream: HoldsPermit {
+    func holding(_ permit: Permit) -> CompletionStream {
+        var stream = self
+        stream.retained.append(permit)
+        return stream
     }
 }

@@ -15,10 +15,14 @@ public struct RequestRouter: Sendable {
     private let localContext: Int?
     /// How a cascade turns the local answer's log-probabilities into `confidence`.
     let scorer: ConfidenceScorer
+    /// Each target's concurrency limit and queue.
+    let gates: [String: TargetGate]
 
     public static let autoModel = "auto"
 
-    public init(policy: Policy, providers: [any Provider], tokenizer: any PromptTokenizer = EstimatingTokenizer()) {
+    /// - Parameter gates: shared across policy reloads by the gateway; a fresh set by default.
+    public init(policy: Policy, providers: [any Provider], tokenizer: any PromptTokenizer = EstimatingTokenizer(),
+                gates: TargetGates = TargetGates()) {
         self.policy = policy
         self.providers = Dictionary(uniqueKeysWithValues: providers.map { ($0.target.name, $0) })
         self.tokenizer = tokenizer
@@ -26,6 +30,7 @@ public struct RequestRouter: Sendable {
         alwaysNeeded = policy.constraints.privateData == nil ? [.model] : [.model, .pii]
         localContext = policy.localModels.first?.contextWindow
         scorer = ConfidenceScorer(calibration: policy.calibration)
+        self.gates = gates.gates(for: policy)
     }
 
     /// Prompt tokens for the confidence features: the decision's own count, else the tokenizer's.

@@ -22,8 +22,12 @@ extension RequestRouter {
         let local: Served<CompletionStream>
         do {
             local = try await serveStream([cascade.first], scored, context)
-        } catch {
-            return try await serveStream(escalationTargets, request, context)
+        } catch let localError {
+            do {
+                return try await serveStream(escalationTargets, request, context)
+            } catch {
+                throw Self.moreTelling(localError, error)
+            }
         }
 
         // Hold back the first tokens and collect their log-probabilities.
@@ -52,7 +56,12 @@ extension RequestRouter {
         }
 
         let scoredTokens = ConfidenceScorer.tokens(tokens)
-        let resumed = CompletionStream(chunks: ResumedChunks(held: held, rest: ended ? nil : source, stripLogprobs: !request.logprobs))
+        let keepLogprobs = request.logprobs
+        let transform: @Sendable (JSONObject) -> JSONObject = { chunk in
+            keepLogprobs ? chunk : RequestRouter.withoutLogprobs(chunk: chunk)
+        }
+        let resumed = CompletionStream(chunks: ResumedChunks(held: held, rest: ended ? nil : source, transform: transform),
+                                       retained: local.answer.retained)
         let served = await escalateIfUnsure(cascade, keeping: Served(answer: resumed, target: local.target, skipped: local.skipped),
                                             tokens: scoredTokens, request: request, decision: decision,
                                             note: " after \(scoredTokens.logprobs.count) tokens") { (provider) throws(ProviderError) in
@@ -72,47 +81,5 @@ extension RequestRouter {
     static func withoutLogprobs(chunk: JSONObject) -> JSONObject {
         guard chunk["choices"]?.arrayValue?.contains(where: { $0["logprobs"] != nil }) == true else { return chunk }
         return withoutLogprobs(chunk)
-    }
-}
-
-/// The local stream's iterator, handed from the executor (which reads the held-back tokens) to the
-/// response writer (which reads the rest). The two use it one after the other, never at once,
-/// which the compiler cannot see: hence unchecked. `drop()` releases it, cancelling the generation.
-final class HandedOffIterator: @unchecked Sendable {
-    private var iterator: (any AsyncIteratorProtocol<JSONObject, any Error>)?
-
-    init(_ chunks: any AsyncSequence<JSONObject, any Error> & Sendable) {
-        iterator = chunks.makeAsyncIterator()
-    }
-
-    func next() async throws -> JSONObject? {
-        guard var current = iterator else { return nil }
-        let chunk = try await current.next()
-        iterator = current
-        return chunk
-    }
-
-    func drop() { iterator = nil }
-}
-
-/// The held-back chunks, then the rest of the local stream.
-struct ResumedChunks: AsyncSequence, Sendable {
-    typealias Element = JSONObject
-    let held: [JSONObject]
-    let rest: HandedOffIterator?
-    let stripLogprobs: Bool
-
-    func makeAsyncIterator() -> Iterator { Iterator(held: held[...], rest: rest, stripLogprobs: stripLogprobs) }
-
-    struct Iterator: AsyncIteratorProtocol {
-        var held: ArraySlice<JSONObject>
-        let rest: HandedOffIterator?
-        let stripLogprobs: Bool
-
-        mutating func next() async throws -> JSONObject? {
-            if let first = held.popFirst() { return first }
-            guard let chunk = try await rest?.next() else { return nil }
-            return stripLogprobs ? RequestRouter.withoutLogprobs(chunk: chunk) : chunk
-        }
     }
 }

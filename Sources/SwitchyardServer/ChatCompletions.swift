@@ -10,7 +10,14 @@ struct ChatCompletions: Sendable {
     let live: LivePolicy
     let logger: Logger
 
-    func respond(to request: Request, context: some RequestContext) async throws -> Response {
+    /// Runs the request's work so that a client hanging up before its answer cancels it: the
+    /// upstream transfer is aborted and the engine's slot freed.
+    func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let hangup = context.hangup else { return try await handle(request, hangup: nil) }
+        return try await hangup.cancellingOnHangup { try await handle(request, hangup: hangup) }
+    }
+
+    private func handle(_ request: Request, hangup: ClientHangup?) async throws -> Response {
         let startedAt = ContinuousClock.now
         let requestID = Self.makeRequestID()
         var headers: HTTPFields = [.switchyardRequestID: requestID]
@@ -29,7 +36,7 @@ struct ChatCompletions: Sendable {
                 count(served, metrics)
                 log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
                 return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers,
-                                     metrics: metrics, startedAt: startedAt)
+                                         metrics: metrics, startedAt: startedAt, hangup: hangup)
             }
             let served = try await router.complete(chat, decision: decision, context: providerContext)
             describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
@@ -47,7 +54,7 @@ struct ChatCompletions: Sendable {
     }
 
     /// `POST /v1/switchyard/explain`: the decision for a chat request, without calling any model.
-    func explain(_ request: Request, context: some RequestContext) async throws -> Response {
+    func explain(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let router = live.snapshot.router
         do {
             let chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
@@ -70,12 +77,14 @@ struct ChatCompletions: Sendable {
 
     private func readChatRequest(_ request: Request, limit: Int) async throws(APIError) -> ChatRequest {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            await Self.discard(request.body)
             throw .payloadTooLarge(limit: limit)
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)
         } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            await Self.discard(request.body)
             throw .payloadTooLarge(limit: limit)
         } catch {
             throw .invalidRequest("The request body could not be read: \(error).")
@@ -83,15 +92,31 @@ struct ChatCompletions: Sendable {
         return try ChatRequest.parse(body.readableBytesView)
     }
 
+    /// Reads and drops an oversize body (up to 1 GiB, within the connection's `body_timeout`)
+    /// before answering 413: a client that sends its whole body before reading (Python's urllib)
+    /// would otherwise block on a full socket and never see the answer. The 413 then closes the
+    /// connection.
+    static func discard(_ body: RequestBody) async {
+        var dropped = 0
+        do {
+            for try await buffer in body {
+                dropped += buffer.readableBytes
+                if dropped > 1 << 30 { return }
+            }
+        } catch {}
+    }
+
     /// The stream is committed (200 and headers sent) only after a target accepted it. A stream
     /// that breaks later ends with an explicit error event and no `[DONE]`, never silently.
     private func streamingResponse(_ stream: CompletionStream, chat: ChatRequest, target: String, headers: HTTPFields,
-                                   metrics: GatewayMetrics, startedAt: ContinuousClock.Instant) -> Response {
+                                   metrics: GatewayMetrics, startedAt: ContinuousClock.Instant, hangup: ClientHangup?) -> Response {
         var headers = headers
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         let includeUsage = chat.includeUsage
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            // While waiting silently for the next token, only the hang-up signal notices a client gone.
+            if let hangup, hangup.hasHungUp { return }
             var usage: TokenUsage?
             do {
                 for try await var chunk in stream.chunks {
@@ -155,7 +180,10 @@ struct ChatCompletions: Sendable {
         var headers = headers
         headers[.contentType] = "application/json"
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
-        return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body())))
+        if error.status == 413 { headers[.connection] = "close" }
+        // A status is always an error status, whatever an upstream's number was.
+        let status = (400...599).contains(error.status) ? error.status : 502
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body())))
     }
 
     static func makeRequestID() -> String {

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -48,8 +49,15 @@ public final class Gateway: Sendable {
     private let prometheus: PrometheusCollectorRegistry?
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
     private let tokenCache = TokenCountCache()
+    /// Each target's concurrency gate, kept across reloads (in-flight attempts stay counted).
+    private let gates = TargetGates()
     /// Reloads the policy on SIGHUP or change; also runs as a service beside the server.
     private let reloader: PolicyReloader
+
+    deinit {
+        // A gateway that was built but never run still owns a client to stop.
+        if !client.isShutDown { Task { [client] in await client.shutdown() } }
+    }
 
     /// The policy serving now (it changes on reload).
     public var policy: Policy { live.snapshot.router.policy }
@@ -61,16 +69,23 @@ public final class Gateway: Sendable {
         let policy = try PolicyLoader.load(path: options.policyPath)
         let client = HTTPClient()
         self.client = client
-        let engine = try policy.localModels.first.flatMap { local -> LocalEngine? in
-            guard case .local(let settings) = local.kind else { return nil }
-            return try LocalEngine(modelName: local.name, settings: settings, locator: EngineLocator(environment: options.environment),
-                                   stateDirectory: options.stateDirectory, client: client, logger: logger)
+        let engine: LocalEngine?
+        let (environment, tokenCache, gates) = (options.environment, self.tokenCache, self.gates)
+        do {
+            engine = try policy.localModels.first.flatMap { local -> LocalEngine? in
+                guard case .local(let settings) = local.kind else { return nil }
+                return try LocalEngine(modelName: local.name, settings: settings, locator: EngineLocator(environment: options.environment),
+                                       stateDirectory: options.stateDirectory, client: client, logger: logger)
+            }
+            live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache,
+                                                gates: gates))
+        } catch {
+            Task { await client.shutdown() }
+            throw error
         }
         self.engine = engine
-        let (environment, tokenCache) = (options.environment, self.tokenCache)
-        live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache))
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
-            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache)
+            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache, gates: gates)
         }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
@@ -84,7 +99,7 @@ public final class Gateway: Sendable {
     /// headers included), the tokenizer, the router and the metric handles. The engine is the
     /// one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
-                                 tokenCache: TokenCountCache) throws(PolicyError) -> LivePolicy.Snapshot {
+                                 tokenCache: TokenCountCache, gates: TargetGates) throws(PolicyError) -> LivePolicy.Snapshot {
         var providers: [any Provider] = []
         for target in policy.models {
             switch target.kind {
@@ -105,7 +120,7 @@ public final class Gateway: Sendable {
                 message: "the policy removes the local model the gateway runs; restart the gateway to change it")])
         }
         let tokenizer: any PromptTokenizer = engine.map { LlamaTokenizer(engine: $0, client: client, cache: tokenCache) } ?? EstimatingTokenizer()
-        return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer),
+        return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates),
                                    metrics: GatewayMetrics(policy: policy))
     }
 
@@ -117,9 +132,15 @@ public final class Gateway: Sendable {
     /// Serves until a shutdown signal (or cancellation of the calling task), then drains
     /// requests, stops the engine and the outbound client. `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let server = policy.server
+        let registry = ConnectionRegistry()
+        let timeouts = ConnectionGuard.Timeouts(header: .init(server.headerTimeout), body: .init(server.bodyTimeout),
+                                                idle: .init(server.idleTimeout))
         let app = Application(
             router: makeHTTPRouter(),
-            configuration: .init(address: .hostname(options.host, port: options.port)),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, registry: registry)])),
+            configuration: .init(address: .hostname(options.host, port: options.port),
+                                 availableConnectionsDelegate: MaximumAvailableConnections(server.maxConnections)),
             services: (engine.map { [$0] } ?? []) + [reloader],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -130,7 +151,7 @@ public final class Gateway: Sendable {
         let group = ServiceGroup(configuration: configuration)
         serviceGroup.withLock { $0 = group }
         do {
-            try await group.run()
+            try await ConnectionRegistry.$current.withValue(registry) { try await group.run() }
         } catch {
             await client.shutdown()
             throw error
@@ -146,10 +167,10 @@ public final class Gateway: Sendable {
     /// Reloads the policy file now, as SIGHUP does (docs/policy.md, Hot reload).
     public func reloadPolicy() { reloader.reload(trigger: "request") }
 
-    private func makeHTTPRouter() -> Router<BasicRequestContext> {
+    private func makeHTTPRouter() -> Router<GatewayRequestContext> {
         let chat = ChatCompletions(live: live, logger: logger)
         let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus)
-        let http = Router(context: BasicRequestContext.self)
+        let http = Router(context: GatewayRequestContext.self)
         http.middlewares.add(ErrorMiddleware())
         http.post("/v1/chat/completions") { request, context in try await chat.respond(to: request, context: context) }
         http.post("/v1/switchyard/explain") { request, context in try await chat.explain(request, context: context) }

@@ -37,6 +37,16 @@ extension APIError {
         APIError(status: 400, type: "invalid_request_error", code: code, message: message, param: param)
     }
 
+    /// A body that is not one JSON document, or that repeats a key (named with its path).
+    public init(jsonError error: JSONParseError) {
+        if let key = error.duplicateKey {
+            self = .invalidRequest("The request body repeats the key '\(key)' at '\(error.path)'; each key may appear once.",
+                                   param: error.path, code: "duplicate_key")
+        } else {
+            self = .invalidRequest("The request body is not valid JSON: \(error).", code: "invalid_json")
+        }
+    }
+
     public static func modelNotFound(_ model: String, available: [String]) -> APIError {
         APIError(status: 404, type: "invalid_request_error", code: "model_not_found",
                  message: "The model '\(model)' does not exist in this gateway's policy. Available: \(available.joined(separator: ", ")).",

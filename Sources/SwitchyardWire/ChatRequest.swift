@@ -24,7 +24,7 @@ public struct ChatRequest: Sendable {
         do {
             json = try JSON.parse(bytes)
         } catch {
-            throw .invalidRequest("The request body is not valid JSON: \(error).", code: "invalid_json")
+            throw APIError(jsonError: error)
         }
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")

@@ -153,7 +153,21 @@ extension JSONObject {
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var offset: Int
-    public var description: String { "\(message) at byte \(offset)" }
+    /// Where in the document the error is, as `messages[1].content` (empty at the top level).
+    public var path: String = ""
+    /// Set when an object repeats a key. Such a document is refused, not resolved: two readers
+    /// of it (the gateway's router and an upstream) could each take a different copy, so the
+    /// request that was checked would not be the request that is sent.
+    public var duplicateKey: String?
+
+    public var description: String {
+        path.isEmpty ? "\(message) at byte \(offset)" : "\(message) at '\(path)' (byte \(offset))"
+    }
+
+    /// Prefixes the path with the key or index of the container the error was found in.
+    mutating func enclose(in component: String) {
+        path = path.isEmpty ? component : (path.first == "[" ? component + path : component + "." + path)
+    }
 }
 
 extension JSON {
@@ -238,15 +252,28 @@ private struct JSONParser {
         var fields: [(key: String, value: JSON)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return JSONObject(fields) }
+        var seen: Set<String>?
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+            let keyOffset = index
             let key = try parseString()
+            if isDuplicate(key, in: fields, seen: &seen) {
+                var error = JSONParseError(message: "duplicate key '\(key)'", offset: keyOffset, duplicateKey: key)
+                error.enclose(in: key)
+                throw error
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            fields.append((key, try parseValue()))
+            do {
+                fields.append((key, try parseValue()))
+            } catch {
+                var error = error
+                error.enclose(in: key)
+                throw error
+            }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of JSON in an object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -264,7 +291,13 @@ private struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return items }
         while true {
             skipWhitespace()
-            items.append(try parseValue())
+            do {
+                items.append(try parseValue())
+            } catch {
+                var error = error
+                error.enclose(in: "[\(items.count)]")
+                throw error
+            }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of JSON in an array") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -290,6 +323,16 @@ private struct JSONParser {
             skipDigits()
         }
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+    }
+
+    /// Request and response objects have a handful of keys: a scan is cheapest. A large object
+    /// (a hostile one with thousands of keys) switches to a set, so the check stays linear.
+    func isDuplicate(_ key: String, in fields: [(key: String, value: JSON)], seen: inout Set<String>?) -> Bool {
+        if seen == nil {
+            guard fields.count >= 16 else { return fields.contains { $0.key == key } }
+            seen = Set(fields.map(\.key))
+        }
+        return !seen!.insert(key).inserted
     }
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }

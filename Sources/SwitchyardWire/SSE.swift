@@ -10,19 +10,25 @@ public struct SSEEvent: Sendable, Equatable {
 }
 
 /// Incremental `text/event-stream` parser: feed it body chunks as they arrive; it returns
-/// the events completed so far and keeps partial lines for the next chunk.
+/// the events completed so far and keeps partial lines for the next chunk. Each byte is scanned
+/// once, and a line or an event longer than `maxEventBytes` is refused: an upstream that never
+/// sends a newline cannot make the gateway buffer (or rescan) without end.
 public struct SSEParser: Sendable {
     private var buffer: [UInt8] = []
+    /// Bytes of `buffer` already scanned for a line end.
+    private var scanned = 0
     private var event: String?
     private var dataLines: [String] = []
+    private var dataBytes = 0
+    public let maxEventBytes: Int
 
-    public init() {}
+    public init(maxEventBytes: Int = 1 << 20) { self.maxEventBytes = maxEventBytes }
 
-    public mutating func feed(_ chunk: [UInt8]) -> [SSEEvent] {
+    public mutating func feed(_ chunk: [UInt8]) throws(SSEParseError) -> [SSEEvent] {
         buffer.append(contentsOf: chunk)
         var events: [SSEEvent] = []
         var lineStart = 0
-        var i = 0
+        var i = scanned
         while i < buffer.count {
             let byte = buffer[i]
             guard byte == 0x0A || byte == 0x0D else { i += 1; continue }
@@ -31,25 +37,28 @@ public struct SSEParser: Sendable {
             let line = buffer[lineStart..<i]
             i += (byte == 0x0D && buffer[i + 1] == 0x0A) ? 2 : 1
             lineStart = i
-            if let completed = process(line) { events.append(completed) }
+            if let completed = try process(line) { events.append(completed) }
         }
         buffer.removeFirst(lineStart)
+        scanned = i - lineStart
+        guard buffer.count <= maxEventBytes else { throw SSEParseError(limit: maxEventBytes) }
         return events
     }
 
     /// What remains when the stream ends: an event without its closing blank line.
-    public mutating func finish() -> SSEEvent? {
+    public mutating func finish() throws(SSEParseError) -> SSEEvent? {
         if !buffer.isEmpty {
             let line = buffer[...]
             buffer.removeAll()
-            if let completed = process(line) { return completed }
+            scanned = 0
+            if let completed = try process(line) { return completed }
         }
-        return process([][...])
+        return try process([][...])
     }
 
-    private mutating func process(_ line: ArraySlice<UInt8>) -> SSEEvent? {
+    private mutating func process(_ line: ArraySlice<UInt8>) throws(SSEParseError) -> SSEEvent? {
         if line.isEmpty {
-            defer { event = nil; dataLines.removeAll() }
+            defer { event = nil; dataLines.removeAll(); dataBytes = 0 }
             guard !dataLines.isEmpty else { return nil }
             return SSEEvent(event: event, data: dataLines.joined(separator: "\n"))
         }
@@ -66,12 +75,21 @@ public struct SSEParser: Sendable {
             value = ""
         }
         switch field {
-        case "data": dataLines.append(String(value))
+        case "data":
+            dataBytes += value.utf8.count + 1
+            guard dataBytes <= maxEventBytes else { throw SSEParseError(limit: maxEventBytes) }
+            dataLines.append(String(value))
         case "event": event = String(value)
         default: break  // id, retry: not used by LLM APIs
         }
         return nil
     }
+}
+
+/// An event (or a line) longer than the parser's limit.
+public struct SSEParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var limit: Int
+    public var description: String { "a server-sent event is longer than \(limit) bytes" }
 }
 
 public enum SSE {

@@ -9,9 +9,13 @@ public struct TokenUsage: Sendable, Equatable {
         self.completionTokens = completionTokens
     }
 
-    /// Reads an OpenAI `usage` object.
+    /// The most tokens one attempt can plausibly report. An upstream's numbers are hostile until
+    /// checked: a negative or absurd count would corrupt metrics, cost and budgets.
+    public static let maxTokens = 1_000_000_000
+
+    /// Reads an OpenAI `usage` object; nil when it is missing or its counts are not plausible.
     public init?(openAI json: JSON?) {
-        guard let json, let prompt = json["prompt_tokens"]?.intValue, let completion = json["completion_tokens"]?.intValue else { return nil }
+        guard let json, let prompt = json["prompt_tokens"]?.tokenCount, let completion = json["completion_tokens"]?.tokenCount else { return nil }
         self.init(promptTokens: prompt, completionTokens: completion)
     }
 
@@ -21,5 +25,13 @@ public struct TokenUsage: Sendable, Equatable {
             "completion_tokens": .int(completionTokens),
             "total_tokens": .int(totalTokens),
         ])
+    }
+}
+
+extension JSON {
+    /// The value as a token count: an integer in 0...`TokenUsage.maxTokens`, else nil.
+    public var tokenCount: Int? {
+        guard let count = intValue, (0...TokenUsage.maxTokens).contains(count) else { return nil }
+        return count
     }
 }

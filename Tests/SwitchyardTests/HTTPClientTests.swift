@@ -49,7 +49,7 @@ struct HTTPClientTests {
             var parser = SSEParser()
             var events: [SSEEvent] = []
             for try await chunk in response.body {
-                let new = parser.feed(chunk)
+                let new = try parser.feed(chunk)
                 if !new.isEmpty { arrivals.append(.now) }
                 events += new
             }

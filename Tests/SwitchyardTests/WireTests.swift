@@ -113,22 +113,48 @@ struct ChatRequestTests {
 @Suite("SSE parser")
 struct SSEParserTests {
     @Test("events split anywhere across chunks come out whole")
-    func splitAnywhere() {
+    func splitAnywhere() throws {
         let stream = "event: a\ndata: {\"x\":1}\n\n: keep-alive\n\ndata: line1\r\ndata: line2\r\n\r\ndata: [DONE]\n\n"
         let bytes = Array(stream.utf8)
         let expected = [SSEEvent(event: "a", data: #"{"x":1}"#), SSEEvent(data: "line1\nline2"), SSEEvent(data: "[DONE]")]
         for split in 1..<bytes.count {
             var parser = SSEParser()
-            var events = parser.feed(Array(bytes[..<split]))
-            events += parser.feed(Array(bytes[split...]))
+            var events = try parser.feed(Array(bytes[..<split]))
+            events += try parser.feed(Array(bytes[split...]))
             #expect(events == expected, "split at \(split)")
         }
     }
 
     @Test("a last event without its blank line is returned by finish")
-    func finish() {
+    func finish() throws {
         var parser = SSEParser()
-        #expect(parser.feed(Array("data: tail".utf8)).isEmpty)
-        #expect(parser.finish() == SSEEvent(data: "tail"))
+        #expect(try parser.feed(Array("data: tail".utf8)).isEmpty)
+        #expect(try parser.finish() == SSEEvent(data: "tail"))
+    }
+
+    @Test("a line that never ends is refused at the limit, and is scanned once, not again per chunk")
+    func endlessLine() throws {
+        var parser = SSEParser(maxEventBytes: 1000)
+        var fed = 0
+        var refused = false
+        while fed < 10_000 {
+            do {
+                _ = try parser.feed(Array(repeating: UInt8(ascii: "x"), count: 100))
+                fed += 100
+            } catch {
+                refused = true
+                break
+            }
+        }
+        #expect(refused)
+        #expect(fed <= 1000)
+    }
+
+    @Test("an event of many data lines is refused past the limit")
+    func endlessEvent() {
+        var parser = SSEParser(maxEventBytes: 1000)
+        #expect(throws: SSEParseError.self) {
+            for _ in 0..<100 { _ = try parser.feed(Array("data: 0123456789012345678901234567890123456789\n".utf8)) }
+        }
     }
 }

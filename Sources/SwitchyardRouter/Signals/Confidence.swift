@@ -28,9 +28,16 @@ public struct ConfidenceScorer: Sendable {
     }
 
     /// The per-token log-probabilities and top-k of an OpenAI choice's `logprobs.content`.
+    /// An upstream's numbers are not trusted: each is clamped to [-100, 0] (a log-probability),
+    /// and one that is not a finite number is left out.
     public static func tokens(_ content: [JSON]) -> (logprobs: [Double], top: [[Double]]) {
-        (content.compactMap { $0["logprob"]?.doubleValue },
-         content.map { $0["top_logprobs"]?.arrayValue?.compactMap { $0["logprob"]?.doubleValue } ?? [] })
+        (content.compactMap { logprob($0["logprob"]) },
+         content.map { $0["top_logprobs"]?.arrayValue?.compactMap { logprob($0["logprob"]) } ?? [] })
+    }
+
+    static func logprob(_ json: JSON?) -> Double? {
+        guard let value = json?.doubleValue, value.isFinite else { return nil }
+        return min(0, max(-100, value))
     }
 }
 
