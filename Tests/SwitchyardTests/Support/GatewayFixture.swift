@@ -22,7 +22,8 @@ struct RunningGateway: Sendable {
               timeout: Duration = .seconds(120)) async throws -> HTTPResponse {
         try await client.send(HTTPRequest(method: .post, url: baseURL + path,
                                           headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8),
-                                          timeouts: HTTPTimeouts(connect: .seconds(2), firstByte: timeout, stall: timeout, total: timeout)))
+                                          timeouts: HTTPTimeouts(connect: .seconds(2), firstByte: timeout, stall: timeout, total: timeout),
+                                          limits: HTTPLimits(maxResponseBytes: 256 << 20)))
     }
 
     func get(_ path: String) async throws -> HTTPResponse {

@@ -22,6 +22,20 @@ final class ScriptedProvider: Sendable {
         case malformed
         /// Streams one piece every `every`, up to `limit` pieces, recording when the client leaves.
         case trickle(every: Duration, limit: Int)
+        /// A normal answer whose usage object is this raw JSON (OpenAI or Anthropic field names,
+        /// by the path asked), streamed or not: negative, fractional, absurd numbers.
+        case hostileUsage(openAI: String, anthropic: String)
+        /// An error status with a `Retry-After` header.
+        case statusRetryAfter(Int, retryAfter: String)
+        /// A 200 whose body is `bytes` long (a JSON document for whole requests, SSE events for
+        /// streams), written as fast as the client takes it; `bytesWritten` tells how far it got.
+        case huge(bytes: Int)
+        /// A stream was asked for; the answer is a whole JSON completion (`application/json`).
+        case notSSE
+        /// A whole completion that repeats a key (two `choices`).
+        case duplicateKeys
+        /// An answer after `delay` (to test concurrency limits); records the peak of concurrent requests.
+        case slowAnswer(delay: Duration)
     }
 
     struct Received: Sendable {
@@ -34,6 +48,9 @@ final class ScriptedProvider: Sendable {
     private struct Record {
         var received: [Received] = []
         var clientLeftAt: ContinuousClock.Instant?
+        var bytesWritten = 0
+        var inFlight = 0
+        var peakInFlight = 0
     }
 
     let scenario: Scenario
@@ -46,6 +63,8 @@ final class ScriptedProvider: Sendable {
     }
 
     var received: [Received] { record.withLock { $0.received } }
+    var bytesWritten: Int { record.withLock { $0.bytesWritten } }
+    var peakInFlight: Int { record.withLock { $0.peakInFlight } }
     var clientLeftAt: ContinuousClock.Instant? { record.withLock { $0.clientLeftAt } }
 
     /// How long after `since` a streaming client was seen leaving; nil if not within `limit`.
@@ -136,6 +155,55 @@ final class ScriptedProvider: Sendable {
                 return sse { writer in try await writer.write(ByteBuffer(string: "data: {not json\n\n")) }
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "<html>oops</html>")))
+        case .hostileUsage(let openAIUsage, let anthropicUsage):
+            let usage = (try? JSON.parse(anthropic ? anthropicUsage : openAIUsage)) ?? .null
+            if !streaming {
+                guard case .object(var completion) = wire.completion("ok", prompt: 1, completion: 1) else { return jsonResponse(.null) }
+                completion["usage"] = usage
+                return jsonResponse(.object(completion))
+            }
+            return sse { writer in
+                for event in wire.streamStart(usage: anthropic ? usage : nil) { try await writer.write(event) }
+                try await writer.write(wire.streamPiece("ok"))
+                for event in wire.streamEnd(usage: usage) { try await writer.write(event) }
+            }
+        case .statusRetryAfter(let code, let retryAfter):
+            return Response(status: .init(code: code), headers: [.contentType: "application/json", .retryAfter: retryAfter],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"slow down","type":"rate_limit"}}"#)))
+        case .huge(let total):
+            let piece = String(repeating: "x", count: 16 << 10)
+            if !streaming {
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+                    var sent = try await self.write(#"{"choices":[{"index":0,"message":{"role":"assistant","content":""#, to: &writer)
+                    while sent < total { sent += try await self.write(piece, to: &writer) }
+                    _ = try await self.write(#""}}]}"#, to: &writer)
+                    try await writer.finish(nil)
+                })
+            }
+            return sse { writer in
+                for event in wire.streamStart() { try await writer.write(event) }
+                var sent = 0
+                while sent < total {
+                    let event = wire.streamPiece(piece)
+                    sent += event.readableBytes
+                    self.record.withLock { $0.bytesWritten += event.readableBytes }
+                    try await writer.write(event)
+                }
+                for event in wire.streamEnd(prompt: 1, completion: 1) { try await writer.write(event) }
+            }
+        case .notSSE:
+            return jsonResponse(wire.completion("not a stream", prompt: 1, completion: 1))
+        case .duplicateKeys:
+            let text = #"{"id":"x","object":"chat.completion","choices":[],"choices":[{"index":0,"message":{"role":"assistant","content":"dup"},"finish_reason":"stop"}]}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        case .slowAnswer(let delay):
+            record.withLock {
+                $0.inFlight += 1
+                $0.peakInFlight = max($0.peakInFlight, $0.inFlight)
+            }
+            try? await Task.sleep(for: delay)
+            record.withLock { $0.inFlight -= 1 }
+            return jsonResponse(wire.completion("slow", prompt: 1, completion: 1))
         case .trickle(let every, let limit):
             return sse { writer in
                 for event in wire.streamStart() { try await writer.write(event) }
@@ -151,6 +219,12 @@ final class ScriptedProvider: Sendable {
                 for event in wire.streamEnd(prompt: 1, completion: limit) { try await writer.write(event) }
             }
         }
+    }
+
+    private func write(_ text: String, to writer: inout any ResponseBodyWriter) async throws -> Int {
+        record.withLock { $0.bytesWritten += text.utf8.count }
+        try await writer.write(ByteBuffer(string: text))
+        return text.utf8.count
     }
 
     private func jsonResponse(_ json: JSON) -> Response {
@@ -204,7 +278,7 @@ enum WireFormat {
         }
     }
 
-    func streamStart() -> [ByteBuffer] {
+    func streamStart(usage: JSON? = nil) -> [ByteBuffer] {
         switch self {
         case .openAI(let model):
             return [data(["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000),
@@ -215,7 +289,7 @@ enum WireFormat {
             return [
                 event("message_start", ["type": .string("message_start"), "message": .object([
                     "id": .string("msg_scripted"), "type": .string("message"), "role": .string("assistant"), "model": .string(model),
-                    "content": .array([]), "stop_reason": .null, "usage": .object(["input_tokens": .int(11), "output_tokens": .int(1)]),
+                    "content": .array([]), "stop_reason": .null, "usage": usage ?? .object(["input_tokens": .int(11), "output_tokens": .int(1)]),
                 ])]),
                 event("content_block_start", ["type": .string("content_block_start"), "index": .int(0),
                                               "content_block": .object(["type": .string("text"), "text": .string("")])]),
@@ -238,21 +312,31 @@ enum WireFormat {
 
     func streamEnd(prompt: Int, completion: Int) -> [ByteBuffer] {
         switch self {
+        case .openAI:
+            return streamEnd(usage: .object(["prompt_tokens": .int(prompt), "completion_tokens": .int(completion),
+                                             "total_tokens": .int(prompt + completion)]))
+        case .anthropic:
+            return streamEnd(usage: .object(["output_tokens": .int(completion)]))
+        }
+    }
+
+    /// The end of a stream whose usage is `usage` as given (OpenAI's final chunk, Anthropic's message_delta).
+    func streamEnd(usage: JSON) -> [ByteBuffer] {
+        switch self {
         case .openAI(let model):
             return [
                 data(["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000),
                       "model": .string(model),
                       "choices": .array([.object(["index": .int(0), "delta": .object([:]), "finish_reason": .string("stop")])])]),
                 data(["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000),
-                      "model": .string(model), "choices": .array([]),
-                      "usage": .object(["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)])]),
+                      "model": .string(model), "choices": .array([]), "usage": usage]),
                 ByteBuffer(string: "data: [DONE]\n\n"),
             ]
         case .anthropic:
             return [
                 event("content_block_stop", ["type": .string("content_block_stop"), "index": .int(0)]),
                 event("message_delta", ["type": .string("message_delta"), "delta": .object(["stop_reason": .string("end_turn"), "stop_sequence": .null]),
-                                        "usage": .object(["output_tokens": .int(completion)])]),
+                                        "usage": usage]),
                 event("message_stop", ["type": .string("message_stop")]),
             ]
         }
