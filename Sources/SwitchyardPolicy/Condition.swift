@@ -23,6 +23,11 @@ public struct Condition: Sendable, Equatable, CustomStringConvertible {
 
     public static let always = Condition(source: "true", root: .constant(.bool(true)), signals: [])
 
+    /// The deepest a condition may nest (parentheses, `not`s, chained operators): far more than
+    /// a readable condition needs, and shallow enough that parsing and evaluating it, which
+    /// recurse, stay well within any thread's stack.
+    public static let maxDepth = 64
+
     /// The result and, when it holds, the facts that made it hold (`prompt_tokens=7100>6553.6`).
     public func evaluate(_ values: SignalValues) -> (matched: Bool, facts: [String]) {
         var facts: [String] = []

@@ -65,12 +65,17 @@ private struct Typed {
 
     var expr: Expr
     var kind: Kind
+    /// Levels of the expression tree below and including this node.
+    var depth = 1
 }
 
 private struct ConditionParser {
     let tokens: [Token]
     let models: [ModelTarget]
     var index = 0
+    /// Parentheses, `not`s and minus signs currently open: bounded, so a hostile condition
+    /// cannot exhaust the stack of the recursive descent.
+    var nesting = 0
 
     init(tokens: [Token], models: [ModelTarget]) {
         self.tokens = tokens
@@ -94,12 +99,32 @@ private struct ConditionParser {
         return advance()
     }
 
+    /// Enters one more level of recursion, refusing to go deeper than `Condition.maxDepth`.
+    mutating func descend() throws(ConditionError) {
+        nesting += 1
+        guard nesting <= Condition.maxDepth else { throw tooDeep(at: peek) }
+    }
+
+    func tooDeep(at token: Token) -> ConditionError {
+        error("the condition nests more than \(Condition.maxDepth) levels deep; split it into rules or use `in [...]`", at: token)
+    }
+
+    /// A new tree node over `children`, refused when the tree would get deeper than
+    /// `Condition.maxDepth` (evaluation, comparison and release of a condition recurse over it).
+    func node(_ expr: Expr, _ kind: Typed.Kind, _ children: Typed..., at token: Token) throws(ConditionError) -> Typed {
+        let depth = (children.map(\.depth).max() ?? 0) + 1
+        guard depth <= Condition.maxDepth else { throw tooDeep(at: token) }
+        return Typed(expr: expr, kind: kind, depth: depth)
+    }
+
     mutating func parseOr() throws(ConditionError) -> Typed {
+        try descend()
+        defer { nesting -= 1 }
         var left = try parseAnd()
         while let op = accept("or", "||") {
             let right = try parseAnd()
             try requireBool(left, op, right)
-            left = Typed(expr: .or(left.expr, right.expr), kind: .bool)
+            left = try node(.or(left.expr, right.expr), .bool, left, right, at: op)
         }
         return left
     }
@@ -109,16 +134,18 @@ private struct ConditionParser {
         while let op = accept("and", "&&") {
             let right = try parseNot()
             try requireBool(left, op, right)
-            left = Typed(expr: .and(left.expr, right.expr), kind: .bool)
+            left = try node(.and(left.expr, right.expr), .bool, left, right, at: op)
         }
         return left
     }
 
     mutating func parseNot() throws(ConditionError) -> Typed {
         if let op = accept("not", "!") {
+            try descend()
+            defer { nesting -= 1 }
             let operand = try parseNot()
             guard operand.kind == .bool else { throw error("'not' needs true or false, not a \(operand.kind)", at: op) }
-            return Typed(expr: .not(operand.expr), kind: .bool)
+            return try node(.not(operand.expr), .bool, operand, at: op)
         }
         return try parseCompare()
     }
@@ -138,7 +165,7 @@ private struct ConditionParser {
         if accept("in") != nil { return try membership(left, negated: false) }
         guard let op = accept("<", "<=", ">", ">=", "==", "!=") else {
             // A set alone means "any found" (`pii` is true when any PII was found).
-            return left.kind == .set ? Typed(expr: .nonEmpty(left.expr), kind: .bool) : left
+            return left.kind == .set ? try node(.nonEmpty(left.expr), .bool, left, at: peek) : left
         }
         let right = try parseSum()
         let comparison = Expr.Comparison(rawValue: op.text)!
@@ -154,7 +181,7 @@ private struct ConditionParser {
         }
         try checkRange(left.expr, against: right.expr, at: op)
         try checkRange(right.expr, against: left.expr, at: op)
-        return Typed(expr: .compare(comparison, left.expr, right.expr), kind: .bool)
+        return try node(.compare(comparison, left.expr, right.expr), .bool, left, right, at: op)
     }
 
     /// A threshold outside the values a signal can take makes a condition that never (or always) holds.
@@ -190,7 +217,7 @@ private struct ConditionParser {
                 throw error("unknown PII class '\(item)'\(hint); classes: \(known.joined(separator: ", "))", at: token)
             }
         }
-        return Typed(expr: .member(left.expr, Set(items.map(\.0)), negated: negated), kind: .bool)
+        return try node(.member(left.expr, Set(items.map(\.0)), negated: negated), .bool, left, at: open)
     }
 
     mutating func parseSum() throws(ConditionError) -> Typed {
@@ -217,12 +244,17 @@ private struct ConditionParser {
         }
         let expr = Expr.arithmetic(Expr.Arithmetic(rawValue: op.text)!, left.expr, right.expr)
         // Fold constants at load, so `0.8 * local.context` costs nothing per request.
-        if let value = expr.constantNumber { return Typed(expr: .constant(.number(value)), kind: .number) }
-        return Typed(expr: expr, kind: .number)
+        if let value = expr.constantNumber {
+            guard value.isFinite else { throw error("'\(op.text)' of these constants is too large a number", at: op) }
+            return Typed(expr: .constant(.number(value)), kind: .number)
+        }
+        return try node(expr, .number, left, right, at: op)
     }
 
     mutating func parseUnary() throws(ConditionError) -> Typed {
         if let op = accept("-") {
+            try descend()
+            defer { nesting -= 1 }
             let operand = try parseUnary()
             return try arithmetic(op, Typed(expr: .constant(.number(0)), kind: .number), operand)
         }
@@ -230,6 +262,7 @@ private struct ConditionParser {
         switch token.kind {
         case .number:
             guard let value = Double(token.text) else { throw error("invalid number '\(token.text)'", at: token) }
+            guard value.isFinite else { throw error("the number '\(token.text)' is too large", at: token) }
             return Typed(expr: .constant(.number(value)), kind: .number)
         case .string:
             return Typed(expr: .constant(.string(token.text)), kind: .string)

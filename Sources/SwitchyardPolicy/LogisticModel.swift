@@ -30,6 +30,12 @@ public struct LogisticModel: Sendable, Equatable {
         self.init(features: names, mean: mean, scale: scale, weights: weights, bias: bias)
     }
 
+    /// Whether the weights can be applied without producing NaN: every number finite and every
+    /// scale positive (a calibration file is read from disk and may have been edited by hand).
+    public var isUsable: Bool {
+        (mean + scale + weights + [bias]).allSatisfy(\.isFinite) && scale.allSatisfy { $0 > 0 }
+    }
+
     public func json(predicts: String = "probability that the local answer is right") -> JSONObject {
         [
             "kind": .string("logistic"),

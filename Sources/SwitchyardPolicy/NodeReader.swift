@@ -24,11 +24,24 @@ struct NodeReader {
         diagnostics.append(PolicyDiagnostic(file: file, line: line, column: column, message: message))
     }
 
-    func syntaxDiagnostic(_ error: YamlError) -> PolicyDiagnostic {
+    /// A Yams error as a located diagnostic; every kind Yams throws while composing has a position.
+    func syntaxDiagnostic(_ error: YamlError, in text: String) -> PolicyDiagnostic {
         switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
             return PolicyDiagnostic(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(detail)\(problem)")
+        case .reader(let problem, let offset, _, _):
+            // The offset counts characters from the start of the text.
+            var line = 1, column = 1
+            for character in text.prefix(offset ?? 0) {
+                if character == "\n" || character == "\r\n" { line += 1; column = 1 } else { column += 1 }
+            }
+            return PolicyDiagnostic(file: file, line: line, column: column, message: "YAML syntax: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
+            return PolicyDiagnostic(file: file, line: max(1, context.mark.line), column: max(1, context.mark.column),
+                                    message: "\(keys) given twice in one mapping")
         default:
             return PolicyDiagnostic(file: file, line: 1, column: 1, message: "YAML syntax: \(error)")
         }
@@ -62,9 +75,15 @@ struct NodeReader {
         }
     }
 
-    mutating func string(_ node: Node, _ field: String) -> String? {
+    /// A string scalar. Empty strings are refused unless `allowEmpty`: an empty name, target,
+    /// path or message is always a mistake, while an empty header value may be meant.
+    mutating func string(_ node: Node, _ field: String, allowEmpty: Bool = false) -> String? {
         guard case .scalar(let scalar) = node, scalar.tag != Tag(.null) || scalar.style != .plain || scalar.string != "" else {
             error(node, "`\(field)` must be a string")
+            return nil
+        }
+        if scalar.string.isEmpty, !allowEmpty {
+            error(node, "`\(field)` must not be empty")
             return nil
         }
         return scalar.string
@@ -78,44 +97,66 @@ struct NodeReader {
         return sequence.compactMap { string($0, field) }
     }
 
-    mutating func int(_ node: Node, _ field: String, min: Int? = nil, max: Int? = nil) -> Int? {
-        guard let value = node.int else {
-            error(node, "`\(field)` must be an integer")
-            return nil
-        }
-        if let min, value < min { error(node, "`\(field)` must be at least \(min); got \(value)"); return nil }
-        if let max, value > max { error(node, "`\(field)` must be at most \(max); got \(value)"); return nil }
-        return value
+    /// The text of a plain (unquoted) scalar: how YAML writes numbers.
+    private func plainText(_ node: Node) -> String? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return nil }
+        return scalar.string
     }
 
-    mutating func number(_ node: Node, _ field: String, min: Double? = nil) -> Double? {
-        guard let value = node.float ?? node.int.map(Double.init) else {
-            error(node, "`\(field)` must be a number")
-            return nil
+    /// A whole number within `range`; the diagnostic names the bound it broke.
+    mutating func int(_ node: Node, _ field: String, in range: ClosedRange<Int>) -> Int? {
+        switch plainText(node).map(ScalarSyntax.integer) ?? .invalid {
+        case .invalid:
+            error(node, "`\(field)` must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        case .overflow(let negative):
+            error(node, negative ? "`\(field)` must be at least \(range.lowerBound)" : "`\(field)` must be at most \(range.upperBound)")
+        case .value(let value) where value < range.lowerBound:
+            error(node, "`\(field)` must be at least \(range.lowerBound); got \(value)")
+        case .value(let value) where value > range.upperBound:
+            error(node, "`\(field)` must be at most \(range.upperBound); got \(value)")
+        case .value(let value):
+            return value
         }
-        if let min, value < min { error(node, "`\(field)` must be at least \(min); got \(value)"); return nil }
-        return value
-    }
-
-    /// `250ms`, `5s`, `2m`, or a bare number of seconds.
-    mutating func duration(_ node: Node, _ field: String) -> Duration? {
-        guard let text = node.scalar?.string else {
-            error(node, "`\(field)` must be a duration such as 500ms, 5s or 2m")
-            return nil
-        }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("", 1)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let number = Double(text.dropLast(suffix.count).trimmingSpaces), number > 0 {
-                return .milliseconds(Int64((number * scale * 1000).rounded()))
-            }
-        }
-        error(node, "`\(field)` must be a positive duration such as 500ms, 5s or 2m; got '\(text)'")
         return nil
+    }
+
+    /// A finite decimal number within `range` (`-0` reads as 0).
+    mutating func number(_ node: Node, _ field: String, in range: ClosedRange<Double>) -> Double? {
+        guard let text = plainText(node), let value = ScalarSyntax.decimal(text) else {
+            error(node, "`\(field)` must be a number from \(range.lowerBound.clean) to \(range.upperBound.clean)")
+            return nil
+        }
+        guard range.contains(value) else {
+            error(node, "`\(field)` must be \(value < range.lowerBound ? "at least \(range.lowerBound.clean)" : "at most \(range.upperBound.clean)"); got \(text)")
+            return nil
+        }
+        return value + 0
+    }
+
+    /// `250ms`, `5s`, `2m`, `1h`, or a bare number of seconds, within `range` (whole milliseconds).
+    mutating func duration(_ node: Node, _ field: String, in range: DurationRange) -> Duration? {
+        guard let text = node.scalar?.string, case .milliseconds(let ms) = ScalarSyntax.duration(text) else {
+            let got = node.scalar.map { "; got '\($0.string)'" } ?? ""
+            error(node, "`\(field)` must be a positive duration such as 500ms, 5s or 2m\(got)")
+            return nil
+        }
+        let rounded = ms.rounded()
+        let (low, high) = (Double(range.min.wholeMilliseconds), Double(range.max.wholeMilliseconds))
+        guard rounded >= low else {
+            error(node, "`\(field)` must be at least \(range.min.policyText); got \(text)")
+            return nil
+        }
+        guard rounded <= high else {
+            error(node, "`\(field)` must be at most \(range.max.policyText); got \(text)")
+            return nil
+        }
+        return .milliseconds(Int64(rounded))
     }
 }
 
 extension NodeReader {
     /// A YAML value as JSON (for test requests): mappings, sequences, and typed scalars.
+    /// Numbers are read with the policy's own syntax; one too large for a Double is refused.
     mutating func json(_ node: Node) -> JSON {
         switch node {
         case .mapping(let mapping):
@@ -123,39 +164,46 @@ extension NodeReader {
         case .sequence(let sequence):
             return .array(sequence.map { json($0) })
         case .scalar(let scalar):
-            if scalar.style == .plain {
-                if let i = node.int { return .int(i) }
-                if let d = node.float { return .double(d) }
-                if let b = node.bool { return .bool(b) }
-                if node.null != nil { return .null }
+            guard scalar.style == .plain else { return .string(scalar.string) }
+            if case .value(let i) = ScalarSyntax.integer(scalar.string) { return .int(i) }
+            if let d = ScalarSyntax.decimal(scalar.string) {
+                guard d.isFinite else {
+                    error(node, "the number \(scalar.string) is too large")
+                    return .null
+                }
+                return .double(d)
             }
+            if let b = node.bool { return .bool(b) }
+            if node.null != nil { return .null }
             return .string(scalar.string)
         case .alias:
             return .null
         }
     }
 
-    /// A stubbed signal value of the signal's own type.
+    /// A stubbed signal value of the signal's own type, within the values it can take.
     mutating func signalValue(_ node: Node, for signal: Signal) -> ConditionValue? {
+        let value: ConditionValue
         switch signal.kind {
         case .number:
-            return number(node, signal.description).map(ConditionValue.number)
+            guard let text = node.scalar?.string, node.scalar?.style == .plain, let n = ScalarSyntax.decimal(text) else {
+                error(node, "`\(signal)` must be a number")
+                return nil
+            }
+            value = .number(n + 0)
         case .string:
-            return string(node, signal.description).map(ConditionValue.string)
+            guard let s = string(node, signal.description, allowEmpty: true) else { return nil }
+            value = .string(s)
         case .bool:
             guard let b = node.bool else { error(node, "`\(signal)` must be true or false"); return nil }
-            return .bool(b)
+            value = .bool(b)
         case .set:
-            return .set(Set(strings(node, signal.description)))
+            value = .set(Set(strings(node, signal.description)))
         }
-    }
-}
-
-private extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
+        if let problem = signal.problem(with: value) {
+            error(node, problem)
+            return nil
+        }
+        return value
     }
 }

@@ -19,6 +19,9 @@ public struct Policy: Sendable {
     /// The fitted difficulty model from the same file: the probability that the local answer is
     /// wrong, from the prompt alone. Without it, `complexity` is the hand-set provisional score.
     public var complexityModel: LogisticModel?
+    /// What the file says that probably is not what its author meant, though it loads: a serve
+    /// or cascade rule that requests naming a model never see. `policy check` prints them.
+    public var warnings: [PolicyDiagnostic] = []
 
     public func model(named name: String) -> ModelTarget? { models.first { $0.name == name } }
 
@@ -26,11 +29,21 @@ public struct Policy: Sendable {
     public var localModels: [ModelTarget] { models.filter(\.isLocal) }
 }
 
+/// The HTTP server's settings, read at start-up (a reload does not change them).
 public struct ServerSettings: Sendable, Equatable {
     /// Largest request body accepted; larger ones get 413 before being read whole.
     public var maxBodyBytes: Int = 4 << 20
     /// How long open streams may hold a graceful shutdown.
     public var shutdownGrace: Duration = .seconds(10)
+    /// Client connections open at once; one more is refused, so a flood of idle connections
+    /// cannot exhaust file descriptors.
+    public var maxConnections: Int = 1024
+    /// How long a keep-alive connection may sit idle between requests before it is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// How long a client has to send a complete request head once it starts one (slow-header clients).
+    public var headerTimeout: Duration = .seconds(10)
+    /// How long a client has to send the whole body after the head (slow-body clients).
+    public var bodyTimeout: Duration = .seconds(60)
 
     public init() {}
 }
@@ -47,6 +60,8 @@ public struct ModelTarget: Sendable, Equatable {
     public var kind: Kind
     /// Tokens the target accepts (prompt plus completion).
     public var contextWindow: Int
+    /// How much of the gateway one target may take at once (`limits:`).
+    public var limits: TargetLimits
     public var line: Int
 
     public var isLocal: Bool { if case .local = kind { true } else { false } }
@@ -136,6 +151,15 @@ public struct Rule: Sendable, Equatable {
         self.when = when
         self.action = action
         self.line = line
+    }
+
+    /// Whether a request that names a model is tried against this rule. A `deny` always is: a
+    /// refusal must not be stepped around by asking for a model by name. A serve or cascade
+    /// is only when its condition reads `model`, so a client's explicit choice is not
+    /// re-routed by rules written for `auto`.
+    public var seesNamedModels: Bool {
+        if case .deny = action { return true }
+        return when.signals.contains(.model)
     }
 
     /// Every target the rule may send a request to, in the order it would try them.

@@ -1,17 +1,27 @@
-/// One problem in a policy file, located the way compilers do: `FILE:LINE:COLUMN: message`.
+/// One problem in a policy file, located the way compilers do: `FILE:LINE:COLUMN: message`,
+/// or `FILE:LINE:COLUMN: warning: message` for one that does not stop the policy loading.
 public struct PolicyDiagnostic: Sendable, Equatable, CustomStringConvertible {
+    public enum Severity: Sendable, Equatable {
+        /// The policy does not load.
+        case error
+        /// The policy loads, but probably does not do what its author meant.
+        case warning
+    }
+
     public var file: String
     public var line: Int
     public var column: Int
     public var message: String
+    public var severity: Severity
 
-    public var description: String { "\(file):\(line):\(column): \(message)" }
+    public var description: String { "\(file):\(line):\(column): \(severity == .warning ? "warning: " : "")\(message)" }
 
-    public init(file: String, line: Int, column: Int, message: String) {
+    public init(file: String, line: Int, column: Int, message: String, severity: Severity = .error) {
         self.file = file
         self.line = line
         self.column = column
         self.message = message
+        self.severity = severity
     }
 }
 

@@ -1,23 +1,30 @@
 import SwitchyardWire
 import Yams
 
-
 /// Reads a policy file into a validated `Policy`, or every problem it has with its position.
+/// No input makes it trap or hang: every number is range-checked before it is converted, and
+/// the text is bounded in size and refused if it uses YAML aliases.
 public enum PolicyLoader {
     public static func load(path: String) throws(PolicyError) -> Policy {
-        guard let text = TextFile.read(path) else {
-            throw PolicyError(diagnostics: [PolicyDiagnostic(file: path, line: 1, column: 1, message: "cannot read the policy file")])
+        switch TextFile.read(path, maxBytes: SettingRanges.fileBytes) {
+        case .success(let text):
+            return try parse(text, file: path)
+        case .failure(let error):
+            throw PolicyError(diagnostics: [PolicyDiagnostic(file: path, line: 1, column: 1, message: "cannot load the policy: \(error)")])
         }
-        return try parse(text, file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(PolicyError) -> Policy {
         var reader = NodeReader(file: file)
+        if let alias = YAMLAliases.first(in: text) {
+            throw PolicyError(diagnostics: [PolicyDiagnostic(file: file, line: alias.line, column: alias.column,
+                message: "YAML aliases (`*\(alias.name)`) are not supported in a policy: write the value out")])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw PolicyError(diagnostics: [reader.syntaxDiagnostic(error)])
+            throw PolicyError(diagnostics: [reader.syntaxDiagnostic(error, in: text)])
         } catch {
             throw PolicyError(diagnostics: [PolicyDiagnostic(file: file, line: 1, column: 1, message: "\(error)")])
         }
@@ -26,23 +33,26 @@ public enum PolicyLoader {
             throw PolicyError(diagnostics: reader.diagnostics)
         }
         var builder = PolicyBuilder(reader: reader)
-        let policy = builder.build(top, root: root, source: file)
+        var policy = builder.build(top, root: root, source: file)
         if !builder.reader.diagnostics.isEmpty { throw PolicyError(diagnostics: builder.reader.diagnostics) }
+        policy.warnings = builder.warnings
         return policy
     }
-
 }
 
 /// Builds the policy section by section, recording problems instead of stopping at the first.
 private struct PolicyBuilder {
     var reader: NodeReader
+    /// Reported by `policy check` but not stopping the load.
+    var warnings: [PolicyDiagnostic] = []
 
     static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration"]
-    static let serverKeys = ["max_body_bytes", "shutdown_grace"]
-    static let commonModelKeys = ["kind", "context"]
+    static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout"]
+    static let commonModelKeys = ["kind", "context", "limits"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
     static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers"]
     static let timeoutKeys = ["connect", "first_byte", "stall", "total"]
+    static let limitKeys = ["max_concurrency", "queue", "queue_timeout", "max_response_bytes"]
     static let priceKeys = ["input", "output"]
     static let ruleKeys = ["name", "when", "serve", "fallbacks", "cascade", "deny"]
     static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks", "hold_tokens", "hold_time"]
@@ -58,8 +68,9 @@ private struct PolicyBuilder {
         var policy = Policy(source: source, version: 1, server: ServerSettings(), models: [], rules: [], constraints: Constraints(), tests: [])
 
         if let version = top.value("version") {
-            if let v = reader.int(version, "version"), v != 1 {
-                reader.error(version, "unsupported policy version \(v); this gateway reads version 1")
+            let text = version.scalar?.string ?? ""
+            if text != "1" {
+                reader.error(version, text.isEmpty ? "`version` must be 1" : "unsupported policy version \(text); this gateway reads version 1")
             }
         } else {
             reader.error(root, "missing `version: 1`")
@@ -86,10 +97,12 @@ private struct PolicyBuilder {
         if let node = top.value("calibration"), let path = reader.string(node, "calibration") {
             let directory = source.lastIndex(of: "/").map { String(source[...$0]) } ?? ""
             let resolved = path.hasPrefix("/") ? path : directory + path
-            if let text = TextFile.read(resolved), let json = try? JSON.parse(text), let model = LogisticModel(json: json),
-               model.features == ConfidenceModelFeatures.names {
+            if case .success(let text) = TextFile.read(resolved, maxBytes: SettingRanges.fileBytes), let json = try? JSON.parse(text),
+               let model = LogisticModel(json: json), model.features == ConfidenceModelFeatures.names, model.isUsable {
                 policy.calibration = model
-                policy.complexityModel = LogisticModel(json: json, key: "complexity").flatMap { $0.features == ConfidenceModelFeatures.prompt ? $0 : nil }
+                policy.complexityModel = LogisticModel(json: json, key: "complexity").flatMap {
+                    $0.features == ConfidenceModelFeatures.prompt && $0.isUsable ? $0 : nil
+                }
             } else {
                 reader.error(node, "cannot read calibration weights from '\(resolved)' (write them with `switchyard eval fit`)")
             }
@@ -101,8 +114,12 @@ private struct PolicyBuilder {
         var settings = ServerSettings()
         guard let map = reader.mapping(node, "server") else { return settings }
         reader.checkKeys(map, allowed: Self.serverKeys, in: "server")
-        if let n = map.value("max_body_bytes"), let v = reader.int(n, "max_body_bytes", min: 1024) { settings.maxBodyBytes = v }
-        if let n = map.value("shutdown_grace"), let v = reader.duration(n, "shutdown_grace") { settings.shutdownGrace = v }
+        if let n = map.value("max_body_bytes"), let v = reader.int(n, "max_body_bytes", in: SettingRanges.maxBodyBytes) { settings.maxBodyBytes = v }
+        if let n = map.value("shutdown_grace"), let v = reader.duration(n, "shutdown_grace", in: SettingRanges.shutdownGrace) { settings.shutdownGrace = v }
+        if let n = map.value("max_connections"), let v = reader.int(n, "max_connections", in: SettingRanges.maxConnections) { settings.maxConnections = v }
+        if let n = map.value("idle_timeout"), let v = reader.duration(n, "idle_timeout", in: SettingRanges.idleTimeout) { settings.idleTimeout = v }
+        if let n = map.value("header_timeout"), let v = reader.duration(n, "header_timeout", in: SettingRanges.headerTimeout) { settings.headerTimeout = v }
+        if let n = map.value("body_timeout"), let v = reader.duration(n, "body_timeout", in: SettingRanges.bodyTimeout) { settings.bodyTimeout = v }
         return settings
     }
 
@@ -132,16 +149,17 @@ private struct PolicyBuilder {
             reader.checkKeys(map, allowed: Self.localKeys, in: "a local model")
             var local = LocalEngineSettings()
             if let n = map.value("model_file"), let v = reader.string(n, "model_file") { local.modelFile = v }
-            if let n = map.value("context"), let v = reader.int(n, "context", min: 128) { local.context = v }
-            if let n = map.value("slots"), let v = reader.int(n, "slots", min: 1, max: 256) { local.slots = v }
-            if let n = map.value("threads"), let v = reader.int(n, "threads", min: 1, max: 1024) { local.threads = v }
+            if let n = map.value("context"), let v = reader.int(n, "context", in: SettingRanges.context) { local.context = v }
+            if let n = map.value("slots"), let v = reader.int(n, "slots", in: SettingRanges.slots) { local.slots = v }
+            if let n = map.value("threads"), let v = reader.int(n, "threads", in: SettingRanges.threads) { local.threads = v }
             if let n = map.value("binary"), let v = reader.string(n, "binary") { local.binary = v }
             if let n = map.value("extra_args") { local.extraArgs = reader.strings(n, "extra_args") }
             if let n = map.value("timeouts") { local.timeouts = buildTimeouts(n, defaults: local.timeouts) }
             if local.contextPerSlot < 128, let n = map.value("slots") {
                 reader.error(n, "\(local.slots) slots leave \(local.contextPerSlot) tokens each of a \(local.context)-token context; use fewer slots or a larger context")
             }
-            return ModelTarget(name: name, kind: .local(local), contextWindow: local.contextPerSlot, line: line)
+            let limits = buildLimits(map.value("limits"), defaults: .local(slots: local.slots))
+            return ModelTarget(name: name, kind: .local(local), contextWindow: local.contextPerSlot, limits: limits, line: line)
         case "openai", "anthropic":
             reader.checkKeys(map, allowed: Self.remoteKeys, in: "a remote model")
             let baseURL = map.value("base_url").flatMap { reader.string($0, "base_url") }
@@ -160,11 +178,13 @@ private struct PolicyBuilder {
             if let n = map.value("timeouts") { remote.timeouts = buildTimeouts(n, defaults: remote.timeouts) }
             if let n = map.value("headers"), let headers = reader.mapping(n, "headers") {
                 for header in headers {
-                    if let v = reader.string(header.value, "headers.\(header.key)") { remote.headers[header.key] = v }
+                    if let v = reader.string(header.value, "headers.\(header.key)", allowEmpty: true) { remote.headers[header.key] = v }
                 }
             }
-            let context = map.value("context").flatMap { reader.int($0, "context", min: 128) } ?? 128_000
-            return ModelTarget(name: name, kind: kind == "openai" ? .openai(remote) : .anthropic(remote), contextWindow: context, line: line)
+            let context = map.value("context").flatMap { reader.int($0, "context", in: SettingRanges.context) } ?? 128_000
+            let limits = buildLimits(map.value("limits"), defaults: .remote)
+            return ModelTarget(name: name, kind: kind == "openai" ? .openai(remote) : .anthropic(remote), contextWindow: context,
+                               limits: limits, line: line)
         default:
             let hint = nearest(kind, in: ["local", "openai", "anthropic"]).map { " (did you mean '\($0)'?)" } ?? ""
             reader.error(kindNode, "unknown model kind '\(kind)'\(hint); expected local, openai or anthropic")
@@ -176,18 +196,32 @@ private struct PolicyBuilder {
         var t = defaults
         guard let map = reader.mapping(node, "timeouts") else { return t }
         reader.checkKeys(map, allowed: Self.timeoutKeys, in: "timeouts")
-        if let n = map.value("connect"), let v = reader.duration(n, "connect") { t.connect = v }
-        if let n = map.value("first_byte"), let v = reader.duration(n, "first_byte") { t.firstByte = v }
-        if let n = map.value("stall"), let v = reader.duration(n, "stall") { t.stall = v }
-        if let n = map.value("total"), let v = reader.duration(n, "total") { t.total = v }
+        let range = SettingRanges.timeout
+        if let n = map.value("connect"), let v = reader.duration(n, "connect", in: range) { t.connect = v }
+        if let n = map.value("first_byte"), let v = reader.duration(n, "first_byte", in: range) { t.firstByte = v }
+        if let n = map.value("stall"), let v = reader.duration(n, "stall", in: range) { t.stall = v }
+        if let n = map.value("total"), let v = reader.duration(n, "total", in: range) { t.total = v }
         return t
+    }
+
+    mutating func buildLimits(_ node: Node?, defaults: TargetLimits) -> TargetLimits {
+        var limits = defaults
+        guard let node, let map = reader.mapping(node, "limits") else { return limits }
+        reader.checkKeys(map, allowed: Self.limitKeys, in: "limits")
+        if let n = map.value("max_concurrency"), let v = reader.int(n, "max_concurrency", in: SettingRanges.maxConcurrency) { limits.maxConcurrency = v }
+        if let n = map.value("queue"), let v = reader.int(n, "queue", in: SettingRanges.queueDepth) { limits.queueDepth = v }
+        if let n = map.value("queue_timeout"), let v = reader.duration(n, "queue_timeout", in: SettingRanges.queueTimeout) { limits.queueTimeout = v }
+        if let n = map.value("max_response_bytes"), let v = reader.int(n, "max_response_bytes", in: SettingRanges.maxResponseBytes) {
+            limits.maxResponseBytes = v
+        }
+        return limits
     }
 
     mutating func buildPrice(_ node: Node) -> Price? {
         guard let map = reader.mapping(node, "price") else { return nil }
         reader.checkKeys(map, allowed: Self.priceKeys, in: "price (USD per million tokens)")
-        let input = map.value("input").flatMap { reader.number($0, "price.input", min: 0) } ?? 0
-        let output = map.value("output").flatMap { reader.number($0, "price.output", min: 0) } ?? 0
+        let input = map.value("input").flatMap { reader.number($0, "price.input", in: SettingRanges.price) } ?? 0
+        let output = map.value("output").flatMap { reader.number($0, "price.output", in: SettingRanges.price) } ?? 0
         return Price(inputPerMillion: input, outputPerMillion: output)
     }
 
@@ -236,6 +270,11 @@ private struct PolicyBuilder {
                 action = .deny(message)
             }
             let rule = Rule(name: name, when: when, action: action, line: line)
+            if !rule.seesNamedModels {
+                warnings.append(PolicyDiagnostic(file: reader.file, line: line, column: item.mark?.column ?? 1,
+                                                 message: "rule '\(name)' is skipped by requests that name a model (it does not read `model`)",
+                                                 severity: .warning))
+            }
             if let catchAll {
                 reader.error(item, "rule '\(name)' is never reached: rule '\(catchAll.name)' at line \(catchAll.line) matches every request")
             }
@@ -269,8 +308,8 @@ private struct PolicyBuilder {
         if let n = map.value("fallbacks") { extra += targetList(n, "fallbacks", names: names) }
         checkChain([(first, firstNode), (escalateTo, escalateNode)] + extra, rule: rule)
         var cascade = Cascade(first: first, escalateTo: escalateTo, when: when, fallbacks: extra.map(\.0))
-        if let n = map.value("hold_tokens"), let v = reader.int(n, "hold_tokens", min: 1, max: 4096) { cascade.holdTokens = v }
-        if let n = map.value("hold_time"), let v = reader.duration(n, "hold_time") { cascade.holdTime = v }
+        if let n = map.value("hold_tokens"), let v = reader.int(n, "hold_tokens", in: SettingRanges.holdTokens) { cascade.holdTokens = v }
+        if let n = map.value("hold_time"), let v = reader.duration(n, "hold_time", in: SettingRanges.holdTime) { cascade.holdTime = v }
         return cascade
     }
 
@@ -366,7 +405,7 @@ private struct PolicyBuilder {
             }
             var headers: [String: String] = [:]
             if let n = map.value("headers"), let entries = reader.mapping(n, "headers") {
-                for entry in entries { headers[entry.key.lowercased()] = reader.string(entry.value, entry.key) }
+                for entry in entries { headers[entry.key.lowercased()] = reader.string(entry.value, entry.key, allowEmpty: true) }
             }
             var signals: [(Signal, ConditionValue)] = []
             if let n = map.value("signals"), let entries = reader.mapping(n, "signals") {
@@ -387,7 +426,7 @@ private struct PolicyBuilder {
                     if let target = expect.target { checkTarget(target, node: t, names: names) }
                 }
                 if let r = entries.value("rule") { expect.rule = reader.string(r, "rule") }
-                if let st = entries.value("status") { expect.status = reader.int(st, "status", min: 100, max: 599) }
+                if let st = entries.value("status") { expect.status = reader.int(st, "status", in: SettingRanges.status) }
             } else {
                 reader.error(item, "test '\(name)' needs `expect` (target, rule and/or status)")
             }

@@ -72,6 +72,49 @@ public enum Signal: Sendable, Hashable, CustomStringConvertible {
         default: nil
         }
     }
+
+    /// The largest number a stub (a policy test's `signals:`, `--signal`) may give a count or a
+    /// ratio: far above any real request, and exact both as a Double and as an Int, so turning a
+    /// stubbed count into an `Int` can never trap.
+    public static let largestStub: Double = 1_000_000_000_000
+
+    /// Counts are held as `Int`: a stub must be a whole number.
+    var isCount: Bool {
+        switch self {
+        case .messages, .promptChars, .promptTokens, .maxTokens: true
+        default: false
+        }
+    }
+
+    /// Why `value` cannot stand for this signal in a stub, or nil when it can: it must have the
+    /// signal's type; a number must be finite and within the signal's range (at most
+    /// `largestStub`), and whole for a count; a PII set may only name known classes.
+    public func problem(with value: ConditionValue) -> String? {
+        switch (kind, value) {
+        case (.number, .number(let n)):
+            let lower = range?.lowerBound ?? 0, upper = Swift.min(range?.upperBound ?? Self.largestStub, Self.largestStub)
+            guard n.isFinite, n >= lower, n <= upper else {
+                return "`\(self)` must be \(isCount ? "a whole number" : "a number") from \(lower.clean) to \(upper.clean); got \(n.clean)"
+            }
+            if isCount, n != n.rounded() { return "`\(self)` must be a whole number; got \(n.clean)" }
+            return nil
+        case (.set, .set(let classes)):
+            let known = PIIClass.allCases.map(\.rawValue)
+            guard let unknown = classes.sorted().first(where: { !known.contains($0) }) else { return nil }
+            let hint = nearest(unknown, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+            return "unknown PII class '\(unknown)'\(hint); classes: \(known.joined(separator: ", "))"
+        case (.string, .string), (.bool, .bool):
+            return nil
+        default:
+            let expected = switch kind {
+            case .number: "a number"
+            case .string: "a string"
+            case .bool: "true or false"
+            case .set: "a list of PII classes"
+            }
+            return "`\(self)` must be \(expected)"
+        }
+    }
 }
 
 /// The PII classes the detector reports.
@@ -126,7 +169,11 @@ public struct SignalValues: Sendable, Equatable {
     }
 
     /// Sets a signal from a test stub or an explain request (`prompt_tokens: 7000`, `pii: [email]`).
-    public mutating func stub(_ signal: Signal, _ value: ConditionValue) {
+    /// A value the signal cannot take (`Signal.problem(with:)`) is refused and false returned,
+    /// so no stub can trap on its way to an `Int`.
+    @discardableResult
+    public mutating func stub(_ signal: Signal, _ value: ConditionValue) -> Bool {
+        guard signal.problem(with: value) == nil else { return false }
         switch (signal, value) {
         case (.model, .string(let s)): model = s
         case (.tenant, .string(let s)): tenant = s
@@ -143,7 +190,8 @@ public struct SignalValues: Sendable, Equatable {
         case (.pii, .set(let s)): pii = s
         case (.complexity, .number(let n)): complexity = n
         case (.confidence, .number(let n)): confidence = n
-        default: break
+        default: return false
         }
+        return true
     }
 }

@@ -67,7 +67,9 @@ public struct RequestRouter: Sendable {
         var trace: [RuleTrace] = []
         var decision: RouteDecision?
         for rule in policy.rules {
-            if named, !rule.when.signals.contains(.model) {
+            // A request naming a model skips the serve and cascade rules written for `auto`, but
+            // never a `deny` (Rule.seesNamedModels).
+            if named, !rule.seesNamedModels {
                 trace.append(RuleTrace(rule: rule.name, condition: rule.when.source,
                                        outcome: .skipped("the request named a model and this rule does not read `model`"), facts: []))
                 continue

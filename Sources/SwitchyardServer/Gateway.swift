@@ -164,8 +164,11 @@ public final class Gateway: Sendable {
         await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 
-    /// Reloads the policy file now, as SIGHUP does (docs/policy.md, Hot reload).
-    public func reloadPolicy() { reloader.reload(trigger: "request") }
+    /// Reloads the policy file now, as SIGHUP does (docs/policy.md, Hot reload), and returns when
+    /// a reload that read the file after this call has been applied or rejected (then
+    /// `policy` or `/readyz` says which). Reloads are serialised with those of SIGHUP and the
+    /// file watcher. Waits for the gateway to start if it has not; returns at once after it stopped.
+    public func reloadPolicy() async { await reloader.reload(trigger: "request") }
 
     private func makeHTTPRouter() -> Router<GatewayRequestContext> {
         let chat = ChatCompletions(live: live, logger: logger)

@@ -35,9 +35,11 @@ final class LivePolicy: Sendable {
     func reject(_ diagnostics: String) { failure.withLock { $0 = diagnostics } }
 }
 
-/// Reloads the policy file on SIGHUP and when it changes on disk: parse, validate, compile,
-/// then swap atomically. A file that fails any step is rejected whole; the old policy keeps
-/// serving, and the error goes to the log, `/readyz` and a metric.
+/// Reloads the policy file on SIGHUP, when it changes on disk, and when asked
+/// (`Gateway.reloadPolicy()`): parse, validate, compile, then swap atomically. A file that fails
+/// any step is rejected whole; the old policy keeps serving, and the error goes to the log,
+/// `/readyz` and a metric. Every trigger goes through one `ReloadQueue`, so reloads never
+/// overlap and the newest file is the one left installed.
 struct PolicyReloader: Service {
     let path: String
     let live: LivePolicy
@@ -46,6 +48,7 @@ struct PolicyReloader: Service {
     let logger: Logger
     let watchFile: Bool
     var pollInterval: Duration = .seconds(1)
+    let queue = ReloadQueue()
 
     private let reloads = Counter(label: "switchyard_policy_reloads_total")
     private let failures = Counter(label: "switchyard_policy_reload_failures_total")
@@ -65,7 +68,10 @@ struct PolicyReloader: Service {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in hangups { reload(trigger: "SIGHUP") }
+                    await queue.consume { triggers in reload(triggers: triggers) }
+                }
+                group.addTask {
+                    for await _ in hangups { queue.post("SIGHUP") }
                 }
                 if watchFile { group.addTask {
                     var seen = FileStamp(path)
@@ -74,7 +80,7 @@ struct PolicyReloader: Service {
                         let now = FileStamp(path)
                         if now != seen, now != nil {
                             seen = now
-                            reload(trigger: "file change")
+                            queue.post("file change")
                         }
                     }
                 } }
@@ -84,12 +90,18 @@ struct PolicyReloader: Service {
         }
     }
 
-    func reload(trigger: String) {
+    /// Reloads now and returns when that reload has been applied or rejected.
+    func reload(trigger: String) async { await queue.request(trigger) }
+
+    /// One reload, for every trigger queued since the last: only the queue's consumer calls it.
+    private func reload(triggers: [String]) {
+        let trigger = triggers.count == 1 ? triggers[0] : "\(triggers.count) triggers (\(Set(triggers).sorted().joined(separator: ", ")))"
         do {
             let policy = try PolicyLoader.load(path: path)
             live.install(try build(policy))
             reloads.increment()
             logger.info("policy reloaded", metadata: ["policy": "\(path)", "trigger": "\(trigger)", "rules": "\(policy.rules.count)"])
+            for warning in policy.warnings { logger.warning("policy warning", metadata: ["warning": "\(warning)"]) }
         } catch {
             failures.increment()
             live.reject(error.description)

@@ -67,6 +67,7 @@ struct Serve: AsyncParsableCommand {
             printError("switchyard: \(error)")
             throw ExitCode(1)
         }
+        for warning in gateway.policy.warnings { logger.warning("policy warning", metadata: ["warning": "\(warning)"]) }
         try await gateway.run { port in
             logger.info("serving", metadata: ["address": "http://\(host):\(port)", "policy": "\(policy)"])
         }
@@ -81,7 +82,9 @@ struct PolicyCommand: AsyncParsableCommand {
     )
 
     struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate policy files; print every problem as FILE:LINE:COLUMN: message.")
+        static let configuration = CommandConfiguration(
+            abstract: "Validate policy files; print every problem as FILE:LINE:COLUMN: message.",
+            discussion: "Warnings (FILE:LINE:COLUMN: warning: message) are printed too but do not fail the check.")
 
         @Argument(help: "Policy files.")
         var files: [String]
@@ -91,6 +94,7 @@ struct PolicyCommand: AsyncParsableCommand {
             for file in files {
                 do {
                     let policy = try PolicyLoader.load(path: file)
+                    for warning in policy.warnings { printError(warning.description) }
                     print("\(file): ok (\(policy.models.count) models, \(policy.rules.count) rules)")
                 } catch {
                     failed = true
@@ -134,6 +138,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 guard let (name, value) = split(entry), let parsed = parseSignal(name, value) else {
                     throw ValidationError("--signal \(entry): expected NAME=VALUE with a known signal")
                 }
+                if let problem = parsed.0.problem(with: parsed.1) { throw ValidationError("--signal \(entry): \(problem)") }
                 stubs.stub(parsed.0, parsed.1)
             }
             var headers: [String: String] = [:]

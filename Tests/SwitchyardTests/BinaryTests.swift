@@ -49,6 +49,46 @@ struct BinaryTests {
         #expect(lines.contains { $0.hasPrefix("\(bad):5:12: in condition: unknown signal 'tokens'") }, "\(out)")
     }
 
+    @Test("policy check prints warnings for rules a named-model request skips, and still exits 0")
+    func checkWarnings() async throws {
+        let root = #filePath.components(separatedBy: "/Tests/")[0]
+        let file = "\(root)/policies/cost-capped.yaml"
+        let (exit, out) = try await run(["policy", "check", file])
+        #expect(exit == .exited(0), "\(out)")
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.contains("\(file):26:5: warning: rule 'research-hard-questions' is skipped by requests that name a model (it does not read `model`)"), "\(out)")
+        #expect(!lines.contains { $0.contains("'retired-client'") }, "a deny rule applies to every request: no warning")
+        #expect(lines.contains { $0.hasPrefix("\(file): ok") })
+    }
+
+    @Test("policy check never crashes: hostile numbers end in FILE:LINE:COLUMN diagnostics and exit 1", arguments: [
+        ("models:\n  local: {kind: local, timeouts: {connect: inf}}\n", 3),
+        ("models:\n  local: {kind: local, timeouts: {total: 100000000000s}}\n", 3),
+        ("models:\n  local: {kind: local, slots: 1:1:1:1:1:1:1:1:1:1:1:1}\n", 3),
+        ("models:\n  local: {kind: local, context: 9223372036854775808}\n", 3),
+        ("models:\n  local: {kind: local}\ntests:\n  - {request: {model: auto}, signals: {prompt_tokens: 1e300}, expect: {target: local}}\n", 5),
+        ("models:\n  local: {kind: local}\nrules:\n  - {when: \"\(String(repeating: "(", count: 100_000))tools\", serve: local}\n", 5),
+    ] as [(String, Int)])
+    func checkHostile(_ body: String, line: Int) async throws {
+        let file = try Fixtures.temporaryDirectory() + "/hostile.yaml"
+        try Fixtures.writeFile(file, "version: 1\n" + body)
+        let (exit, out) = try await run(["policy", "check", file])
+        #expect(exit == .exited(1), "\(out.prefix(500))")
+        #expect(out.split(separator: "\n").contains { $0.hasPrefix("\(file):\(line):") }, "\(out.prefix(500))")
+    }
+
+    @Test("policy explain refuses a stubbed signal it cannot hold instead of crashing")
+    func explainHostileSignal() async throws {
+        let root = #filePath.components(separatedBy: "/Tests/")[0]
+        let request = try Fixtures.temporaryDirectory() + "/request.json"
+        try Fixtures.writeFile(request, #"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#)
+        for signal in ["prompt_tokens=1e300", "prompt_tokens=nan", "messages=-1", "max_tokens=inf"] {
+            let (exit, out) = try await run(["policy", "explain", "\(root)/policies/default.yaml", "--request", request, "--signal", signal])
+            #expect(exit == .exited(64), "\(signal): \(out)")
+            #expect(out.contains("--signal \(signal): `"), "\(signal): \(out)")
+        }
+    }
+
     @Test("policy test: passes the examples, fails a wrong expectation with what happened")
     func policyTest() async throws {
         let root = #filePath.components(separatedBy: "/Tests/")[0]

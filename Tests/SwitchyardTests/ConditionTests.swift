@@ -89,6 +89,68 @@ struct ConditionTests {
         }
     }
 
+    @Test("a number too large for a Double, or constants that overflow, are refused at load")
+    func finiteNumbers() {
+        let huge = "1" + String(repeating: "0", count: 400)
+        let cases: [(String, Int, String)] = [
+            ("prompt_tokens > \(huge)", 16, "the number '\(huge)' is too large"),
+            ("prompt_tokens > 1\(String(repeating: "0", count: 200)) * 1\(String(repeating: "0", count: 200))", 218, "'*' of these constants is too large a number"),
+        ]
+        for (source, offset, message) in cases {
+            #expect {
+                try Condition.parse(source, models: models)
+            } throws: { error in
+                guard let error = error as? ConditionError else { return false }
+                return error.offset == offset && error.message == message
+            }
+        }
+    }
+
+    @Test("nesting is bounded, so neither parsing nor evaluation can exhaust the stack")
+    func depth() throws {
+        let deep = String(repeating: "(", count: 60) + "tools" + String(repeating: ")", count: 60)
+        #expect(try Condition.parse(deep, models: models).evaluate(values { $0.tools = true }).matched)
+        let chain = Array(repeating: "tools", count: 40).joined(separator: " and ")
+        #expect(try Condition.parse(chain, models: models).evaluate(values { $0.tools = true }).matched)
+        for source in [String(repeating: "(", count: 65) + "tools" + String(repeating: ")", count: 65),
+                       String(repeating: "not ", count: 65) + "tools",
+                       "prompt_tokens > " + String(repeating: "- ", count: 65) + "1",
+                       Array(repeating: "tools", count: 66).joined(separator: " or ")] {
+            #expect {
+                try Condition.parse(source, models: models)
+            } throws: { error in
+                (error as? ConditionError)?.message.contains("nests more than 64 levels deep") == true
+            }
+        }
+    }
+
+    @Test("evaluation is total: extreme signal values give an answer, never a trap")
+    func extremeValues() throws {
+        let condition = try Condition.parse("prompt_ratio * 1000000 > 5 and prompt_tokens + max_tokens >= 0", models: models)
+        let huge = values {
+            $0.promptRatio = .greatestFiniteMagnitude
+            $0.promptTokens = .max
+            $0.maxTokens = .max
+        }
+        #expect(condition.evaluate(huge).matched)
+        #expect(!condition.evaluate(values { $0.promptRatio = .nan; $0.promptTokens = 1; $0.maxTokens = 1 }).matched)
+        #expect(!condition.evaluate(values { $0.promptRatio = -.infinity; $0.promptTokens = 1; $0.maxTokens = 1 }).matched)
+    }
+
+    @Test("a stub the signal cannot hold is refused, not converted", arguments: [
+        (Signal.promptTokens, ConditionValue.number(1e300), false), (.promptTokens, .number(.nan), false), (.promptTokens, .number(.infinity), false),
+        (.promptTokens, .number(-1), false), (.promptTokens, .number(2.5), false), (.messages, .number(1e12), true), (.messages, .number(1e12 + 1), false),
+        (.promptRatio, .number(0.5), true), (.promptRatio, .number(.infinity), false), (.complexity, .number(1.01), false),
+        (.promptTokens, .string("5"), false), (.pii, .set(["email"]), true), (.pii, .set(["emial"]), false), (.tenant, .string(""), true),
+    ] as [(Signal, ConditionValue, Bool)])
+    func stubs(_ signal: Signal, _ value: ConditionValue, accepted: Bool) {
+        var v = SignalValues()
+        #expect(v.stub(signal, value) == accepted)
+        #expect((signal.problem(with: value) == nil) == accepted)
+        #expect(v.has(signal) == accepted)
+        if accepted { #expect(v.value(of: signal) == value) }
+    }
+
     @Test("constant arithmetic is folded at load")
     func folding() throws {
         let condition = try Condition.parse("prompt_tokens > 0.5 * local.context + 24", models: models)

@@ -34,6 +34,14 @@ struct GatewayPolicyTests {
                 #expect(denied.status == 403)
                 #expect(denied.json["error"]?["message"] == .string("this app is retired"))
                 #expect(denied.json["error"]?["code"] == .string("policy_denied"))
+                // Naming a model does not step around a deny rule.
+                for model in ["cloud", "other"] {
+                    let named = try await gateway.post("/v1/chat/completions", #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#,
+                                                       headers: [("x-switchyard-app", "legacy")])
+                    #expect(named.status == 403, "\(model)")
+                    #expect(named.json["error"]?["message"] == .string("this app is retired"))
+                }
+                #expect(provider.received.isEmpty, "a refused request reaches no model")
 
                 let body = #"{"model":"auto","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]}"#
                 let research = try await gateway.post("/v1/chat/completions", body, headers: [("x-switchyard-tenant", "research")])
@@ -130,7 +138,9 @@ struct GatewayPolicyTests {
                 }
                 for swap in 0..<100 {
                     try Fixtures.writeFile(path, swap % 2 == 0 ? policyB : policyA)
-                    gateway.gateway.reloadPolicy()
+                    await gateway.gateway.reloadPolicy()
+                    // Returned only once the reload it asked for is in force.
+                    #expect(gateway.gateway.policy.rules.first?.name == (swap % 2 == 0 ? "rule-b" : "rule-a"))
                     try await Task.sleep(for: .milliseconds(5))
                 }
                 stop.set()
@@ -141,7 +151,7 @@ struct GatewayPolicyTests {
                 #expect(gateway.gateway.policy.rules.first?.name == "rule-a")  // the 100th swap wrote A
 
                 try Fixtures.writeFile(path, policyB.replacingOccurrences(of: "serve: other", with: "serve: nowhere"))
-                gateway.gateway.reloadPolicy()
+                await gateway.gateway.reloadPolicy()
                 let ready = try await gateway.get("/readyz")
                 let error = try #require(ready.json["policy"]?["last_reload_error"]?.stringValue)
                 #expect(error.contains("\(path):6:"), "\(error)")

@@ -119,6 +119,45 @@ struct PolicyLanguageTests {
                                                 .skipped("the request named a model and this rule does not read `model`")])
     }
 
+    @Test("a deny rule refuses a request whatever model it names; serve and cascade rules still skip named models")
+    func denyAppliesToNamedModels() async throws {
+        let r = try router("""
+        rules:
+          - {name: retired, when: 'header.app == "legacy"', deny: "legacy is retired"}
+          - {name: tools, when: tools, serve: cloud}
+          - {name: rest, serve: local}
+        """)
+        for model in ["auto", "local", "cloud"] {
+            let decision = try await r.decide(chat("hi", model: model), headers: ["app": "legacy"])
+            #expect(decision.action == .deny("legacy is retired"), "\(model)")
+            #expect(decision.rule == "retired")
+        }
+        let named = try await r.decide(chat("hi", model: "cloud"), headers: ["app": "new"])
+        #expect(named.rule == "model:cloud")
+        #expect(named.trace.map(\.outcome) == [.notMatched, .skipped("the request named a model and this rule does not read `model`"),
+                                               .skipped("the request named a model and this rule does not read `model`")])
+    }
+
+    @Test("policy check warns, without failing, about serve and cascade rules that a named-model request skips")
+    func skippedRuleWarnings() throws {
+        let policy = try PolicyLoader.parse(base + """
+
+        rules:
+          - {name: retired, when: 'header.app == "legacy"', deny: "retired"}
+          - {name: guests, when: 'model == "cloud" and tenant == "guest"', serve: local}
+          - name: long
+            when: prompt_tokens > 1000
+            serve: cloud
+          - name: rest
+            cascade: {first: local, escalate_to: cloud}
+        """, file: "p.yaml")
+        #expect(policy.warnings.map(\.description) == [
+            "p.yaml:8:5: warning: rule 'long' is skipped by requests that name a model (it does not read `model`)",
+            "p.yaml:11:5: warning: rule 'rest' is skipped by requests that name a model (it does not read `model`)",
+        ])
+        #expect(policy.warnings.allSatisfy { $0.severity == .warning })
+    }
+
     @Test("only the signals the tried rules need are computed")
     func lazySignals() async throws {
         let tokenizer = CountingTokenizer()

@@ -25,7 +25,7 @@ struct PolicyLoaderTests {
     func fields() throws {
         let policy = try PolicyLoader.parse("""
         version: 1
-        server: {max_body_bytes: 65536, shutdown_grace: 3s}
+        server: {max_body_bytes: 65536, shutdown_grace: 3s, max_connections: 10, idle_timeout: 5s, header_timeout: 2s, body_timeout: 1.5s}
         models:
           box:
             kind: local
@@ -35,6 +35,7 @@ struct PolicyLoaderTests {
             threads: 3
             extra_args: [--no-warmup]
             timeouts: {first_byte: 90s}
+            limits: {max_concurrency: 3, queue: 0, queue_timeout: 500ms, max_response_bytes: 1024}
           cloud:
             kind: openai
             base_url: http://127.0.0.1:9/v1/
@@ -43,6 +44,7 @@ struct PolicyLoaderTests {
             price: {input: 1.5, output: 6}
             timeouts: {connect: 250ms, total: 2m}
             headers: {OpenAI-Organization: org-1}
+            limits: {queue: 7}
           claude:
             kind: anthropic
             model: claude-x
@@ -53,6 +55,12 @@ struct PolicyLoaderTests {
         """, file: "p.yaml")
         #expect(policy.server.maxBodyBytes == 65536)
         #expect(policy.server.shutdownGrace == .seconds(3))
+        #expect(policy.server.maxConnections == 10)
+        #expect(policy.server.idleTimeout == .seconds(5))
+        #expect(policy.server.headerTimeout == .seconds(2))
+        #expect(policy.server.bodyTimeout == .milliseconds(1500))
+        #expect(policy.models[0].limits == TargetLimits(maxConcurrency: 3, queueDepth: 0, queueTimeout: .milliseconds(500), maxResponseBytes: 1024))
+        #expect(policy.models[1].limits == TargetLimits(maxConcurrency: 64, queueDepth: 7, queueTimeout: .seconds(10), maxResponseBytes: 32 << 20))
         guard case .local(let local) = policy.models[0].kind else { Issue.record("not local"); return }
         #expect(local.modelFile == "/m.gguf" && local.slots == 4 && local.threads == 3 && local.extraArgs == ["--no-warmup"])
         #expect(local.timeouts.firstByte == .seconds(90))
@@ -64,6 +72,68 @@ struct PolicyLoaderTests {
         #expect(cloud.headers["OpenAI-Organization"] == "org-1")
         #expect(policy.models[2].remote?.baseURL == "https://api.anthropic.com/v1")
         #expect(policy.rules[0].action == .serve(target: "box", fallbacks: ["cloud", "claude"]))
+    }
+
+    @Test("settings left out take their documented defaults")
+    func defaults() throws {
+        let policy = try PolicyLoader.parse("""
+        version: 1
+        models:
+          box: {kind: local, slots: 3}
+          cloud: {kind: anthropic, model: c}
+        """, file: "p.yaml")
+        #expect(policy.server.maxBodyBytes == 4 << 20)
+        #expect(policy.server.shutdownGrace == .seconds(10))
+        #expect(policy.server.maxConnections == 1024)
+        #expect(policy.server.idleTimeout == .seconds(60))
+        #expect(policy.server.headerTimeout == .seconds(10))
+        #expect(policy.server.bodyTimeout == .seconds(60))
+        #expect(policy.models[0].limits == TargetLimits(maxConcurrency: 3, queueDepth: 6, queueTimeout: .seconds(10), maxResponseBytes: 32 << 20))
+        #expect(policy.models[1].limits == TargetLimits(maxConcurrency: 64, queueDepth: 64, queueTimeout: .seconds(10), maxResponseBytes: 32 << 20))
+        #expect(policy.warnings.isEmpty, "the rule a policy without rules gets is not in the file: nothing to warn about")
+    }
+
+    @Test("every number has a documented range; a value outside it is reported where it is written", arguments: [
+        ("server: {max_body_bytes: 1073741825}", "1073741825", "`max_body_bytes` must be at most 1073741824; got 1073741825"),
+        ("server: {max_body_bytes: 1023}", "1023", "`max_body_bytes` must be at least 1024; got 1023"),
+        ("server: {shutdown_grace: 11m}", "11m", "`shutdown_grace` must be at most 10m; got 11m"),
+        ("server: {max_connections: 0}", "0}", "`max_connections` must be at least 1; got 0"),
+        ("server: {max_connections: 100001}", "100001", "`max_connections` must be at most 100000; got 100001"),
+        ("server: {idle_timeout: 2h}", "2h", "`idle_timeout` must be at most 1h; got 2h"),
+        ("server: {header_timeout: 0s}", "0s", "`header_timeout` must be at least 1ms; got 0s"),
+        ("server: {body_timeout: 0.4ms}", "0.4ms", "`body_timeout` must be at least 1ms; got 0.4ms"),
+        ("server: {body_timeout: 61m}", "61m", "`body_timeout` must be at most 1h; got 61m"),
+        ("server: {max_conections: 5}", "max_conections", "unknown field `max_conections` in server (did you mean `max_connections`?)"),
+        ("models:\n  a: {kind: local, context: 10000001}", "10000001", "`context` must be at most 10000000; got 10000001"),
+        ("models:\n  a: {kind: local, slots: 257}", "257", "`slots` must be at most 256; got 257"),
+        ("models:\n  a: {kind: local, threads: 1025}", "1025", "`threads` must be at most 1024; got 1025"),
+        ("models:\n  a: {kind: openai, model: m, context: 20000000}", "20000000", "`context` must be at most 10000000; got 20000000"),
+        ("models:\n  a: {kind: local, timeouts: {total: 25h}}", "25h", "`total` must be at most 24h; got 25h"),
+        ("models:\n  a: {kind: local, timeouts: {connect: 100000000000s}}", "100000000000s", "`connect` must be at most 24h; got 100000000000s"),
+        ("models:\n  a: {kind: openai, model: m, price: {input: 1000001}}", "1000001", "`price.input` must be at most 1000000; got 1000001"),
+        ("models:\n  a: {kind: openai, model: m, price: {output: -1}}", "-1", "`price.output` must be at least 0; got -1"),
+        ("models:\n  a: {kind: local, limits: {max_concurrency: 0}}", "0}", "`max_concurrency` must be at least 1; got 0"),
+        ("models:\n  a: {kind: openai, model: m, limits: {max_concurrency: 10001}}", "10001", "`max_concurrency` must be at most 10000; got 10001"),
+        ("models:\n  a: {kind: local, limits: {queue: -1}}", "-1", "`queue` must be at least 0; got -1"),
+        ("models:\n  a: {kind: local, limits: {queue: 100001}}", "100001", "`queue` must be at most 100000; got 100001"),
+        ("models:\n  a: {kind: local, limits: {queue_timeout: 11m}}", "11m", "`queue_timeout` must be at most 10m; got 11m"),
+        ("models:\n  a: {kind: local, limits: {max_response_bytes: 1023}}", "1023", "`max_response_bytes` must be at least 1024; got 1023"),
+        ("models:\n  a: {kind: local, limits: {max_response_bytes: 1073741825}}", "1073741825", "`max_response_bytes` must be at most 1073741824"),
+        ("models:\n  a: {kind: local, limits: {max_concurency: 2}}", "max_concurency", "unknown field `max_concurency` in limits (did you mean `max_concurrency`?)"),
+        ("models:\n  a: {kind: local, limits: 5}", "5}", "limits must be a mapping"),
+        ("models:\n  a: {kind: local}\n  c: {kind: openai, model: m}\nrules:\n  - cascade: {first: a, escalate_to: c, hold_tokens: 4097}", "4097",
+         "`hold_tokens` must be at most 4096; got 4097"),
+        ("models:\n  a: {kind: local}\n  c: {kind: openai, model: m}\nrules:\n  - cascade: {first: a, escalate_to: c, hold_time: 61s}", "61s",
+         "`hold_time` must be at most 1m; got 61s"),
+        ("models:\n  a: {kind: local}\ntests:\n  - {request: {model: auto}, expect: {status: 600}}", "600", "`status` must be at most 599; got 600"),
+    ] as [(String, String, String)])
+    func ranges(_ section: String, at token: String, message: String) {
+        let yaml = "version: 1\n" + (section.hasPrefix("models:") ? section : "models:\n  a: {kind: local}\n" + section) + "\n"
+        let found = diagnostics(yaml)
+        let match = found.first { $0.message.contains(message) }
+        #expect(match != nil, "expected '\(message)' in \(found)")
+        let (line, column) = position(of: token, in: yaml)
+        #expect(match?.line == line && match?.column == column, "\(String(describing: match)) should be at \(line):\(column)")
     }
 
     @Test("each mistake is reported at its line and column", arguments: [
@@ -101,6 +171,13 @@ struct PolicyLoaderTests {
     func missingFile() {
         #expect(throws: PolicyError.self) { try PolicyLoader.load(path: "/nonexistent/policy.yaml") }
     }
+}
+
+/// The line and column (from 1) where `token` first appears in `text`.
+func position(of token: String, in text: String) -> (line: Int, column: Int) {
+    guard let range = text.range(of: token) else { return (0, 0) }
+    let lines = text[..<range.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+    return (lines.count, (lines.last?.count ?? 0) + 1)
 }
 
 /// Every diagnostic the loader reports for a policy text (file name `p.yaml`); empty if it loads.

@@ -61,6 +61,26 @@ struct RouterTests {
         #expect(decision.rule == "model:backup")
     }
 
+    @Test("a deny rule cannot be stepped around by naming a model")
+    func denyForNamedModels() async throws {
+        let policy = try PolicyLoader.parse("""
+        version: 1
+        models:
+          box: {kind: local}
+          cloud: {kind: openai, model: gpt-x}
+        rules:
+          - {name: blocked, when: 'tenant == "blocked"', deny: "not for you"}
+          - {name: main, serve: cloud}
+        """, file: "p.yaml")
+        let r = RequestRouter(policy: policy, providers: [])
+        for model in ["auto", "box", "cloud"] {
+            let decision = try await r.decide(request(model: model), headers: ["tenant": "blocked"])
+            #expect(decision.action == .deny("not for you"), "\(model)")
+        }
+        // Other tenants naming a model get it: the serve rule is still skipped for them.
+        #expect(try await r.decide(request(model: "box"), headers: ["tenant": "other"]).action == .serve(["box"]))
+    }
+
     @Test("an unknown model is a 404 that lists what exists")
     func unknown() async throws {
         let error = try #require(await apiError { try await router().decide(request(model: "gpt-5")) })

@@ -1,0 +1,55 @@
+/// The range every number in a policy must fall in, checked at load (docs/policy.md lists them).
+///
+/// Why bounds and not just "positive": every value ends up as an `Int`, an `Int64` of
+/// milliseconds, a curl option or an allocation. A value the loader accepts must never trap,
+/// overflow or exhaust the box later, on a reload or on the first request that uses it.
+enum SettingRanges {
+    static let maxBodyBytes = 1024...(1 << 30)
+    static let shutdownGrace = DurationRange(min: .milliseconds(1), max: .seconds(600))
+    static let maxConnections = 1...100_000
+    static let idleTimeout = DurationRange(min: .milliseconds(1), max: .seconds(3600))
+    static let headerTimeout = DurationRange(min: .milliseconds(1), max: .seconds(600))
+    static let bodyTimeout = DurationRange(min: .milliseconds(1), max: .seconds(3600))
+
+    /// Context windows, local (total, before the split into slots) and remote.
+    static let context = 128...10_000_000
+    static let slots = 1...256
+    static let threads = 1...1024
+    /// connect, first_byte, stall and total.
+    static let timeout = DurationRange(min: .milliseconds(1), max: .seconds(24 * 3600))
+    /// USD per million tokens.
+    static let price = 0.0...1_000_000
+
+    static let maxConcurrency = 1...10_000
+    static let queueDepth = 0...100_000
+    static let queueTimeout = DurationRange(min: .milliseconds(1), max: .seconds(600))
+    static let maxResponseBytes = 1024...(1 << 30)
+
+    static let holdTokens = 1...4096
+    static let holdTime = DurationRange(min: .milliseconds(1), max: .seconds(60))
+
+    static let status = 100...599
+    /// The largest bytes a policy file (or its calibration file) may have: far above any real
+    /// one, and small enough that reading and composing it is quick.
+    static let fileBytes = 4 << 20
+}
+
+/// The closed range of a duration setting, kept in whole milliseconds (the loader's resolution).
+struct DurationRange {
+    var min: Duration
+    var max: Duration
+}
+
+extension Duration {
+    /// Whole milliseconds, for the durations a policy holds (at most a day, so no overflow).
+    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+
+    /// How a policy writes this duration: the largest unit that divides it (`24h`, `10m`, `60s`, `250ms`).
+    var policyText: String {
+        let ms = wholeMilliseconds
+        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where ms != 0 && ms % size == 0 {
+            return "\(ms / size)\(unit)"
+        }
+        return "\(ms)ms"
+    }
+}
