@@ -39,7 +39,7 @@ public struct AnthropicProvider: Provider {
     public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
         let body = try AnthropicTranslation.request(request, model: remote.model, stream: false, defaultMaxTokens: Self.defaultMaxTokens)
         let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages", headers: headers,
-                                      body: body.serialized(), timeouts: remote.timeouts.http)
+                                      body: body.serialized(), timeouts: remote.timeouts.http, limits: target.httpLimits)
         let message = try await sendExpectingJSONObject(client, httpRequest)
         return Completion(body: try AnthropicTranslation.completion(message, requestID: context.requestID))
     }
@@ -48,7 +48,7 @@ public struct AnthropicProvider: Provider {
         let body = try AnthropicTranslation.request(request, model: remote.model, stream: true, defaultMaxTokens: Self.defaultMaxTokens)
         let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages",
                                       headers: headers + [("Accept", "text/event-stream")],
-                                      body: body.serialized(), timeouts: remote.timeouts.http)
+                                      body: body.serialized(), timeouts: remote.timeouts.http, limits: target.httpLimits)
         let translator = AnthropicStreamTranslator(id: "chatcmpl-\(context.requestID)", created: Int(time(nil)))
         return try await executeStream(client, httpRequest) { translator.chunks(from: $0) }
     }

@@ -89,7 +89,8 @@ public struct OpenAIProvider: Provider {
     public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
         var body = request
         body.body["stream"] = .bool(false)
-        let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false), timeouts: timeouts)
+        let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false),
+                                      timeouts: timeouts, limits: target.httpLimits)
         var object: JSONObject
         do {
             object = try await sendExpectingJSONObject(client, httpRequest)
@@ -105,7 +106,7 @@ public struct OpenAIProvider: Provider {
 
     public func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers + [("Accept", "text/event-stream")],
-                                      body: upstreamBody(request, stream: true), timeouts: timeouts)
+                                      body: upstreamBody(request, stream: true), timeouts: timeouts, limits: target.httpLimits)
         let translator = OpenAIStreamTranslator(model: localModelName)
         do {
             return try await executeStream(client, httpRequest) { translator.chunks(from: $0) }

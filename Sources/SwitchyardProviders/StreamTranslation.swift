@@ -156,6 +156,11 @@ extension RemoteSettings {
     var extraHeaders: [(name: String, value: String)] { headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
 }
 
+extension ModelTarget {
+    /// How much of this target's answers the gateway holds (`limits.max_response_bytes`).
+    var httpLimits: HTTPLimits { HTTPLimits(maxResponseBytes: limits.maxResponseBytes) }
+}
+
 extension TimeoutSettings {
     var http: HTTPTimeouts { HTTPTimeouts(connect: connect, firstByte: firstByte, stall: stall, total: total) }
 }
