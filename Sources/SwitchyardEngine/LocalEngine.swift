@@ -1,8 +1,10 @@
 import Logging
 import ServiceLifecycle
+import Subprocess
 import SwitchyardHTTP
 import SwitchyardPolicy
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -32,23 +34,34 @@ public struct EngineStatus: Sendable, Equatable {
 /// ready when `/health` answers 200, restarts it with exponential backoff when it dies or
 /// stops answering, and stops it on shutdown. A pid file lets the next start stop an engine
 /// orphaned by a gateway that was killed outright.
+///
+/// The child is started by swift-subprocess, which closes every descriptor but 0, 1 and 2 in
+/// it (the gateway's listening and client sockets are not close-on-exec; an engine holding them
+/// would keep the public port after the gateway died), learns of its exit through a pidfd (no
+/// polling), and stops it (SIGTERM, then SIGKILL after a grace) when the task awaiting it is
+/// cancelled. It gets an allowlisted environment (`EngineEnvironment`), never the gateway's.
 public final class LocalEngine: Service, Sendable {
     public let modelName: String
     public let settings: LocalEngineSettings
     private let executable: String
     private let modelPath: String
+    /// What llama-server starts with, fixed at init from the locator's environment.
+    private let environment: [String: String]
     private let pidFile: PidFile
     private let client: HTTPClient
     private let logger: Logger
     private let state: Mutex<EngineStatus>
 
-    /// A start that has not become healthy by then is killed and retried.
+    /// A start that has not become healthy by then is stopped and retried.
     private static let startTimeout: Duration = .seconds(300)
+    private static let startingHealthInterval: Duration = .milliseconds(100)
     private static let healthInterval: Duration = .seconds(2)
-    /// Consecutive failed health checks of a ready engine before it is killed as hung.
+    /// Consecutive failed health checks of a ready engine before it is stopped as hung.
     private static let hungAfterFailures = 3
     /// An engine that stayed ready this long resets the backoff.
     private static let stableAfter: Duration = .seconds(30)
+    /// Between SIGTERM and SIGKILL when the engine is stopped (shutdown, hung, never ready).
+    static let stopGrace: Duration = .seconds(5)
 
     public init(
         modelName: String,
@@ -62,6 +75,7 @@ public final class LocalEngine: Service, Sendable {
         self.settings = settings
         executable = try locator.llamaServer(explicit: settings.binary)
         modelPath = try locator.modelFile(settings.modelFile)
+        environment = EngineEnvironment.allowlist.filter(locator.environment)
         mkdir(stateDirectory, 0o755)
         pidFile = PidFile(path: "\(stateDirectory)/engine-\(modelName).pid")
         self.client = client
@@ -85,95 +99,175 @@ public final class LocalEngine: Service, Sendable {
         }
     }
 
+    /// One engine after another until cancelled; waits only on the child's exit, its health
+    /// checks and the backoff, never in a polling loop.
     private func supervise() async {
         var consecutiveFailures = 0
         while !Task.isCancelled {
             guard let port = freeLoopbackPort() else {
                 logger.error("no free loopback port for llama-server")
-                try? await Task.sleep(for: .seconds(1))
-                continue
-            }
-            let child: ChildProcess
-            do {
-                child = try ChildProcess.spawn(executable: executable, arguments: arguments(port: port), logPath: status.logPath)
-            } catch {
-                logger.error("cannot start llama-server", metadata: ["error": "\(error)"])
-                state.withLock { $0.phase = .restarting; $0.lastExit = "\(error)" }
                 consecutiveFailures += 1
                 if !(await backoff(consecutiveFailures)) { break }
                 continue
             }
-            pidFile.record(child.pid)
-            state.withLock {
-                $0.phase = .starting
-                $0.pid = child.pid
-                $0.baseURL = "http://127.0.0.1:\(port)"
-            }
-            logger.info("llama-server starting", metadata: ["pid": "\(child.pid)", "port": "\(port)", "model": "\(modelPath)"])
-
-            switch await watch(child, baseURL: "http://127.0.0.1:\(port)") {
-            case .cancelled:
-                let exit = await child.terminate()
-                pidFile.remove()
-                state.withLock { $0.phase = .stopped; $0.baseURL = nil; $0.pid = nil; $0.lastExit = exit.description }
-                logger.info("llama-server stopped", metadata: ["exit": "\(exit)"])
+            let baseURL = "http://127.0.0.1:\(port)"
+            state.withLock { $0.phase = .starting; $0.baseURL = baseURL; $0.pid = nil }
+            let run = await runOnce(arguments: arguments(port: port), baseURL: baseURL)
+            pidFile.remove()
+            switch run.end {
+            case .failedToStart(let error):
+                logger.error("cannot start llama-server", metadata: ["error": "\(error)"])
+                state.withLock { $0.phase = .restarting; $0.baseURL = nil; $0.pid = nil; $0.lastExit = "\(error)" }
+                consecutiveFailures += 1
+            case .exited(let exit) where Task.isCancelled:
+                state.withLock { $0.phase = .stopped; $0.baseURL = nil; $0.pid = nil; $0.lastExit = Self.describe(exit) }
+                logger.info("llama-server stopped", metadata: ["exit": "\(Self.describe(exit))"])
                 return
-            case .exited(let exit, let readyFor):
-                pidFile.remove()
-                consecutiveFailures = readyFor >= Self.stableAfter ? 1 : consecutiveFailures + 1
+            case .exited(let exit):
+                consecutiveFailures = run.readyFor >= Self.stableAfter ? 1 : consecutiveFailures + 1
                 state.withLock {
                     $0.phase = .restarting
                     $0.baseURL = nil
                     $0.pid = nil
                     $0.restarts += 1
-                    $0.lastExit = exit.description
+                    $0.lastExit = Self.describe(exit)
                 }
-                logger.error("llama-server \(exit); restarting", metadata: ["log": "\(status.logPath)"])
-                if !(await backoff(consecutiveFailures)) { return }
+                let why = run.stoppedBecause.map { " after it \($0)" } ?? ""
+                logger.error("llama-server \(Self.describe(exit))\(why); restarting", metadata: ["log": "\(status.logPath)"])
             }
+            if !(await backoff(consecutiveFailures)) { break }
         }
-        state.withLock { $0.phase = .stopped; $0.baseURL = nil }
+        state.withLock { $0.phase = .stopped; $0.baseURL = nil; $0.pid = nil }
     }
 
-    private enum WatchOutcome {
-        case cancelled
-        case exited(ChildProcess.Exit, readyFor: Duration)
+    private struct Run {
+        enum End {
+            case exited(TerminationStatus)
+            case failedToStart(any Error)
+        }
+        var end: End
+        /// How long it had been ready when it ended (zero if never).
+        var readyFor: Duration
+        /// Why the supervisor stopped it, when it did (hung, never ready).
+        var stoppedBecause: String?
     }
 
-    private func watch(_ child: ChildProcess, baseURL: String) async -> WatchOutcome {
+    private struct StartError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private enum Event: Sendable {
+        case ended(Result<TerminationStatus, any Error>)
+        /// The health watch ended: cancelled because the child ended, or giving up on it.
+        case health(readySince: ContinuousClock.Instant?, giveUp: String?)
+    }
+
+    /// Starts one llama-server and returns when it has exited. Two child tasks: one holds the
+    /// child (spawn, then wait for its exit through the pidfd), the other checks its health. The
+    /// child's exit cancels the health checks; a health verdict (hung, never ready) cancels the
+    /// first task, and cancellation is what makes swift-subprocess run its teardown sequence.
+    /// Cancelling the caller (shutdown) does the same to both.
+    private func runOnce(arguments: [String], baseURL: String) async -> Run {
+        let logFD = open(status.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard logFD >= 0 else {
+            let error = StartError(description: "cannot open the engine log \(status.logPath): \(String(cString: strerror(errno)))")
+            return Run(end: .failedToStart(error), readyFor: .zero)
+        }
         let clock = ContinuousClock()
-        let startedAt = clock.now
+        return await withTaskGroup(of: Event.self) { group in
+            group.addTask { .ended(await self.spawnAndWait(arguments: arguments, logFD: logFD)) }
+            group.addTask { await self.watchHealth(baseURL: baseURL, startedAt: clock.now) }
+            var end: Run.End?
+            var readySince: ContinuousClock.Instant?
+            var stoppedBecause: String?
+            while let event = await group.next() {
+                switch event {
+                case .ended(let result):
+                    // Not ready from now on, before the health task has wound down.
+                    state.withLock { $0.phase = Task.isCancelled ? .stopped : .restarting; $0.baseURL = nil; $0.pid = nil }
+                    end = switch result {
+                    case .success(let exit): .exited(exit)
+                    case .failure(let error): .failedToStart(error)
+                    }
+                    group.cancelAll()
+                case .health(let since, let giveUp):
+                    readySince = since
+                    if let giveUp {
+                        stoppedBecause = giveUp
+                        logger.error("llama-server \(giveUp); stopping it")
+                        group.cancelAll()
+                    }
+                }
+            }
+            return Run(end: end ?? .failedToStart(StartError(description: "llama-server run ended without a status")),
+                       readyFor: readySince.map { clock.now - $0 } ?? .zero,
+                       stoppedBecause: stoppedBecause)
+        }
+    }
+
+    /// Spawns llama-server and waits for its exit. Its own process group keeps a Ctrl-C meant
+    /// for the gateway from reaching it (the gateway stops it itself); stdin is /dev/null and
+    /// stdout and stderr go to the log file, never to a pipe (a child writing to a pipe nobody
+    /// reads any more dies of SIGPIPE). Cancellation sends SIGTERM, then SIGKILL after `stopGrace`.
+    private func spawnAndWait(arguments: [String], logFD: CInt) async -> Result<TerminationStatus, any Error> {
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: Self.stopGrace)]
+        var variables: [Subprocess.Environment.Key: String] = [:]
+        for (name, value) in environment {
+            if let key = Subprocess.Environment.Key(rawValue: name) { variables[key] = value }
+        }
+        do {
+            let result = try await Subprocess.run(
+                .path(FilePath(executable)),
+                arguments: Arguments(arguments),
+                environment: .custom(variables),
+                platformOptions: options,
+                input: .none,
+                output: .fileDescriptor(FileDescriptor(rawValue: logFD), closeAfterSpawningProcess: true),
+                error: .combinedWithOutput
+            ) { execution in
+                let pid = execution.processIdentifier.value
+                self.pidFile.record(pid)
+                self.state.withLock { $0.pid = pid }
+                self.logger.info("llama-server starting", metadata: ["pid": "\(pid)", "url": "\(self.status.baseURL ?? "")", "model": "\(self.modelPath)"])
+            }
+            return .success(result.terminationStatus)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Polls `/health` (every 100 ms while starting, every 2 s once ready) until cancelled, or
+    /// until the engine is judged hung (3 failed checks in a row) or never ready (300 s).
+    private func watchHealth(baseURL: String, startedAt: ContinuousClock.Instant) async -> Event {
+        let clock = ContinuousClock()
         var readySince: ContinuousClock.Instant?
         var failedChecks = 0
-        var nextCheck = startedAt
         while true {
-            if Task.isCancelled { return .cancelled }
-            if let exit = child.poll() {
-                return .exited(exit, readyFor: readySince.map { clock.now - $0 } ?? .zero)
+            do {
+                try await Task.sleep(for: readySince == nil ? Self.startingHealthInterval : Self.healthInterval)
+            } catch {
+                return .health(readySince: readySince, giveUp: nil)
             }
-            if clock.now >= nextCheck {
-                let healthy = await isHealthy(baseURL)
-                if Task.isCancelled { return .cancelled }
-                if healthy {
-                    failedChecks = 0
-                    if readySince == nil {
-                        readySince = clock.now
-                        state.withLock { $0.phase = .ready }
-                        logger.info("llama-server ready", metadata: ["url": "\(baseURL)", "after": "\(clock.now - startedAt)"])
-                    }
-                } else if readySince != nil {
-                    failedChecks += 1
-                    if failedChecks >= Self.hungAfterFailures {
-                        logger.error("llama-server stopped answering /health; killing it")
-                        child.signal(SIGKILL)
-                    }
-                } else if clock.now - startedAt > Self.startTimeout {
-                    logger.error("llama-server did not become ready in \(Self.startTimeout); killing it")
-                    child.signal(SIGKILL)
+            let healthy = await isHealthy(baseURL)
+            if Task.isCancelled { return .health(readySince: readySince, giveUp: nil) }
+            if healthy {
+                failedChecks = 0
+                if readySince == nil {
+                    readySince = clock.now
+                    // Only from starting: the child may have exited since this check began.
+                    state.withLock { if $0.phase == .starting { $0.phase = .ready } }
+                    logger.info("llama-server ready", metadata: ["url": "\(baseURL)", "after": "\(clock.now - startedAt)"])
                 }
-                nextCheck = clock.now + (readySince == nil ? .milliseconds(100) : Self.healthInterval)
+            } else if readySince != nil {
+                failedChecks += 1
+                if failedChecks >= Self.hungAfterFailures {
+                    return .health(readySince: readySince, giveUp: "stopped answering /health")
+                }
+            } else if clock.now - startedAt > Self.startTimeout {
+                return .health(readySince: nil, giveUp: "was not ready after \(Self.startTimeout)")
             }
-            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 
@@ -192,6 +286,14 @@ public final class LocalEngine: Service, Sendable {
             return true
         } catch {
             return false
+        }
+    }
+
+    /// As `/readyz` and the logs show it.
+    static func describe(_ exit: TerminationStatus) -> String {
+        switch exit {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
         }
     }
 
