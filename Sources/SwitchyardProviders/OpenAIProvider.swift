@@ -87,6 +87,7 @@ public struct OpenAIProvider: Provider {
     }
 
     public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
+        if case .local = endpoint { return try await assembled(request, context: context) }
         var body = request
         body.body["stream"] = .bool(false)
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false),
@@ -115,11 +116,31 @@ public struct OpenAIProvider: Provider {
         }
     }
 
-    /// The local engine refusing connections is an engine that died or is restarting (the
-    /// supervisor may not have noticed yet): unavailable for a moment, not a broken upstream.
+    /// A whole completion from the local engine, generated as a stream (see `CompletionAssembler`):
+    /// cancelling this task closes the stream, and llama-server frees the slot at once.
+    private func assembled(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
+        var streamed = request
+        streamed.body["stream"] = .bool(true)
+        let stream = try await self.stream(streamed, context: context)
+        var assembler = CompletionAssembler()
+        do {
+            for try await chunk in stream.chunks { assembler.add(chunk) }
+        } catch {
+            throw ProviderError(error)
+        }
+        return Completion(body: assembler.completion())
+    }
+
+    /// The local engine refusing or dropping a connection is an engine that died or is restarting
+    /// (the supervisor may not have noticed yet): unavailable for a moment, not a broken upstream.
     private func localized(_ error: ProviderError) -> ProviderError {
-        guard case .local(let engine) = endpoint, case .unreachable = error else { return error }
-        return .unavailable("the local engine is not accepting connections (\(engine.status.phase.rawValue))", retryAfterSeconds: 2)
+        guard case .local(let engine) = endpoint else { return error }
+        switch error {
+        case .unreachable, .transport(_, timeout: false):
+            return .unavailable("the local engine is not accepting requests (\(engine.status.phase.rawValue)): \(error)", retryAfterSeconds: 2)
+        default:
+            return error
+        }
     }
 }
 

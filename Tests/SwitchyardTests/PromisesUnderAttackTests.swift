@@ -1,0 +1,175 @@
+import Testing
+import SwitchyardHTTP
+import SwitchyardWire
+@testable import SwitchyardEngine
+import SwitchyardPolicy
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The gateway's promises, tried as an attacker would: the request checked is the request sent,
+/// work ends with its client, oversize bodies are answered, and an engine restart is reported as
+/// such. (Upstream misbehaviour is in FaultInjectionTests; privacy in the PII and routing tests.)
+@Suite("Promises under attack", .serialized)
+struct PromisesUnderAttackTests {
+    func cloudPolicy(_ provider: ScriptedProvider, extra: String = "") -> String {
+        """
+        version: 1
+        models:
+          cloud: {kind: openai, base_url: "\(provider.baseURL)", model: m, api_key_env: K}
+        rules:
+          - {name: main, serve: cloud}
+        \(extra)
+        """
+    }
+
+    @Test("duplicate keys anywhere in a request body are refused with the key and its path", arguments: [
+        (#"{"model":"auto","messages":[{"role":"user","content":"hi"}],"messages":[{"role":"user","content":"jane@example.com 4111 1111 1111 1111"}]}"#, "messages"),
+        (#"{"model":"auto","model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#, "model"),
+        (#"{"model":"auto","messages":[{"role":"user","content":"hi","content":"secret"}]}"#, "messages[0].content"),
+        (#"{"model":"auto","messages":[{"role":"user","content":[{"type":"text","text":"a","text":"b"}]}]}"#, "messages[0].content[0].text"),
+    ])
+    func duplicateKeys(_ body: String, _ path: String) async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["ok"])) { provider in
+            try await Fixtures.withGateway(policy: cloudPolicy(provider), environment: ["K": "k"]) { gateway in
+                let response = try await gateway.post("/v1/chat/completions", body)
+                #expect(response.status == 400)
+                #expect(response.json["error"]?["code"] == .string("duplicate_key"))
+                #expect(response.json["error"]?["param"] == .string(path))
+                #expect(provider.received.isEmpty, "nothing may reach the upstream")
+            }
+        }
+    }
+
+    @Test("a whole-response client that hangs up cancels the cloud transfer at once")
+    func hangupCancelsCloud() async throws {
+        try await ScriptedProvider.with(.trickle(every: .milliseconds(100), limit: 200)) { provider in
+            try await Fixtures.withGateway(policy: cloudPolicy(provider), environment: ["K": "k"]) { gateway in
+                let client = try RawClient(port: gateway.port)
+                let body = #"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#
+                try client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+                let deadline = ContinuousClock.now + .seconds(5)
+                while provider.received.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                try await Task.sleep(for: .milliseconds(300))
+                let leftAt = ContinuousClock.now
+                client.close()
+                let after = try #require(try await provider.clientLeft(since: leftAt), "the upstream never saw the gateway leave")
+                #expect(after < .seconds(1))
+            }
+        }
+    }
+
+    @Test("a whole-response client that hangs up frees the local engine's slot within a second")
+    func hangupFreesLocalSlot() async throws {
+        try Fixtures.requireEngine()
+        try await Fixtures.withGateway(policy: "version: 1\nmodels:\n\(Fixtures.localModelYAML)\n") { gateway in
+            let engine = try #require(gateway.gateway.engine?.readyBaseURL)
+            let client = try RawClient(port: gateway.port)
+            let body = #"{"model":"auto","max_tokens":400,"messages":[{"role":"user","content":"Write a very long story about the sea."}]}"#
+            try client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            func busy() async throws -> Bool {
+                let slots = try await gateway.client.send(HTTPRequest(url: engine + "/slots"))
+                return (try JSON.parse(slots.body)).arrayValue?.contains { $0["is_processing"] == .bool(true) } ?? true
+            }
+            let started = ContinuousClock.now
+            while try await !busy(), ContinuousClock.now < started + .seconds(5) { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try await busy(), "the engine should be generating")
+            client.close()
+            let leftAt = ContinuousClock.now
+            var polls: [Duration] = []
+            while try await busy(), ContinuousClock.now < leftAt + .seconds(5) {
+                polls.append(ContinuousClock.now - leftAt)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(ContinuousClock.now - leftAt < .seconds(1), "400 tokens would take seconds; the slot must be freed at once: \(polls)")
+        }
+    }
+
+    @Test("a client that sends a whole 64 MB body before reading (Python's urllib) still gets its 413")
+    func oversizeBodyUrllib() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["ok"])) { provider in
+            try await Fixtures.withGateway(policy: cloudPolicy(provider), environment: ["K": "k"]) { gateway in
+                let script = """
+                import urllib.request, urllib.error, sys
+                body = b'{"model":"auto","messages":[{"role":"user","content":"' + b'x' * (64 << 20) + b'"}]}'
+                request = urllib.request.Request("http://127.0.0.1:\(gateway.port)/v1/chat/completions", data=body,
+                                                 headers={"Content-Type": "application/json"})
+                try:
+                    urllib.request.urlopen(request, timeout=30)
+                    print("no error")
+                except urllib.error.HTTPError as error:
+                    print(error.code, error.headers.get("Connection"))
+                """
+                let output = try await runPython(script)
+                #expect(output.hasPrefix("413"), "urllib saw: \(output)")
+                #expect(provider.received.isEmpty)
+            }
+        }
+    }
+
+    @Test("while the engine cannot serve, the default-style cascade answers 503 engine_unavailable with Retry-After, not 'no API key'")
+    func engineRestartingUnderCascade() async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let fake = directory + "/llama-server"
+        try Fixtures.writeFile(fake, "#!/bin/sh\nexec sleep 300\n", mode: 0o755)
+        let policy = """
+        version: 1
+        models:
+          local: {kind: local, binary: \(fake), context: 2048, slots: 1}
+          cloud: {kind: openai, model: gpt-4o-mini, api_key_env: SWITCHYARD_TEST_UNSET_KEY}
+        rules:
+          - name: default
+            cascade: {first: local, escalate_to: cloud, when: "confidence < 0.5"}
+        """
+        try await Fixtures.withGateway(policy: policy, waitForEngine: false) { gateway in
+            for stream in [false, true] {
+                let response = try await gateway.chat("hi", stream: stream)
+                #expect(response.status == 503)
+                #expect(response.json["error"]?["code"] == .string("engine_unavailable"), "\(response.bodyText)")
+                #expect(response.header("retry-after") != nil)
+            }
+        }
+    }
+
+    @Test("a killed engine is reported as unavailable (503, Retry-After) until it is back, never as a 502")
+    func killedEngine() async throws {
+        try Fixtures.requireEngine()
+        try await Fixtures.withGateway(policy: "version: 1\nmodels:\n\(Fixtures.localModelYAML)\n") { gateway in
+            let engine = try #require(gateway.gateway.engine)
+            let pid = try #require(engine.status.pid)
+            kill(pid, SIGKILL)
+            let response = try await gateway.chat("hi")
+            #expect(response.status == 503 || response.status == 200, "\(response.status) \(response.bodyText)")
+            if response.status == 503 {
+                #expect(response.json["error"]?["code"] == .string("engine_unavailable"))
+                #expect(response.header("retry-after") != nil)
+            }
+            try await Fixtures.waitUntilReady(engine)
+            #expect(try await gateway.chat("hi").status == 200)
+        }
+    }
+}
+
+/// Runs a Python script with the set-up environment's interpreter (or the system's), returning stdout.
+func runPython(_ script: String, timeout: Duration = .seconds(120)) async throws -> String {
+    let directory = try Fixtures.temporaryDirectory()
+    try Fixtures.writeFile(directory + "/script.py", script)
+    let python = Fixtures.pythonPath ?? "/usr/bin/python3"
+    return try await runProcess(python, [directory + "/script.py"], timeout: timeout)
+}
+
+/// Runs a program to completion (bounded), returning what it printed.
+func runProcess(_ executable: String, _ arguments: [String], timeout: Duration) async throws -> String {
+    let directory = try Fixtures.temporaryDirectory()
+    let child = try ChildProcess.spawn(executable: executable, arguments: arguments, logPath: directory + "/out")
+    let deadline = ContinuousClock.now + timeout
+    while child.poll() == nil {
+        guard ContinuousClock.now < deadline else {
+            child.signal(SIGKILL)
+            throw FixtureError("\(executable) did not finish in \(timeout)")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return TextFile.read(directory + "/out") ?? ""
+}
