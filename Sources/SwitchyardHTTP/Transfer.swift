@@ -48,7 +48,10 @@ final class Transfer {
         sy_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         sy_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
         sy_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-        sy_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+        // Over TLS, wait for the handshake's ALPN to learn whether a connection multiplexes (HTTP/2)
+        // before opening another. Over cleartext HTTP/1.1 there is nothing to learn, and waiting
+        // would queue a burst of requests behind the first response on one connection.
+        sy_easy_setopt_long(easy, CURLOPT_PIPEWAIT, request.url.hasPrefix("https://") ? 1 : 0)
         sy_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
         sy_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeouts.connect.milliseconds)
         sy_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)

@@ -173,3 +173,109 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Duration) 
     }
     return TextFile.read(directory + "/out") ?? ""
 }
+
+/// Load is bounded: per-target concurrency with a bounded queue, and a listener that a slow or
+/// idle client cannot hold.
+@Suite("Bounded load", .serialized)
+struct BoundedLoadTests {
+    func policy(_ slow: ScriptedProvider, _ spare: ScriptedProvider, fallback: Bool, server: String = "") -> String {
+        """
+        version: 1
+        \(server)
+        models:
+          slow:
+            kind: openai
+            base_url: "\(slow.baseURL)"
+            model: m
+            api_key_env: K
+            limits: {max_concurrency: 2, queue: 1, queue_timeout: 8s}
+          spare: {kind: openai, base_url: "\(spare.baseURL)", model: m, api_key_env: K}
+        rules:
+          - name: main
+            serve: slow
+            \(fallback ? "fallbacks: [spare]" : "")
+        """
+    }
+
+    @Test("past its concurrency limit and queue, a target turns requests away at once (429 with Retry-After) or its fallback serves them")
+    func concurrencyLimit() async throws {
+        try await ScriptedProvider.with(.slowAnswer(delay: .seconds(3))) { slow in
+            try await ScriptedProvider.with(.answer(pieces: ["spare"])) { spare in
+                for fallback in [false, true] {
+                    try await Fixtures.withGateway(policy: policy(slow, spare, fallback: fallback), environment: ["K": "k"]) { gateway in
+                        let started = ContinuousClock.now
+                        let responses = try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+                            for _ in 0..<8 {
+                                group.addTask {
+                                    try await gateway.post("/v1/chat/completions", #"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#)
+                                }
+                            }
+                            return try await group.reduce(into: []) { $0.append($1) }
+                        }
+                        #expect(slow.peakInFlight <= 2, "the upstream saw \(slow.peakInFlight) at once")
+                        // Two batches of the slow answer (3 s each), not eight in a row.
+                        #expect(ContinuousClock.now - started < .seconds(8))
+                        let servedBySlow = responses.filter { $0.status == 200 && $0.header("x-switchyard-model") == "slow" }
+                        // Two run, one waits in the queue and runs after them; the other five are turned away.
+                        #expect(servedBySlow.count == 3, "\(responses.map { "\($0.status) \($0.header("x-switchyard-model") ?? "")" })")
+                        if fallback {
+                            #expect(responses.allSatisfy { $0.status == 200 })
+                            #expect(responses.filter { $0.header("x-switchyard-model") == "spare" }.count == 5)
+                        } else {
+                            let refused = responses.filter { $0.status == 429 }
+                            #expect(refused.count == 5)
+                            #expect(refused.allSatisfy { $0.header("retry-after") != nil && $0.json["error"]?["code"] == .string("target_busy") })
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a client that trickles its request head is disconnected after header_timeout")
+    func slowloris() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["ok"])) { provider in
+            let server = "server: {header_timeout: 1s, body_timeout: 1s, idle_timeout: 2s}"
+            try await Fixtures.withGateway(policy: policy(provider, provider, fallback: false, server: server), environment: ["K": "k"]) { gateway in
+                let client = try RawClient(port: gateway.port, readTimeout: .seconds(1))
+                let started = ContinuousClock.now
+                var closed = false
+                // One header byte every 200 ms: never a complete head.
+                for byte in "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8 {
+                    if (try? client.send(String(UnicodeScalar(byte)))) == nil { closed = true; break }
+                    try await Task.sleep(for: .milliseconds(200))
+                    if ContinuousClock.now - started > .seconds(4) { break }
+                }
+                if !closed { closed = client.peerClosed() }
+                #expect(closed, "the gateway kept a trickling client for \(ContinuousClock.now - started)")
+                #expect(ContinuousClock.now - started < .seconds(4))
+                // A body that never completes is cut too.
+                let bodyClient = try RawClient(port: gateway.port, readTimeout: .seconds(3))
+                try bodyClient.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+                let bodyStarted = ContinuousClock.now
+                #expect(bodyClient.peerClosed())
+                #expect(ContinuousClock.now - bodyStarted < .seconds(3))
+                #expect(try await gateway.get("/healthz").status == 200)
+            }
+        }
+    }
+
+    @Test("the listener accepts at most max_connections: idle connections cannot lock out others forever")
+    func connectionLimit() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["ok"])) { provider in
+            let server = "server: {max_connections: 3, header_timeout: 2s, idle_timeout: 2s}"
+            try await Fixtures.withGateway(policy: policy(provider, provider, fallback: false, server: server), environment: ["K": "k"]) { gateway in
+                let idle = try (0..<3).map { _ in try RawClient(port: gateway.port) }
+                try await Task.sleep(for: .milliseconds(200))
+                // The fourth waits in the backlog until an idle one is dropped by its timeout.
+                let started = ContinuousClock.now
+                let response = try await gateway.get("/healthz")
+                let waited = ContinuousClock.now - started
+                #expect(response.status == 200)
+                #expect(waited > .milliseconds(1000), "served after \(waited): the limit did not apply")
+                #expect(waited < .seconds(6))
+                idle.forEach { $0.close() }
+            }
+        }
+    }
+}
