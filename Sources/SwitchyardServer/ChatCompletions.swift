@@ -27,6 +27,7 @@ struct ChatCompletions: Sendable {
         do {
             let chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
             let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers))
+            if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
@@ -159,6 +160,20 @@ struct ChatCompletions: Sendable {
         }
         guard let escalation = served.escalation else { return }
         (escalation.escalated ? metrics.escalated : metrics.escalationsKeptLocal).increment()
+    }
+
+    /// The constraint narrowed this request: counted and logged with the classes found, never
+    /// the values (the log must not become the leak).
+    private func recordPrivateData(_ decision: RouteDecision, requestID: String, metrics: GatewayMetrics) {
+        let refused: Bool
+        if case .deny = decision.action { refused = true } else { refused = false }
+        metrics.privateData(decision.privateData, refused: refused)
+        logger.notice("private data kept on the box", metadata: [
+            "request_id": "\(requestID)",
+            "classes": "\(decision.privateData.joined(separator: ","))",
+            "outcome": "\(refused ? "refused" : "kept_local")",
+            "rule": "\(decision.rule)",
+        ])
     }
 
     /// One line per request: the decision, both cascade attempts (the local score and what followed), what was skipped.

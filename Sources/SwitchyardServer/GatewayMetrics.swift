@@ -23,6 +23,8 @@ struct GatewayMetrics: Sendable {
     /// that wanted to but kept the local answer (no cloud target could take it).
     let escalated: Counter
     let escalationsKeptLocal: Counter
+    /// Requests the private-data constraint narrowed, by PII class and outcome (`kept_local`, `refused`).
+    private let privateData: [String: (keptLocal: Counter, refused: Counter)]
 
     init(policy: Policy) {
         var targets: [String: PerTarget] = [:]
@@ -45,6 +47,20 @@ struct GatewayMetrics: Sendable {
         streamsBroken = Counter(label: "switchyard_streams_broken_total")
         escalated = Counter(label: "switchyard_cascade_escalations_total", dimensions: [("outcome", "escalated")])
         escalationsKeptLocal = Counter(label: "switchyard_cascade_escalations_total", dimensions: [("outcome", "kept-local")])
+        var privateData: [String: (keptLocal: Counter, refused: Counter)] = [:]
+        for kind in PIIClass.allCases.map(\.rawValue) {
+            privateData[kind] = (Counter(label: "switchyard_private_data_total", dimensions: [("class", kind), ("outcome", "kept_local")]),
+                                 Counter(label: "switchyard_private_data_total", dimensions: [("class", kind), ("outcome", "refused")]))
+        }
+        self.privateData = privateData
+    }
+
+    /// One count per class found in a request the constraint kept on the box or refused.
+    func privateData(_ classes: [String], refused: Bool) {
+        for kind in classes {
+            guard let counters = privateData[kind] else { continue }
+            (refused ? counters.refused : counters.keptLocal).increment()
+        }
     }
 
     func served(_ target: String, usage: TokenUsage?, startedAt: ContinuousClock.Instant) {
