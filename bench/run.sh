@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# make bench: the gateway against a baseline, side by side, on this machine.
-#  1. Overhead: wrk against a canned OpenAI upstream (nginx `return 200`) directly, then through
-#     the gateway; requests/s at 64 connections, latency at 1 connection, the gateway's memory.
+# make bench: the gateway against baselines, side by side, on this machine.
+#  1. Overhead: wrk against a canned OpenAI upstream (nginx `return 200`) directly, through the
+#     gateway built from this tree, and (BENCH_BASE_REF=<commit>) through the gateway built from an
+#     earlier commit, interleaved round by round; requests/s at 64 connections, latency at 1
+#     connection, the gateway's memory. Medians of BENCH_ROUNDS rounds.
 #  2. Local path: tokens/s of streamed generations straight from llama-server and through the
 #     gateway, interleaved.
+#  3. Soak: mixed whole and streamed traffic for BENCH_SOAK_SECONDS while the first target
+#     misbehaves (bench/fault_upstream.py) and a fallback exists: crashes, client-visible
+#     failures and memory at the start and end.
 # Prints ratios, because these machines are noisy; writes bench-results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${BENCH_DURATION:-10}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 LOCAL_RUNS="${BENCH_LOCAL_RUNS:-6}"
+SOAK_SECONDS="${BENCH_SOAK_SECONDS:-30}"
+BASE_REF="${BENCH_BASE_REF:-}"
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -47,9 +55,18 @@ http {
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
 
-# The gateway, release build, one cloud target: the canned upstream.
+# The gateways: this tree, and optionally a baseline commit, release builds.
 swift build -c release --product switchyard >/dev/null
-gw_port="$(free_port)"
+binaries=(".build/release/switchyard")
+labels=("gateway")
+if [ -n "$BASE_REF" ]; then
+  git worktree add -f --detach "$work/base" "$BASE_REF" >/dev/null 2>&1
+  swift build -c release --product switchyard --package-path "$work/base" --scratch-path .build-baseline >/dev/null
+  git worktree remove --force "$work/base" >/dev/null 2>&1 || true
+  binaries+=(".build-baseline/release/switchyard")
+  labels+=("baseline $BASE_REF")
+fi
+
 cat > "$work/bench.yaml" <<YAML
 version: 1
 models:
@@ -59,9 +76,6 @@ models:
     model: canned
     api_key_env: SWITCHYARD_BENCH_KEY
 YAML
-SWITCHYARD_BENCH_KEY=bench .build/release/switchyard serve --policy "$work/bench.yaml" --port "$gw_port" \
-  --state-dir "$work/state" --log-level warning > "$work/gateway.log" 2>&1 & gw_pid=$!; pids+=($gw_pid)
-wait_http "http://127.0.0.1:$gw_port/readyz"
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -69,7 +83,7 @@ wrk.body = '{"model":"auto","messages":[{"role":"user","content":"What is the ca
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-# wrk output → "rps p50_us p99_us"
+# wrk output → "rps p50_us p99_us non2xx"
 run_wrk() {
   local url="$1" conns="$2"
   wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$work/post.lua" "$url" > "$work/wrk.out"
@@ -87,18 +101,39 @@ print(rps, p50, p99, errors.group(1) if errors else 0)
 PY
 }
 
-direct="http://127.0.0.1:$up_port/v1/chat/completions"
-gateway="http://127.0.0.1:$gw_port/v1/chat/completions"
-curl -fs "$gateway" -d '{"model":"auto","messages":[{"role":"user","content":"warm up"}]}' >/dev/null
-wrk -t1 -c8 -d2s -s "$work/post.lua" "$gateway" >/dev/null   # warm-up
+# One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb".
+measure() {
+  local binary="$1" url pid=""
+  if [ "$binary" = direct ]; then
+    url="http://127.0.0.1:$up_port/v1/chat/completions"
+  else
+    local port; port="$(free_port)"
+    SWITCHYARD_BENCH_KEY=bench "$binary" serve --policy "$work/bench.yaml" --port "$port" \
+      --state-dir "$work/state-$port" --log-level warning > "$work/gateway-$port.log" 2>&1 & pid=$!
+    pids+=($pid)
+    wait_http "http://127.0.0.1:$port/readyz"
+    url="http://127.0.0.1:$port/v1/chat/completions"
+  fi
+  curl -fs "$url" -d '{"model":"auto","messages":[{"role":"user","content":"warm up"}]}' >/dev/null
+  wrk -t1 -c8 -d2s -s "$work/post.lua" "$url" >/dev/null
+  read -r r64 p50_64 p99_64 err < <(run_wrk "$url" 64)
+  read -r r1 p50_1 p99_1 _ < <(run_wrk "$url" 1)
+  local rss=0 hwm=0
+  if [ -n "$pid" ]; then
+    rss="$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
+    hwm="$(awk '/VmHWM/ {print $2}' /proc/$pid/status)"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  fi
+  echo "$r64 $p50_64 $p99_64 $r1 $p50_1 $p99_1 $err $rss $hwm"
+}
 
-read -r d_rps d_p50 d_p99 d_err < <(run_wrk "$direct" 64)
-read -r g_rps g_p50 g_p99 g_err < <(run_wrk "$gateway" 64)
-read -r d1_rps d1_p50 d1_p99 _ < <(run_wrk "$direct" 1)
-read -r g1_rps g1_p50 g1_p99 _ < <(run_wrk "$gateway" 1)
-rss_kb="$(awk '/VmRSS/ {print $2}' /proc/$gw_pid/status)"
-hwm_kb="$(awk '/VmHWM/ {print $2}' /proc/$gw_pid/status)"
-kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
+: > "$work/overhead.txt"
+for round in $(seq 1 "$ROUNDS"); do
+  echo "direct $(measure direct)" >> "$work/overhead.txt"
+  for i in "${!binaries[@]}"; do
+    echo "${labels[$i]// /_} $(measure "${binaries[$i]}")" >> "$work/overhead.txt"
+  done
+done
 
 # The local path: the default model, direct vs through the gateway.
 lg_port="$(free_port)"
@@ -117,26 +152,61 @@ python_bin="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}/venv/bin/python"
 local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS" "$lg_pid" "$engine_pid")"
 kill "$lg_pid"; wait "$lg_pid" 2>/dev/null || true
 
+# The soak: a misbehaving first target, nginx as the fallback.
+fault_port="$(free_port)"
+python3 bench/fault_upstream.py "$fault_port" & pids+=($!)
+soak_port="$(free_port)"
+cat > "$work/soak.yaml" <<YAML
+version: 1
+models:
+  faulty:
+    kind: openai
+    base_url: http://127.0.0.1:$fault_port/v1
+    model: fault
+    api_key_env: SWITCHYARD_BENCH_KEY
+    timeouts: {first_byte: 1s, stall: 1s, total: 10s}
+  canned:
+    kind: openai
+    base_url: http://127.0.0.1:$up_port/v1
+    model: canned
+    api_key_env: SWITCHYARD_BENCH_KEY
+rules:
+  - {name: main, serve: faulty, fallbacks: [canned]}
+YAML
+SWITCHYARD_BENCH_KEY=bench .build/release/switchyard serve --policy "$work/soak.yaml" --port "$soak_port" \
+  --state-dir "$work/soak-state" --log-level error > "$work/soak.log" 2>&1 & soak_pid=$!; pids+=($soak_pid)
+wait_http "http://127.0.0.1:$soak_port/readyz"
+soak_result="$(python3 bench/soak.py "http://127.0.0.1:$soak_port" "$soak_pid" "$SOAK_SECONDS" 16)"
+kill "$soak_pid"; wait "$soak_pid" 2>/dev/null || true
+
 mkdir -p bench-results
 .build/release/switchyard bench-signals > "$work/signals.txt"
-python3 - "$d_rps" "$g_rps" "$d1_p50" "$g1_p50" "$d1_p99" "$g1_p99" "$d_p50" "$g_p50" "$d_p99" "$g_p99" "$rss_kb" "$hwm_kb" "$d_err" "$g_err" "$local_result" "$DURATION" <<'PY' | tee bench-results/latest.txt
-import sys, json
-a = sys.argv[1:]
-d_rps, g_rps, d1p50, g1p50, d1p99, g1p99, dp50, gp50, dp99, gp99, rss, hwm = map(float, a[:12])
-d_err, g_err = a[12:14]
-local = json.loads(a[14])
-print(f"Switchyard benchmark ({a[15]} s per run, wrk -t1, canned upstream: nginx return 200)")
+python3 - "$work/overhead.txt" "$local_result" "$soak_result" "$DURATION" "$ROUNDS" <<'PY' | tee bench-results/latest.txt
+import sys, json, statistics
+rows = {}
+for line in open(sys.argv[1]):
+    label, *values = line.split()
+    rows.setdefault(label, []).append([float(v) for v in values])
+med = {label: [statistics.median(column) for column in zip(*runs)] for label, runs in rows.items()}
+local, soak = json.loads(sys.argv[2]), json.loads(sys.argv[3])
+labels = list(med)
+print(f"Switchyard benchmark ({sys.argv[4]} s per run, medians of {sys.argv[5]} interleaved rounds, wrk -t1, canned upstream: nginx return 200)")
 print()
-print(f"{'':34}{'direct':>12}{'gateway':>12}{'ratio':>9}")
-print(f"{'requests/s, 64 connections':34}{d_rps:>12.0f}{g_rps:>12.0f}{g_rps/d_rps:>9.2f}")
-print(f"{'p50 latency, 64 connections (us)':34}{dp50:>12.0f}{gp50:>12.0f}")
-print(f"{'p99 latency, 64 connections (us)':34}{dp99:>12.0f}{gp99:>12.0f}")
-print(f"{'p50 latency, 1 connection (us)':34}{d1p50:>12.0f}{g1p50:>12.0f}")
-print(f"{'p99 latency, 1 connection (us)':34}{d1p99:>12.0f}{g1p99:>12.0f}")
-print(f"{'non-2xx responses':34}{d_err:>12}{g_err:>12}")
+print(f"{'':34}" + "".join(f"{l.replace('_', ' ')[:22]:>24}" for l in labels))
+names = ["requests/s, 64 connections", "p50 latency, 64 conns (us)", "p99 latency, 64 conns (us)",
+         "requests/s, 1 connection", "p50 latency, 1 conn (us)", "p99 latency, 1 conn (us)", "non-2xx responses"]
+for i, name in enumerate(names):
+    print(f"{name:34}" + "".join(f"{med[l][i]:>24.0f}" for l in labels))
 print()
-print(f"added latency, 1 connection: p50 {g1p50 - d1p50:.0f} us, p99 {g1p99 - d1p99:.0f} us")
-print(f"gateway memory: {rss/1024:.1f} MB resident after load, {hwm/1024:.1f} MB peak")
+d = med["direct"]
+for l in labels[1:]:
+    g = med[l]
+    print(f"{l.replace('_', ' ')}: added latency, 1 connection: p50 {g[4] - d[4]:.0f} us, p99 {g[5] - d[5]:.0f} us;"
+          f" throughput {g[0] / d[0]:.2f} of direct; memory {g[7] / 1024:.1f} MB resident after load, {g[8] / 1024:.1f} MB peak")
+if len(labels) > 2:
+    g, b = med[labels[1]], med[labels[2]]
+    print(f"this tree against the baseline: requests/s {g[0] / b[0]:.2f}x, added p50 {g[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
+          f" added p99 {g[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us")
 print()
 print(f"local path, {local['runs']} streamed generations each of {local['max_tokens']} tokens, interleaved:")
 print(f"  tokens/s direct from llama-server: median {local['direct']:.1f}")
@@ -144,6 +214,12 @@ print(f"  tokens/s through the gateway:      median {local['gateway']:.1f}  (rat
 g_cpu, e_cpu = local["gateway_cpu_us_per_token"], local["engine_cpu_us_per_token"]
 print(f"  CPU per relayed token: gateway {g_cpu:.0f} us, llama-server {e_cpu:.0f} us;"
       f" the gateway's share bounds the loss at {100 * g_cpu / (g_cpu + e_cpu):.1f}%")
+print()
+print(f"soak: {soak['requests']} requests, 16 clients, a faulty first target with a fallback:"
+      f" {soak['failures']} client-visible failures, gateway {'alive' if soak['alive'] else 'DEAD'},"
+      f" memory {soak['rss_first_third_mb']:.1f} MB (first third) -> {soak['rss_last_third_mb']:.1f} MB (last third), peak {soak['rss_peak_mb']:.1f} MB")
+for example in soak["examples"]:
+    print(f"  failure: {example}")
 print()
 PY
 cat "$work/signals.txt" | tee -a bench-results/latest.txt
