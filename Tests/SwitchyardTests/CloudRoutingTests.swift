@@ -116,7 +116,7 @@ struct CloudRoutingTests {
         (ScriptedProvider.Scenario.status(500, body: #"{"error":{"message":"boom"}}"#), 502, "boom"),
         (.status(400, body: #"{"error":{"message":"context too long"}}"#), 400, "context too long"),
         (.status(429, body: #"{"error":{"message":"rate limited"}}"#), 429, "rate limited"),
-        (.slowHead(.seconds(3)), 502, "first-byte timeout"),
+        (.slowHead(.seconds(3)), 504, "first-byte timeout"),
         (.malformed, 502, "malformed upstream response"),
     ])
     func upstreamFailures(_ scenario: ScriptedProvider.Scenario, status: Int, message: String) async throws {
