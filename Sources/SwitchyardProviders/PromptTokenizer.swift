@@ -18,7 +18,7 @@ public struct EstimatingTokenizer: PromptTokenizer {
         (Self.estimate(request), true)
     }
 
-    static func estimate(_ request: ChatRequest) -> Int {
+    public static func estimate(_ request: ChatRequest) -> Int {
         request.messages.reduce(0) { $0 + $1.text.utf8.count / 4 + 4 }
     }
 }

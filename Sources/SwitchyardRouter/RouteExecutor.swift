@@ -11,6 +11,9 @@ public struct Served<Answer: Sendable>: Sendable {
     public var answer: Answer
     public var target: ModelTarget
     public var skipped: [SkippedTarget]
+    /// The attempt that produced the answer, still open: the caller ends it once the answer is
+    /// delivered (a whole answer at once, a stream when it ends, breaks or is abandoned).
+    public var attempt: Attempt
     /// Set when a cascade escalated (or wanted to) after scoring the local answer.
     public var escalation: Escalation? = nil
 }
@@ -25,49 +28,54 @@ public struct Escalation: Sendable, Equatable {
 
 extension RequestRouter {
     /// Serves a decision and returns a whole completion.
-    public func complete(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<Completion> {
+    /// Every attempt made goes through `tracker`: failed and discarded ones end here, the served
+    /// one is returned open in `Served.attempt`.
+    public func complete(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext,
+                         tracker: AttemptTracker) async throws(APIError) -> Served<Completion> {
         switch decision.action {
         case .deny(let message):
             throw .policyDenied(message)
         case .serve(let candidates):
-            return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
+            return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort, tracker) { (provider) throws(ProviderError) in
                 try await provider.complete(request, context: context)
             }
         case .cascade(let cascade):
-            return try await runCascade(cascade, request: request, decision: decision, context: context)
+            return try await runCascade(cascade, request: request, decision: decision, context: context, tracker: tracker)
         }
     }
 
     /// Like `complete`, but returns once a target has accepted the stream: nothing has been sent
     /// to the client yet, so every failure up to here can still fall back.
-    public func stream(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {
+    public func stream(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext,
+                       tracker: AttemptTracker) async throws(APIError) -> Served<CompletionStream> {
         switch decision.action {
         case .deny(let message):
             throw .policyDenied(message)
         case .serve(let candidates):
-            return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort) { (provider) throws(ProviderError) in
+            return try await serve(candidates, localLastResort: decision.mayServeLocallyAsLastResort, tracker) { (provider) throws(ProviderError) in
                 try await provider.stream(request, context: context)
             }
         case .cascade(let cascade):
-            return try await streamCascade(cascade, request: request, decision: decision, context: context)
+            return try await streamCascade(cascade, request: request, decision: decision, context: context, tracker: tracker)
         }
     }
 
     /// Generates on the cascade's first (local) target with log-probabilities, estimates the
     /// answer's confidence, and escalates when the cascade's condition holds. If the escalation
     /// cannot be served, the local answer is kept and the escalation says why.
-    private func runCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision, context: ProviderContext) async throws(APIError) -> Served<Completion> {
+    private func runCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision, context: ProviderContext,
+                            tracker: AttemptTracker) async throws(APIError) -> Served<Completion> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
         let scored = scoredRequest(request)
         let local: Served<Completion>
         do {
-            local = try await serve([cascade.first], localLastResort: false) { (provider) throws(ProviderError) in
+            local = try await serve([cascade.first], localLastResort: false, tracker) { (provider) throws(ProviderError) in
                 try await provider.complete(scored, context: context)
             }
         } catch let localError {
             // The local model could not answer at all: the cascade's next step is the cloud.
             do {
-                return try await serve(escalationTargets, localLastResort: false) { (provider) throws(ProviderError) in
+                return try await serve(escalationTargets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
                     try await provider.complete(request, context: context)
                 }
             } catch {
@@ -77,8 +85,10 @@ extension RequestRouter {
         let content = local.answer.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
         var kept = local
         if !request.logprobs { kept.answer.body = Self.withoutLogprobs(local.answer.body) }
-        return await escalateIfUnsure(cascade, keeping: kept, tokens: ConfidenceScorer.tokens(content), request: request,
-                                      decision: decision) { (provider) throws(ProviderError) in
+        let usage = local.answer.usage.map { ($0, false) }
+            ?? (UsageEstimate.of(request: request, decision: decision, completionCharacters: UsageEstimate.characters(in: local.answer.body)), true)
+        return await escalateIfUnsure(cascade, keeping: kept, localUsage: usage, tokens: ConfidenceScorer.tokens(content), request: request,
+                                      decision: decision, tracker: tracker) { (provider) throws(ProviderError) in
             try await provider.complete(request, context: context)
         }
     }
@@ -86,12 +96,15 @@ extension RequestRouter {
     /// A cascade's second step, whole or streamed: score the local answer's tokens and, when the
     /// cascade's condition holds, serve the escalation targets instead. If none of them can take
     /// the request (no key, refused, down), the local answer stands and says why.
+    /// - Parameter localUsage: what the local attempt used, ended as discarded if the cascade escalates.
     func escalateIfUnsure<Answer: Sendable & HoldsPermit>(
         _ cascade: Cascade,
         keeping local: Served<Answer>,
+        localUsage: (usage: TokenUsage, estimated: Bool),
         tokens: (logprobs: [Double], top: [[Double]]),
         request: ChatRequest,
         decision: RouteDecision,
+        tracker: AttemptTracker,
         note: String = "",
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
     ) async -> Served<Answer> {
@@ -102,8 +115,9 @@ extension RequestRouter {
         let reason = (facts.isEmpty ? ["confidence=\(confidence.map { String($0) } ?? "unknown")"] : facts).joined(separator: " ") + note
         let targets = [cascade.escalateTo] + cascade.fallbacks
         do {
-            var escalated = try await serve(targets, localLastResort: false, attempt)
+            var escalated = try await serve(targets, localLastResort: false, tracker, attempt)
             escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
+            tracker.end(local.attempt, .discarded, usage: localUsage.usage, estimated: localUsage.estimated, detail: reason)
             return escalated
         } catch {
             var kept = local
@@ -146,6 +160,7 @@ extension RequestRouter {
     func serve<Answer: Sendable & HoldsPermit>(
         _ candidates: [String],
         localLastResort: Bool,
+        _ tracker: AttemptTracker,
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
     ) async throws(APIError) -> Served<Answer> {
         var skipped: [SkippedTarget] = []
@@ -166,11 +181,22 @@ extension RequestRouter {
                 }
                 continue
             }
+            let permit: Permit
             do {
-                let permit = try await admit(provider.target)
-                let answer = try await attempt(provider)
-                return Served(answer: answer.holding(permit), target: provider.target, skipped: skipped)
+                permit = try await admit(provider.target)
             } catch {
+                // Turned away before any upstream call: a skipped target, not an attempt.
+                lastError = error
+                skipped.append(SkippedTarget(target: name, why: .failed(error.description)))
+                if Task.isCancelled { break }
+                continue
+            }
+            let record = tracker.begin(provider.target)
+            do {
+                let answer = try await attempt(provider)
+                return Served(answer: answer.holding(permit), target: provider.target, skipped: skipped, attempt: record)
+            } catch {
+                tracker.end(record, Task.isCancelled ? .cancelled : .failed, detail: error.description)
                 lastError = error
                 skipped.append(SkippedTarget(target: name, why: .failed(error.description)))
                 if !error.allowsFallback || Task.isCancelled { break }

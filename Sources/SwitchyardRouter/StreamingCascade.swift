@@ -16,15 +16,15 @@ extension RequestRouter {
     ///   released after all and the answer says why.
     /// The client never sees a discarded local token, and the stream is valid SSE either way.
     func streamCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision,
-                       context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {
+                       context: ProviderContext, tracker: AttemptTracker) async throws(APIError) -> Served<CompletionStream> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
         let scored = scoredRequest(request)
         let local: Served<CompletionStream>
         do {
-            local = try await serveStream([cascade.first], scored, context)
+            local = try await serveStream([cascade.first], scored, context, tracker)
         } catch let localError {
             do {
-                return try await serveStream(escalationTargets, request, context)
+                return try await serveStream(escalationTargets, request, context, tracker)
             } catch {
                 throw Self.moreTelling(localError, error)
             }
@@ -50,9 +50,14 @@ extension RequestRouter {
                 break
             }
         }
+        let heldCharacters = held.reduce(0) { $0 + UsageEstimate.characters(in: $1) }
+        let heldUsage = UsageEstimate.of(request: request, decision: decision, completionCharacters: heldCharacters)
         if brokenBeforeDecision != nil || (Task.isCancelled && !ended) {
             // The local stream broke before anything was sent: the cascade's next step is the cloud.
-            return try await serveStream(escalationTargets, request, context)
+            source.drop()
+            tracker.end(local.attempt, Task.isCancelled ? .cancelled : .failed, usage: heldUsage, estimated: true,
+                        detail: brokenBeforeDecision.map { "\($0)" })
+            return try await serveStream(escalationTargets, request, context, tracker)
         }
 
         let scoredTokens = ConfidenceScorer.tokens(tokens)
@@ -62,9 +67,10 @@ extension RequestRouter {
         }
         let resumed = CompletionStream(chunks: ResumedChunks(held: held, rest: ended ? nil : source, transform: transform),
                                        retained: local.answer.retained)
-        let served = await escalateIfUnsure(cascade, keeping: Served(answer: resumed, target: local.target, skipped: local.skipped),
-                                            tokens: scoredTokens, request: request, decision: decision,
-                                            note: " after \(scoredTokens.logprobs.count) tokens") { (provider) throws(ProviderError) in
+        let served = await escalateIfUnsure(cascade, keeping: Served(answer: resumed, target: local.target, skipped: local.skipped,
+                                                                     attempt: local.attempt),
+                                            localUsage: (heldUsage, true), tokens: scoredTokens, request: request, decision: decision,
+                                            tracker: tracker, note: " after \(scoredTokens.logprobs.count) tokens") { (provider) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }
         // The cloud has accepted: cancel the local generation.
@@ -72,8 +78,9 @@ extension RequestRouter {
         return served
     }
 
-    private func serveStream(_ targets: [String], _ request: ChatRequest, _ context: ProviderContext) async throws(APIError) -> Served<CompletionStream> {
-        try await serve(targets, localLastResort: false) { (provider) throws(ProviderError) in
+    private func serveStream(_ targets: [String], _ request: ChatRequest, _ context: ProviderContext,
+                             _ tracker: AttemptTracker) async throws(APIError) -> Served<CompletionStream> {
+        try await serve(targets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }
     }

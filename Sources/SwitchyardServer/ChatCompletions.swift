@@ -18,7 +18,6 @@ struct ChatCompletions: Sendable {
     }
 
     private func handle(_ request: Request, hangup: ClientHangup?) async throws -> Response {
-        let startedAt = ContinuousClock.now
         let requestID = Self.makeRequestID()
         var headers: HTTPFields = [.switchyardRequestID: requestID]
         // One snapshot for the whole request: a reload meanwhile does not change its policy.
@@ -31,20 +30,26 @@ struct ChatCompletions: Sendable {
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
+            let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: chat.model,
+                                                                 stream: chat.stream),
+                                         sink: policy.accounting)
             if chat.stream {
-                let served = try await router.stream(chat, decision: decision, context: providerContext)
-                describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
+                let served = try await router.stream(chat, decision: decision, context: providerContext, tracker: tracker)
+                describe(served, in: &headers)
                 count(served, metrics)
                 log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
-                return streamingResponse(served.answer, chat: chat, target: served.target.name, headers: headers,
-                                         metrics: metrics, startedAt: startedAt, hangup: hangup)
+                return streamingResponse(served, chat: chat, decision: decision, headers: headers, tracker: tracker, hangup: hangup)
             }
-            let served = try await router.complete(chat, decision: decision, context: providerContext)
-            describe(served.target.name, tier: Tier(served.target), skipped: served.skipped, escalation: served.escalation, in: &headers)
-            metrics.served(served.target.name, usage: served.answer.usage, startedAt: startedAt)
+            let served = try await router.complete(chat, decision: decision, context: providerContext, tracker: tracker)
+            if let usage = served.answer.usage {
+                tracker.end(served.attempt, .served, usage: usage)
+            } else {
+                let estimate = UsageEstimate.of(request: chat, decision: decision, completionCharacters: UsageEstimate.characters(in: served.answer.body))
+                tracker.end(served.attempt, .served, usage: estimate, estimated: true)
+            }
+            describe(served, in: &headers)
             count(served, metrics)
             log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
-            if !served.skipped.isEmpty { metrics.fallbacks.increment() }
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: served.answer.body.serialized())))
         } catch {
@@ -108,17 +113,26 @@ struct ChatCompletions: Sendable {
     }
 
     /// The stream is committed (200 and headers sent) only after a target accepted it. A stream
-    /// that breaks later ends with an explicit error event and no `[DONE]`, never silently.
-    private func streamingResponse(_ stream: CompletionStream, chat: ChatRequest, target: String, headers: HTTPFields,
-                                   metrics: GatewayMetrics, startedAt: ContinuousClock.Instant, hangup: ClientHangup?) -> Response {
+    /// that breaks later ends with an explicit error event and no `[DONE]`, never silently. Its
+    /// attempt ends here, whichever way the stream ends.
+    private func streamingResponse(_ served: Served<CompletionStream>, chat: ChatRequest, decision: RouteDecision, headers: HTTPFields,
+                                   tracker: AttemptTracker, hangup: ClientHangup?) -> Response {
         var headers = headers
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         let includeUsage = chat.includeUsage
+        let stream = served.answer
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            // While waiting silently for the next token, only the hang-up signal notices a client gone.
-            if let hangup, hangup.hasHungUp { return }
             var usage: TokenUsage?
+            var characters = 0
+            var outcome = Attempt.Outcome.cancelled
+            var detail: String?
+            func end() {
+                let counted = usage ?? UsageEstimate.of(request: chat, decision: decision, completionCharacters: characters)
+                tracker.end(served.attempt, outcome, usage: counted, estimated: usage == nil, detail: detail)
+            }
+            // While waiting silently for the next token, only the hang-up signal notices a client gone.
+            if let hangup, hangup.hasHungUp { return end() }
             do {
                 for try await var chunk in stream.chunks {
                     if let reported = TokenUsage(openAI: chunk["usage"]) {
@@ -128,36 +142,40 @@ struct ChatCompletions: Sendable {
                             if chunk["choices"]?.arrayValue?.isEmpty ?? true { continue }
                         }
                     }
+                    characters += UsageEstimate.characters(in: chunk)
                     try await writer.write(ByteBuffer(bytes: SSE.frame(.object(chunk))))
                 }
-                if Task.isCancelled { return }
+                if Task.isCancelled { return end() }
+                outcome = .served
                 try await writer.write(ByteBuffer(bytes: SSE.done))
-                metrics.served(target, usage: usage, startedAt: startedAt)
             } catch let error as ProviderError {
-                metrics.streamsBroken.increment()
-                metrics.failed(target)
+                (outcome, detail) = (.broken, error.description)
+                end()
                 try await writer.write(ByteBuffer(bytes: SSE.frame(error.apiError.json)))
+                return try await writer.finish(nil)
+            } catch {
+                end()
+                throw error
             }
+            end()
             try await writer.finish(nil)
         })
     }
 
-    private func describe(_ target: String, tier: Tier, skipped: [SkippedTarget], escalation: Escalation?, in headers: inout HTTPFields) {
-        headers[.switchyardRoute] = tier.rawValue
-        headers[.switchyardModel] = target
-        if let escalation {
+    private func describe<Answer>(_ served: Served<Answer>, in headers: inout HTTPFields) {
+        headers[.switchyardRoute] = Tier(served.target).rawValue
+        headers[.switchyardModel] = served.target.name
+        if let escalation = served.escalation {
             headers[.switchyardEscalated] = escalation.escalated ? escalation.reason : "not-escalated(\(escalation.reason))"
         }
-        if !skipped.isEmpty {
-            headers[.switchyardFallback] = skipped.map(\.description).joined(separator: ", ")
+        if !served.skipped.isEmpty {
+            headers[.switchyardFallback] = served.skipped.map(\.description).joined(separator: ", ")
         }
     }
 
-    /// Failed attempts before the answer, and a cascade's escalation, into the metrics.
+    /// Request-level facts the attempts do not carry: a fallback happened, a cascade escalated.
     private func count<Answer>(_ served: Served<Answer>, _ metrics: GatewayMetrics) {
-        for skipped in served.skipped {
-            if case .failed = skipped.why { metrics.failed(skipped.target) }
-        }
+        if !served.skipped.isEmpty { metrics.fallbacks.increment() }
         guard let escalation = served.escalation else { return }
         (escalation.escalated ? metrics.escalated : metrics.escalationsKeptLocal).increment()
     }

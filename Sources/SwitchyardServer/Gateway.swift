@@ -78,14 +78,15 @@ public final class Gateway: Sendable {
                                        stateDirectory: options.stateDirectory, client: client, logger: logger)
             }
             live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache,
-                                                gates: gates))
+                                                gates: gates, logger: logger))
         } catch {
             Task { await client.shutdown() }
             throw error
         }
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
-            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache, gates: gates)
+            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache, gates: gates,
+                              logger: logger)
         }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
@@ -99,7 +100,7 @@ public final class Gateway: Sendable {
     /// headers included), the tokenizer, the router and the metric handles. The engine is the
     /// one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
-                                 tokenCache: TokenCountCache, gates: TargetGates) throws(PolicyError) -> LivePolicy.Snapshot {
+                                 tokenCache: TokenCountCache, gates: TargetGates, logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
         var providers: [any Provider] = []
         for target in policy.models {
             switch target.kind {
@@ -121,7 +122,7 @@ public final class Gateway: Sendable {
         }
         let tokenizer: any PromptTokenizer = engine.map { LlamaTokenizer(engine: $0, client: client, cache: tokenCache) } ?? EstimatingTokenizer()
         return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates),
-                                   metrics: GatewayMetrics(policy: policy))
+                                   logger: logger)
     }
 
     private static func apiKey(_ remote: RemoteSettings, _ environment: [String: String]) -> String? {

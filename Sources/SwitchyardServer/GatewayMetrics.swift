@@ -1,4 +1,5 @@
 import Metrics
+import SwitchyardRouter
 import SwitchyardPolicy
 import SwitchyardWire
 
@@ -6,8 +7,8 @@ import SwitchyardWire
 /// They report to whatever metrics backend the process bootstrapped (Prometheus in `serve`).
 struct GatewayMetrics: Sendable {
     struct PerTarget: Sendable {
-        let served: Counter
-        let failed: Counter
+        /// Attempts by how they ended (`Attempt.Outcome`).
+        let attempts: [Attempt.Outcome: Counter]
         let promptTokens: Counter
         let completionTokens: Counter
         let costUSD: FloatingPointCounter
@@ -18,7 +19,6 @@ struct GatewayMetrics: Sendable {
     private let targets: [String: PerTarget]
     let rejected: Counter
     let fallbacks: Counter
-    let streamsBroken: Counter
     /// Cascades that sent a request on to the cloud after scoring the local answer, and those
     /// that wanted to but kept the local answer (no cloud target could take it).
     let escalated: Counter
@@ -31,9 +31,12 @@ struct GatewayMetrics: Sendable {
         for model in policy.models {
             let tier = model.isLocal ? "local" : "cloud"
             let dims = [("model", model.name), ("tier", tier)]
+            var attempts: [Attempt.Outcome: Counter] = [:]
+            for outcome in [Attempt.Outcome.served, .failed, .broken, .cancelled, .discarded] {
+                attempts[outcome] = Counter(label: "switchyard_attempts_total", dimensions: dims + [("outcome", outcome.rawValue)])
+            }
             targets[model.name] = PerTarget(
-                served: Counter(label: "switchyard_requests_served_total", dimensions: dims),
-                failed: Counter(label: "switchyard_requests_failed_total", dimensions: dims),
+                attempts: attempts,
                 promptTokens: Counter(label: "switchyard_tokens_total", dimensions: dims + [("kind", "prompt")]),
                 completionTokens: Counter(label: "switchyard_tokens_total", dimensions: dims + [("kind", "completion")]),
                 costUSD: FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: dims),
@@ -44,7 +47,6 @@ struct GatewayMetrics: Sendable {
         self.targets = targets
         rejected = Counter(label: "switchyard_requests_rejected_total")
         fallbacks = Counter(label: "switchyard_fallbacks_total")
-        streamsBroken = Counter(label: "switchyard_streams_broken_total")
         escalated = Counter(label: "switchyard_cascade_escalations_total", dimensions: [("outcome", "escalated")])
         escalationsKeptLocal = Counter(label: "switchyard_cascade_escalations_total", dimensions: [("outcome", "kept-local")])
         var privateData: [String: (keptLocal: Counter, refused: Counter)] = [:]
@@ -63,19 +65,18 @@ struct GatewayMetrics: Sendable {
         }
     }
 
-    func served(_ target: String, usage: TokenUsage?, startedAt: ContinuousClock.Instant) {
-        guard let m = targets[target] else { return }
-        m.served.increment()
-        m.latency.recordNanoseconds(Int64((ContinuousClock.now - startedAt).nanosecondsClamped))
-        guard let usage else { return }
+    /// An attempt's end: counted by outcome; its tokens, cost and duration recorded when it used any.
+    func attemptEnded(_ attempt: Attempt) {
+        guard let m = targets[attempt.target.name] else { return }
+        m.attempts[attempt.outcome]?.increment()
+        if attempt.outcome == .served { m.latency.recordNanoseconds(Int64(attempt.duration.nanosecondsClamped)) }
+        guard let usage = attempt.usage else { return }
         m.promptTokens.increment(by: usage.promptTokens)
         m.completionTokens.increment(by: usage.completionTokens)
         if let price = m.price {
             m.costUSD.increment(by: (Double(usage.promptTokens) * price.inputPerMillion + Double(usage.completionTokens) * price.outputPerMillion) / 1_000_000)
         }
     }
-
-    func failed(_ target: String) { targets[target]?.failed.increment() }
 }
 
 extension Duration {

@@ -16,6 +16,14 @@ final class LivePolicy: Sendable {
     struct Snapshot: Sendable {
         let router: RequestRouter
         let metrics: GatewayMetrics
+        /// Where every attempt's end is accounted (built on `metrics`).
+        let accounting: any AttemptSink
+
+        init(router: RequestRouter, logger: Logger) {
+            self.router = router
+            metrics = GatewayMetrics(policy: router.policy)
+            accounting = GatewayAccounting(metrics: metrics, logger: logger)
+        }
     }
 
     private let current: Mutex<Snapshot>

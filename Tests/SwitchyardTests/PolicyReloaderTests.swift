@@ -18,7 +18,7 @@ struct PolicyReloaderTests {
     }
 
     static func snapshot(_ policy: Policy) -> LivePolicy.Snapshot {
-        LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: []), metrics: GatewayMetrics(policy: policy))
+        LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: []), logger: Logger(label: "test"))
     }
 
     /// Builds snapshots slowly, counting builds and the most that ever ran at once.

@@ -145,7 +145,11 @@ struct PromisesUnderAttackTests {
                 #expect(response.json["error"]?["code"] == .string("engine_unavailable"))
                 #expect(response.header("retry-after") != nil)
             }
-            try await Fixtures.waitUntilReady(engine)
+            // Back once the supervisor has restarted it (a new pid, ready again).
+            let deadline = ContinuousClock.now + .seconds(60)
+            while engine.status.pid == pid || engine.readyBaseURL == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             #expect(try await gateway.chat("hi").status == 200)
         }
     }

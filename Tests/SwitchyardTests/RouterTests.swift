@@ -89,26 +89,34 @@ struct RouterTests {
         #expect(error.message.contains("auto, box, cloud, backup"))
     }
 
-    @Test("a failing target falls back to the next; the served answer says what was passed over")
+    @Test("a failing target falls back to the next; the served answer says what was passed over; the failed attempt is accounted")
     func fallback() async throws {
         let r = router(["cloud": (.available, .transport("connection refused", timeout: false))])
-        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
+        let sink = RecordingSink()
+        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"),
+                                          tracker: sink.tracker("req"))
         #expect(served.target.name == "backup")
         #expect(served.skipped.map(\.description) == ["cloud:failed(connection refused)"])
+        // The failed attempt ended through the hook; the served one is still open for its caller.
+        #expect(sink.attempts.map(\.target.name) == ["cloud"])
+        #expect(sink.attempts.map(\.outcome) == [.failed])
+        #expect(sink.attempts.first?.id == "req-1")
+        #expect(served.attempt.id == "req-2")
+        #expect(served.attempt.outcome == .inProgress)
     }
 
     @Test("a request the upstream rejects is not retried elsewhere")
     func noFallbackOnRejection() async throws {
         let r = router(["cloud": (.available, .upstreamStatus(400, message: "bad"))])
         await #expect(throws: APIError.self) {
-            try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
+            try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"), tracker: .discarding())
         }
     }
 
     @Test("with every cloud target unconfigured, the local engine answers and says why")
     func unconfiguredServesLocally() async throws {
         let r = router(["cloud": (.unconfigured("CLOUD_KEY is not set"), nil), "backup": (.unconfigured("BACKUP_KEY is not set"), nil)])
-        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
+        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"), tracker: .discarding())
         #expect(served.target.name == "box")
         #expect(served.skipped.map(\.description) == ["cloud:unconfigured(CLOUD_KEY is not set)", "backup:unconfigured(BACKUP_KEY is not set)"])
     }
@@ -116,7 +124,7 @@ struct RouterTests {
     @Test("an unconfigured fallback that was never needed is not reported")
     func unneededFallback() async throws {
         let r = router(["backup": (.unconfigured("BACKUP_KEY is not set"), nil)])
-        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
+        let served = try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"), tracker: .discarding())
         #expect(served.target.name == "cloud")
         #expect(served.skipped.isEmpty)
     }
@@ -125,7 +133,7 @@ struct RouterTests {
     func noSilentLocalAfterFailure() async throws {
         let r = router(["cloud": (.available, .transport("down", timeout: false)), "backup": (.unconfigured("BACKUP_KEY is not set"), nil)])
         let error = try #require(await apiError {
-            try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"))
+            try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"), tracker: .discarding())
         })
         #expect(error.status == 502)
     }

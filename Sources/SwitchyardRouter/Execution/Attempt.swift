@@ -1,0 +1,119 @@
+import SwitchyardPolicy
+import SwitchyardProviders
+import SwitchyardWire
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One call to one upstream on behalf of one request: what was tried, how it ended, what it used.
+/// A request makes several when targets fail over or a cascade escalates; each is accounted alone,
+/// so that a failed or discarded attempt leaves a trace (and a cost, if it had one).
+public struct Attempt: Sendable {
+    public enum Outcome: String, Sendable {
+        case inProgress = "in_progress"
+        /// Its answer reached the client whole, or its stream ended with the upstream's end marker.
+        case served
+        /// It failed before answering (unreachable, error status, timeout, malformed, busy).
+        case failed
+        /// Its stream broke after it had been committed to the client.
+        case broken
+        /// The client left before it ended.
+        case cancelled
+        /// A cascade's local answer, replaced by its escalation.
+        case discarded
+    }
+
+    /// `REQUESTID-N`: unique, and the ledger's idempotency key.
+    public let id: String
+    public let target: ModelTarget
+    public var outcome: Outcome = .inProgress
+    /// Why it failed, or why a cascade discarded it.
+    public var detail: String?
+    public var usage: TokenUsage?
+    /// True when `usage` was counted by the gateway because the upstream reported none.
+    public var usageEstimated = false
+    public let startedAt: ContinuousClock.Instant
+    /// Wall-clock start, milliseconds since 1970 (for the ledger).
+    public let startedAtUnixMilliseconds: Int64
+    public var duration: Duration = .zero
+
+    public var tier: Tier { Tier(target) }
+}
+
+/// What the accounting of an attempt needs to know of its request.
+public struct AttemptRequest: Sendable {
+    public var requestID: String
+    public var rule: String
+    public var requestedModel: String
+    public var stream: Bool
+
+    public init(requestID: String, rule: String, requestedModel: String, stream: Bool) {
+        self.requestID = requestID
+        self.rule = rule
+        self.requestedModel = requestedModel
+        self.stream = stream
+    }
+}
+
+/// The one place every attempt's end goes through, whatever the end: whole answer, stream
+/// finished, broken, cancelled, failed over, discarded by a cascade. Metrics, logs, the ledger
+/// and budgets read it; nothing else counts on the side.
+public protocol AttemptSink: Sendable {
+    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest)
+}
+
+/// Begins and ends the attempts of one request, sending each end to the sink exactly once.
+public final class AttemptTracker: Sendable {
+    public let request: AttemptRequest
+    private let sink: any AttemptSink
+    private let next = Atomic<Int>(1)
+
+    public init(request: AttemptRequest, sink: any AttemptSink) {
+        self.request = request
+        self.sink = sink
+    }
+
+    func begin(_ target: ModelTarget) -> Attempt {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let n = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return Attempt(id: "\(request.requestID)-\(n)", target: target, startedAt: .now,
+                       startedAtUnixMilliseconds: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
+    }
+
+    /// Ends an attempt. `usage` nil on a served or discarded attempt means the upstream reported
+    /// none: the caller passes an estimate and `estimated: true` instead.
+    public func end(_ attempt: Attempt, _ outcome: Attempt.Outcome, usage: TokenUsage? = nil, estimated: Bool = false,
+                    detail: String? = nil) {
+        var ended = attempt
+        ended.outcome = outcome
+        ended.usage = usage
+        ended.usageEstimated = estimated
+        ended.detail = detail ?? attempt.detail
+        ended.duration = .now - attempt.startedAt
+        sink.attemptEnded(ended, of: request)
+    }
+}
+
+/// Token counts the gateway makes itself when an upstream reports none: the prompt as the
+/// decision counted it (or four characters a token), and four characters a generated token.
+public enum UsageEstimate {
+    public static func of(request: ChatRequest, decision: RouteDecision, completionCharacters: Int) -> TokenUsage {
+        let prompt = decision.signals.promptTokens ?? EstimatingTokenizer.estimate(request)
+        return TokenUsage(promptTokens: prompt, completionTokens: (completionCharacters + 3) / 4)
+    }
+
+    /// Characters of generated text (and tool-call arguments) in a completion or a chunk.
+    public static func characters(in body: JSONObject) -> Int {
+        var count = 0
+        for choice in body["choices"]?.arrayValue ?? [] {
+            for part in [choice["message"], choice["delta"]] {
+                count += part?["content"]?.stringValue?.count ?? 0
+                for call in part?["tool_calls"]?.arrayValue ?? [] { count += call["function"]?["arguments"]?.stringValue?.count ?? 0 }
+            }
+        }
+        return count
+    }
+}

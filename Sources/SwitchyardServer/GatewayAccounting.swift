@@ -1,0 +1,25 @@
+import Logging
+import SwitchyardRouter
+
+/// The gateway's accounting hook: every attempt's end, whatever it was, is counted in the
+/// metrics and logged here, and nowhere else.
+struct GatewayAccounting: AttemptSink {
+    let metrics: GatewayMetrics
+    let logger: Logger
+
+    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) {
+        metrics.attemptEnded(attempt)
+        logger.debug("attempt", metadata: [
+            "request_id": "\(request.requestID)",
+            "attempt": "\(attempt.id)",
+            "target": "\(attempt.target.name)",
+            "tier": "\(attempt.tier.rawValue)",
+            "outcome": "\(attempt.outcome.rawValue)",
+            "prompt_tokens": "\(attempt.usage?.promptTokens ?? 0)",
+            "completion_tokens": "\(attempt.usage?.completionTokens ?? 0)",
+            "usage_estimated": "\(attempt.usageEstimated)",
+            "duration_ms": "\(attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000)",
+            "detail": "\(attempt.detail ?? "")",
+        ])
+    }
+}
