@@ -22,6 +22,15 @@ public struct Policy: Sendable {
     /// What the file says that probably is not what its author meant, though it loads: a serve
     /// or cascade rule that requests naming a model never see. `policy check` prints them.
     public var warnings: [PolicyDiagnostic] = []
+    public var auth = AuthSettings()
+    public var ledger = LedgerSettings()
+    public var budgets = BudgetSettings()
+
+    /// The price that values a locally served answer: what it would have cost in the cloud.
+    public var savingsPrice: Price? {
+        if let name = budgets.savingsReference { return model(named: name)?.remote?.price }
+        return models.lazy.compactMap { $0.remote?.price }.first
+    }
 
     public func model(named name: String) -> ModelTarget? { models.first { $0.name == name } }
 

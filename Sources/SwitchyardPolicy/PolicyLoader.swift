@@ -46,7 +46,11 @@ private struct PolicyBuilder {
     /// Reported by `policy check` but not stopping the load.
     var warnings: [PolicyDiagnostic] = []
 
-    static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration"]
+    static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration", "auth", "ledger", "budgets"]
+    static let authKeys = ["mode"]
+    static let ledgerKeys = ["postgres_url_env", "sqlite_path"]
+    static let budgetKeys = ["on_exhausted", "tenants", "savings_reference"]
+    static let budgetLimitKeys = ["usd", "period"]
     static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout"]
     static let commonModelKeys = ["kind", "context", "limits"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
@@ -76,6 +80,8 @@ private struct PolicyBuilder {
             reader.error(root, "missing `version: 1`")
         }
         if let server = top.value("server") { policy.server = buildServer(server) }
+        if let auth = top.value("auth") { policy.auth = buildAuth(auth) }
+        if let ledger = top.value("ledger") { policy.ledger = buildLedger(ledger) }
         if let models = top.value("models") {
             policy.models = buildModels(models)
         } else {
@@ -90,6 +96,7 @@ private struct PolicyBuilder {
         } else if let first = policy.models.first(where: \.isLocal) ?? policy.models.first {
             policy.rules = [Rule(name: "default", action: .serve(target: first.name, fallbacks: []), line: 0)]
         }
+        if let budgets = top.value("budgets") { policy.budgets = buildBudgets(budgets, models: policy.models) }
         if let constraints = top.value("constraints") {
             policy.constraints = buildConstraints(constraints, models: policy.models, rules: policy.rules)
         }
@@ -120,6 +127,64 @@ private struct PolicyBuilder {
         if let n = map.value("idle_timeout"), let v = reader.duration(n, "idle_timeout", in: SettingRanges.idleTimeout) { settings.idleTimeout = v }
         if let n = map.value("header_timeout"), let v = reader.duration(n, "header_timeout", in: SettingRanges.headerTimeout) { settings.headerTimeout = v }
         if let n = map.value("body_timeout"), let v = reader.duration(n, "body_timeout", in: SettingRanges.bodyTimeout) { settings.bodyTimeout = v }
+        return settings
+    }
+
+    mutating func buildAuth(_ node: Node) -> AuthSettings {
+        var settings = AuthSettings()
+        guard let map = reader.mapping(node, "auth") else { return settings }
+        reader.checkKeys(map, allowed: Self.authKeys, in: "auth")
+        if let n = map.value("mode"), let text = reader.string(n, "mode") {
+            if let mode = AuthSettings.Mode(rawValue: text) {
+                settings.mode = mode
+            } else {
+                reader.error(n, "unknown auth mode '\(text)'; expected \(AuthSettings.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        return settings
+    }
+
+    mutating func buildLedger(_ node: Node) -> LedgerSettings {
+        var settings = LedgerSettings()
+        guard let map = reader.mapping(node, "ledger") else { return settings }
+        reader.checkKeys(map, allowed: Self.ledgerKeys, in: "ledger")
+        if let n = map.value("postgres_url_env") { settings.postgresURLEnv = reader.string(n, "postgres_url_env") }
+        if let n = map.value("sqlite_path") { settings.sqlitePath = reader.string(n, "sqlite_path") }
+        return settings
+    }
+
+    mutating func buildBudgets(_ node: Node, models: [ModelTarget]) -> BudgetSettings {
+        var settings = BudgetSettings()
+        guard let map = reader.mapping(node, "budgets") else { return settings }
+        reader.checkKeys(map, allowed: Self.budgetKeys, in: "budgets")
+        if let n = map.value("on_exhausted"), let text = reader.string(n, "on_exhausted") {
+            if let value = BudgetSettings.Exhaustion(rawValue: text) {
+                settings.onExhausted = value
+            } else {
+                reader.error(n, "unknown `on_exhausted` '\(text)'; expected local_only or deny")
+            }
+        }
+        if let n = map.value("savings_reference"), let name = reader.string(n, "savings_reference") {
+            checkTarget(name, node: n, names: models.map(\.name))
+            settings.savingsReference = name
+        }
+        if let n = map.value("tenants"), let tenants = reader.mapping(n, "tenants") {
+            for tenant in tenants {
+                guard let limit = reader.mapping(tenant.value, "tenant budget") else { continue }
+                reader.checkKeys(limit, allowed: Self.budgetLimitKeys, in: "a tenant budget")
+                guard let usdNode = limit.value("usd"), let usd = reader.number(usdNode, "usd", in: SettingRanges.budgetUSD) else {
+                    if limit.value("usd") == nil { reader.error(tenant.keyNode, "tenant budget '\(tenant.key)' needs `usd`") }
+                    continue
+                }
+                var period = "month"
+                if let p = limit.value("period"), let text = reader.string(p, "period") {
+                    if BudgetSettings.periods.contains(text) { period = text } else {
+                        reader.error(p, "unknown budget period '\(text)'; expected day, month or total")
+                    }
+                }
+                settings.tenants[tenant.key] = BudgetSettings.Limit(usd: usd, period: period)
+            }
+        }
         return settings
     }
 

@@ -29,6 +29,8 @@ enum SettingRanges {
     static let holdTime = DurationRange(min: .milliseconds(1), max: .seconds(60))
 
     static let status = 100...599
+    /// A budget in USD (stored in nano-dollars: at most about 9.2 billion USD).
+    static let budgetUSD = 0.0...1_000_000_000
     /// The largest bytes a policy file (or its calibration file) may have: far above any real
     /// one, and small enough that reading and composing it is quick.
     static let fileBytes = 4 << 20

@@ -3,10 +3,16 @@
 public enum Signal: Sendable, Hashable, CustomStringConvertible {
     /// The model the client asked for (`auto` or a policy model name).
     case model
-    /// `x-switchyard-tenant` (until API keys carry it).
+    /// The caller's tenant: from its API key when it sent one, else `x-switchyard-tenant` (unverified).
     case tenant
-    /// `x-switchyard-team`.
+    /// The caller's team: from its API key, else `x-switchyard-team`.
     case team
+    /// The name of the caller's API key; empty for an anonymous caller.
+    case key
+    /// What is left of the caller's tightest cloud budget this period, in USD (infinite without one).
+    case budgetRemainingUSD
+    /// The share of that budget already spent or reserved, in [0, 1] (0 without one).
+    case budgetUsedRatio
     /// Any `x-switchyard-NAME` request header, as `header.NAME`.
     case header(String)
     case messages
@@ -31,8 +37,8 @@ public enum Signal: Sendable, Hashable, CustomStringConvertible {
 
     /// Every signal but `header.NAME`, by the name conditions use.
     public static let named: [String: Signal] = Dictionary(uniqueKeysWithValues: [
-        Signal.model, .tenant, .team, .messages, .promptChars, .promptTokens, .promptRatio, .maxTokens, .stream,
-        .tools, .images, .pii, .complexity, .confidence,
+        Signal.model, .tenant, .team, .key, .budgetRemainingUSD, .budgetUsedRatio, .messages, .promptChars, .promptTokens,
+        .promptRatio, .maxTokens, .stream, .tools, .images, .pii, .complexity, .confidence,
     ].map { ($0.description, $0) })
 
     public var description: String {
@@ -40,6 +46,9 @@ public enum Signal: Sendable, Hashable, CustomStringConvertible {
         case .model: "model"
         case .tenant: "tenant"
         case .team: "team"
+        case .key: "key"
+        case .budgetRemainingUSD: "budget.remaining_usd"
+        case .budgetUsedRatio: "budget.used_ratio"
         case .header(let name): "header.\(name)"
         case .messages: "messages"
         case .promptChars: "prompt_chars"
@@ -57,8 +66,9 @@ public enum Signal: Sendable, Hashable, CustomStringConvertible {
 
     public var kind: Kind {
         switch self {
-        case .model, .tenant, .team, .header: .string
-        case .messages, .promptChars, .promptTokens, .promptRatio, .maxTokens, .complexity, .confidence: .number
+        case .model, .tenant, .team, .key, .header: .string
+        case .messages, .promptChars, .promptTokens, .promptRatio, .maxTokens, .complexity, .confidence,
+             .budgetRemainingUSD, .budgetUsedRatio: .number
         case .stream, .tools, .images: .bool
         case .pii: .set
         }
@@ -67,8 +77,8 @@ public enum Signal: Sendable, Hashable, CustomStringConvertible {
     /// The values a numeric signal can take.
     public var range: ClosedRange<Double>? {
         switch self {
-        case .complexity, .confidence: 0...1
-        case .messages, .promptChars, .promptTokens, .promptRatio, .maxTokens: 0...Double.greatestFiniteMagnitude
+        case .complexity, .confidence, .budgetUsedRatio: 0...1
+        case .messages, .promptChars, .promptTokens, .promptRatio, .maxTokens, .budgetRemainingUSD: 0...Double.greatestFiniteMagnitude
         default: nil
         }
     }
@@ -129,6 +139,9 @@ public struct SignalValues: Sendable, Equatable {
     public var model: String?
     public var tenant: String?
     public var team: String?
+    public var key: String?
+    public var budgetRemainingUSD: Double?
+    public var budgetUsedRatio: Double?
     public var headers: [String: String] = [:]
     public var messages: Int?
     public var promptChars: Int?
@@ -153,6 +166,9 @@ public struct SignalValues: Sendable, Equatable {
         case .model: model.map(ConditionValue.string)
         case .tenant: tenant.map(ConditionValue.string)
         case .team: team.map(ConditionValue.string)
+        case .key: key.map(ConditionValue.string)
+        case .budgetRemainingUSD: budgetRemainingUSD.map(ConditionValue.number)
+        case .budgetUsedRatio: budgetUsedRatio.map(ConditionValue.number)
         case .header(let name): .string(headers[name] ?? "")
         case .messages: messages.map { .number(Double($0)) }
         case .promptChars: promptChars.map { .number(Double($0)) }
@@ -178,6 +194,9 @@ public struct SignalValues: Sendable, Equatable {
         case (.model, .string(let s)): model = s
         case (.tenant, .string(let s)): tenant = s
         case (.team, .string(let s)): team = s
+        case (.key, .string(let s)): key = s
+        case (.budgetRemainingUSD, .number(let n)): budgetRemainingUSD = n
+        case (.budgetUsedRatio, .number(let n)): budgetUsedRatio = n
         case (.header(let name), .string(let s)): headers[name] = s
         case (.messages, .number(let n)): messages = Int(n)
         case (.promptChars, .number(let n)): promptChars = Int(n)

@@ -17,12 +17,14 @@ public struct RequestRouter: Sendable {
     let scorer: ConfidenceScorer
     /// Each target's concurrency limit and queue.
     let gates: [String: TargetGate]
+    /// Budget state for the `budget.*` signals; nil without a ledger.
+    let budgets: (any BudgetSignals)?
 
     public static let autoModel = "auto"
 
     /// - Parameter gates: shared across policy reloads by the gateway; a fresh set by default.
     public init(policy: Policy, providers: [any Provider], tokenizer: any PromptTokenizer = EstimatingTokenizer(),
-                gates: TargetGates = TargetGates()) {
+                gates: TargetGates = TargetGates(), budgets: (any BudgetSignals)? = nil) {
         self.policy = policy
         self.providers = Dictionary(uniqueKeysWithValues: providers.map { ($0.target.name, $0) })
         self.tokenizer = tokenizer
@@ -31,6 +33,7 @@ public struct RequestRouter: Sendable {
         localContext = policy.localModels.first?.contextWindow
         scorer = ConfidenceScorer(calibration: policy.calibration)
         self.gates = gates.gates(for: policy)
+        self.budgets = budgets
     }
 
     /// Prompt tokens for the confidence features: the decision's own count, else the tokenizer's.
@@ -53,7 +56,9 @@ public struct RequestRouter: Sendable {
     /// - Parameters:
     ///   - headers: the request's `x-switchyard-*` headers, names lowercased without the prefix.
     ///   - stubs: signal values to use instead of computing them (`policy test`, explain).
-    public func decide(_ request: ChatRequest, headers: [String: String] = [:], stubs: SignalValues = SignalValues()) async throws(APIError) -> RouteDecision {
+    ///   - caller: who is asking (its key's identity replaces client-sent tenant headers).
+    public func decide(_ request: ChatRequest, headers: [String: String] = [:], caller: Caller = .anonymous,
+                       stubs: SignalValues = SignalValues()) async throws(APIError) -> RouteDecision {
         let named = request.model != Self.autoModel
         if named, policy.model(named: request.model) == nil {
             throw .modelNotFound(request.model, available: modelNames)
@@ -61,7 +66,7 @@ public struct RequestRouter: Sendable {
         var initial = stubs
         initial.headers.merge(headers) { stub, _ in stub }
         var signals = SignalComputer(request: request, tokenizer: tokenizer, localContext: localContext,
-                                     complexityModel: policy.complexityModel, values: initial)
+                                     complexityModel: policy.complexityModel, caller: caller, budgets: budgets, values: initial)
         await signals.ensure(alwaysNeeded)
 
         var trace: [RuleTrace] = []
@@ -96,7 +101,7 @@ public struct RequestRouter: Sendable {
             decision = RouteDecision(rule: "model:\(request.model)", action: .serve([request.model]), reason: "requested-model",
                                      signals: signals.values, trace: trace, privateData: [], mayServeLocallyAsLastResort: true)
         }
-        return applyConstraints(decision!)
+        return applyCallerLimits(applyConstraints(decision!), request, caller)
     }
 
     /// Private data never leaves the allowed targets, whatever the rule, its fallbacks or a
@@ -111,22 +116,18 @@ public struct RequestRouter: Sendable {
         result.reason += " private_data=\(found.joined(separator: ","))"
         let refusal = RouteDecision.Action.deny(
             "This request contains private data (\(found.joined(separator: ", "))), which may only be served by \(constraint.allowedTargets.joined(separator: ", ")); rule '\(decision.rule)' would send it elsewhere.")
-        switch decision.action {
-        case .serve(let candidates):
-            let allowed = candidates.filter(constraint.allowedTargets.contains)
-            result.action = allowed.isEmpty ? refusal : .serve(allowed)
-        case .cascade(let cascade):
-            if constraint.allowedTargets.contains(cascade.escalateTo), constraint.allowedTargets.contains(cascade.first) {
-                var kept = cascade
-                kept.fallbacks = cascade.fallbacks.filter(constraint.allowedTargets.contains)
-                result.action = .cascade(kept)
-            } else {
-                let allowed = ([cascade.first] + cascade.fallbacks).filter(constraint.allowedTargets.contains)
-                result.action = allowed.isEmpty ? refusal : .serve(allowed)
-            }
-        case .deny:
-            break
-        }
+        result.action = decision.action.restricted(to: constraint.allowedTargets, otherwise: refusal)
+        return result
+    }
+
+    /// A key limited to some models: a request it makes is served only by them, or refused.
+    private func applyCallerLimits(_ decision: RouteDecision, _ request: ChatRequest, _ caller: Caller) -> RouteDecision {
+        guard let models = caller.models else { return decision }
+        var result = decision
+        let refusal = RouteDecision.Action.deny(
+            "The API key '\(caller.keyName ?? "")' may use only \(models.joined(separator: ", ")); this request would be served by another model.")
+        result.action = decision.action.restricted(to: models, otherwise: refusal)
+        result.mayServeLocallyAsLastResort = decision.mayServeLocallyAsLastResort && policy.localModels.contains { models.contains($0.name) }
         return result
     }
 
@@ -134,5 +135,27 @@ public struct RequestRouter: Sendable {
         let text = facts.isEmpty ? head : head + " " + facts.joined(separator: " ")
         // Header-safe: printable ASCII only (facts may quote client-sent header values).
         return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? $0 : "?" }).prefix(300))
+    }
+}
+
+extension RouteDecision.Action {
+    /// This action with only `allowed` targets left: a cascade whose two steps are allowed keeps its
+    /// allowed fallbacks; one that cannot escalate serves what it may; nothing left is `refusal`.
+    func restricted(to allowed: [String], otherwise refusal: RouteDecision.Action) -> RouteDecision.Action {
+        switch self {
+        case .serve(let candidates):
+            let kept = candidates.filter(allowed.contains)
+            return kept.isEmpty ? refusal : .serve(kept)
+        case .cascade(let cascade):
+            if allowed.contains(cascade.escalateTo), allowed.contains(cascade.first) {
+                var kept = cascade
+                kept.fallbacks = cascade.fallbacks.filter(allowed.contains)
+                return .cascade(kept)
+            }
+            let kept = ([cascade.first] + cascade.fallbacks).filter(allowed.contains)
+            return kept.isEmpty ? refusal : .serve(kept)
+        case .deny:
+            return self
+        }
     }
 }

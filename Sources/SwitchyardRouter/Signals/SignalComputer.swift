@@ -12,6 +12,8 @@ struct SignalComputer {
     let localContext: Int?
     /// The fitted difficulty model, if the policy has one.
     let complexityModel: LogisticModel?
+    let caller: Caller
+    let budgets: (any BudgetSignals)?
     var values: SignalValues
 
     mutating func ensure(_ signals: Set<Signal>) async {
@@ -20,8 +22,14 @@ struct SignalComputer {
         for signal in signals where !values.has(signal) {
             switch signal {
             case .model: values.model = request.model
-            case .tenant: values.tenant = values.headers["tenant"] ?? ""
-            case .team: values.team = values.headers["team"] ?? ""
+            // A key's identity wins; only an anonymous caller's headers are taken (unverified).
+            case .tenant: values.tenant = caller.isAnonymous ? values.headers["tenant"] ?? "" : caller.tenant ?? ""
+            case .team: values.team = caller.isAnonymous ? values.headers["team"] ?? "" : caller.team ?? ""
+            case .key: values.key = caller.keyName ?? ""
+            case .budgetRemainingUSD, .budgetUsedRatio:
+                let budget = await budgets?.budget(for: caller)
+                values.budgetRemainingUSD = budget?.remainingUSD ?? .infinity
+                values.budgetUsedRatio = budget?.usedRatio ?? 0
             case .header: break  // headers are all present from the start
             case .messages: values.messages = request.messages.count
             case .promptChars: values.promptChars = request.messages.reduce(0) { $0 + $1.text.count }
