@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 import SwitchyardProviders
@@ -9,29 +10,33 @@ import SwitchyardWire
 struct ChatCompletions: Sendable {
     let live: LivePolicy
     let logger: Logger
+    let rateLimiter: RateLimiter
 
     /// Runs the request's work so that a client hanging up before its answer cancels it: the
     /// upstream transfer is aborted and the engine's slot freed.
     func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let hangup = context.hangup else { return try await handle(request, hangup: nil) }
-        return try await hangup.cancellingOnHangup { try await handle(request, hangup: hangup) }
+        let key = context.key
+        guard let hangup = context.hangup else { return try await handle(request, key: key, hangup: nil) }
+        return try await hangup.cancellingOnHangup { try await handle(request, key: key, hangup: hangup) }
     }
 
-    private func handle(_ request: Request, hangup: ClientHangup?) async throws -> Response {
+    private func handle(_ request: Request, key: AuthenticatedKey?, hangup: ClientHangup?) async throws -> Response {
         let requestID = Self.makeRequestID()
         var headers: HTTPFields = [.switchyardRequestID: requestID]
         // One snapshot for the whole request: a reload meanwhile does not change its policy.
         let policy = live.snapshot
         let (router, metrics) = (policy.router, policy.metrics)
+        let caller = key?.caller ?? .anonymous
         do {
+            if let key { headers.append(try rateLimiter.admit(key)) }
             let chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
-            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers))
+            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers), caller: caller)
             if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
             let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: chat.model,
-                                                                 stream: chat.stream),
+                                                                 stream: chat.stream, caller: caller),
                                          sink: policy.accounting)
             if chat.stream {
                 let served = try await router.stream(chat, decision: decision, context: providerContext, tracker: tracker)
@@ -64,7 +69,7 @@ struct ChatCompletions: Sendable {
         let router = live.snapshot.router
         do {
             let chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
-            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers))
+            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers), caller: context.caller)
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: decision.json.serialized())))
         } catch {
@@ -214,6 +219,7 @@ struct ChatCompletions: Sendable {
         headers[.contentType] = "application/json"
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
         if error.status == 413 { headers[.connection] = "close" }
+        headers.append(error.headers)
         // A status is always an error status, whatever an upstream's number was.
         let status = (400...599).contains(error.status) ? error.status : 502
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body())))
@@ -223,5 +229,14 @@ struct ChatCompletions: Sendable {
         let value = UInt64.random(in: 0...UInt64.max)
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension HTTPFields {
+    /// Adds headers given by name (names that are not valid header names are dropped).
+    mutating func append(_ extra: [String: String]) {
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { self[field] = value }
+        }
     }
 }

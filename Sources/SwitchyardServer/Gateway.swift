@@ -51,6 +51,10 @@ public final class Gateway: Sendable {
     private let tokenCache = TokenCountCache()
     /// Each target's concurrency gate, kept across reloads (in-flight attempts stay counted).
     private let gates = TargetGates()
+    /// Per-key request and token allowances, kept across reloads.
+    private let rateLimiter = RateLimiter()
+    /// API keys, when the gateway has a ledger.
+    private let keys: (any KeyDirectory)? = nil
     /// Reloads the policy on SIGHUP or change; also runs as a service beside the server.
     private let reloader: PolicyReloader
 
@@ -70,7 +74,7 @@ public final class Gateway: Sendable {
         let client = HTTPClient()
         self.client = client
         let engine: LocalEngine?
-        let (environment, tokenCache, gates) = (options.environment, self.tokenCache, self.gates)
+        let (environment, tokenCache, gates, rateLimiter) = (options.environment, self.tokenCache, self.gates, self.rateLimiter)
         do {
             engine = try policy.localModels.first.flatMap { local -> LocalEngine? in
                 guard case .local(let settings) = local.kind else { return nil }
@@ -78,7 +82,7 @@ public final class Gateway: Sendable {
                                        stateDirectory: options.stateDirectory, client: client, logger: logger)
             }
             live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache,
-                                                gates: gates, logger: logger))
+                                                gates: gates, rateLimiter: rateLimiter, logger: logger))
         } catch {
             Task { await client.shutdown() }
             throw error
@@ -86,7 +90,7 @@ public final class Gateway: Sendable {
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache, gates: gates,
-                              logger: logger)
+                              rateLimiter: rateLimiter, logger: logger)
         }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
@@ -100,7 +104,8 @@ public final class Gateway: Sendable {
     /// headers included), the tokenizer, the router and the metric handles. The engine is the
     /// one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
-                                 tokenCache: TokenCountCache, gates: TargetGates, logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
+                                 tokenCache: TokenCountCache, gates: TargetGates, rateLimiter: RateLimiter,
+                                 logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
         var providers: [any Provider] = []
         for target in policy.models {
             switch target.kind {
@@ -122,7 +127,7 @@ public final class Gateway: Sendable {
         }
         let tokenizer: any PromptTokenizer = engine.map { LlamaTokenizer(engine: $0, client: client, cache: tokenCache) } ?? EstimatingTokenizer()
         return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates),
-                                   logger: logger)
+                                   logger: logger, rateLimiter: rateLimiter)
     }
 
     private static func apiKey(_ remote: RemoteSettings, _ environment: [String: String]) -> String? {
@@ -172,13 +177,16 @@ public final class Gateway: Sendable {
     public func reloadPolicy() async { await reloader.reload(trigger: "request") }
 
     private func makeHTTPRouter() -> Router<GatewayRequestContext> {
-        let chat = ChatCompletions(live: live, logger: logger)
+        let chat = ChatCompletions(live: live, logger: logger, rateLimiter: rateLimiter)
         let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus)
         let http = Router(context: GatewayRequestContext.self)
         http.middlewares.add(ErrorMiddleware())
-        http.post("/v1/chat/completions") { request, context in try await chat.respond(to: request, context: context) }
-        http.post("/v1/switchyard/explain") { request, context in try await chat.explain(request, context: context) }
-        http.get("/v1/models") { _, _ in endpoints.models() }
+        // The model API: callers identified (and, under `auth: required`, refused) by their key.
+        let api = http.group().add(middleware: AuthMiddleware(live: live, keys: keys))
+        api.post("/v1/chat/completions") { request, context in try await chat.respond(to: request, context: context) }
+        api.post("/v1/switchyard/explain") { request, context in try await chat.explain(request, context: context) }
+        api.get("/v1/models") { _, _ in endpoints.models() }
+        // Operations: liveness, readiness and metrics answer without a key.
         http.get("/healthz") { _, _ in endpoints.healthz() }
         http.get("/readyz") { _, _ in endpoints.readyz() }
         http.get("/metrics") { _, _ in endpoints.metrics() }

@@ -6,9 +6,11 @@ import SwitchyardRouter
 struct GatewayAccounting: AttemptSink {
     let metrics: GatewayMetrics
     let logger: Logger
+    let rateLimiter: RateLimiter
 
     func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) {
         metrics.attemptEnded(attempt)
+        if let key = request.caller.keyID, let usage = attempt.usage { rateLimiter.charge(keyID: key, tokens: usage.totalTokens) }
         logger.debug("attempt", metadata: [
             "request_id": "\(request.requestID)",
             "attempt": "\(attempt.id)",

@@ -2,6 +2,8 @@ import HTTPTypes
 
 /// The gateway's own response headers: every answer says which request it was and where it was served.
 extension HTTPField.Name {
+    /// Anthropic-style API key header, accepted beside `Authorization: Bearer`.
+    static let xAPIKey = HTTPField.Name("x-api-key")!
     static let switchyardRequestID = HTTPField.Name("x-switchyard-request-id")!
     /// `local` or `cloud`: the tier that served the answer.
     static let switchyardRoute = HTTPField.Name("x-switchyard-route")!

@@ -19,10 +19,10 @@ final class LivePolicy: Sendable {
         /// Where every attempt's end is accounted (built on `metrics`).
         let accounting: any AttemptSink
 
-        init(router: RequestRouter, logger: Logger) {
+        init(router: RequestRouter, logger: Logger, rateLimiter: RateLimiter = RateLimiter()) {
             self.router = router
             metrics = GatewayMetrics(policy: router.policy)
-            accounting = GatewayAccounting(metrics: metrics, logger: logger)
+            accounting = GatewayAccounting(metrics: metrics, logger: logger, rateLimiter: rateLimiter)
         }
     }
 

@@ -8,6 +8,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var param: String?
     /// Sent as `Retry-After` (seconds) when the client should come back later.
     public var retryAfterSeconds: Int?
+    /// Further response headers (`x-ratelimit-*` on a rate-limit refusal).
+    public var headers: [String: String] = [:]
 
     public init(status: Int, type: String, code: String? = nil, message: String, param: String? = nil, retryAfterSeconds: Int? = nil) {
         self.status = status
@@ -45,6 +47,11 @@ extension APIError {
         } else {
             self = .invalidRequest("The request body is not valid JSON: \(error).", code: "invalid_json")
         }
+    }
+
+    /// A missing, unknown or revoked API key: what OpenAI answers, so SDKs raise their auth error.
+    public static func unauthorized(_ message: String, code: String = "invalid_api_key") -> APIError {
+        APIError(status: 401, type: "invalid_request_error", code: code, message: message)
     }
 
     public static func modelNotFound(_ model: String, available: [String]) -> APIError {

@@ -48,12 +48,14 @@ public struct AttemptRequest: Sendable {
     public var rule: String
     public var requestedModel: String
     public var stream: Bool
+    public var caller: Caller
 
-    public init(requestID: String, rule: String, requestedModel: String, stream: Bool) {
+    public init(requestID: String, rule: String, requestedModel: String, stream: Bool, caller: Caller = .anonymous) {
         self.requestID = requestID
         self.rule = rule
         self.requestedModel = requestedModel
         self.stream = stream
+        self.caller = caller
     }
 }
 

@@ -1,0 +1,68 @@
+import SwitchyardWire
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Requests and tokens per minute, per API key, as token buckets. A request needs one request
+/// and some tokens left to start; its tokens are charged when its attempts end. Counted in this
+/// process: with several replicas, each enforces the limit on the traffic it sees.
+final class RateLimiter: Sendable {
+    private struct Buckets {
+        var requests: TokenBucket?
+        var tokens: TokenBucket?
+    }
+
+    private let buckets = Mutex<[String: Buckets]>([:])
+
+    /// Admits a request of `key` or throws 429 with `Retry-After`; returns the `x-ratelimit-*` headers.
+    func admit(_ key: AuthenticatedKey, now: Double = RateLimiter.now()) throws(APIError) -> [String: String] {
+        guard let id = key.caller.keyID, key.rpm != nil || key.tpm != nil else { return [:] }
+        let (wait, fields) = buckets.withLock { all -> (Double?, [String: String]) in
+            var entry = all[id] ?? Buckets(requests: key.rpm.map { TokenBucket(perMinute: $0, now: now) },
+                                           tokens: key.tpm.map { TokenBucket(perMinute: $0, now: now) })
+            defer { all[id] = entry }
+            var wait: Double?
+            if let w = entry.tokens?.waitForAny(now: now) { wait = w }
+            if wait == nil, let w = entry.requests?.take(1, now: now) { wait = w }
+            return (wait, Self.headers(entry))
+        }
+        if let wait {
+            var error = APIError(status: 429, type: "rate_limit_error", code: "rate_limit_exceeded",
+                                 message: "Rate limit reached for this API key; try again in \(Int(wait.rounded(.up))) s.")
+            error.retryAfterSeconds = max(1, Int(wait.rounded(.up)))
+            error.headers = fields
+            throw error
+        }
+        return fields
+    }
+
+    /// Charges the tokens an attempt used to its key.
+    func charge(keyID: String, tokens: Int, now: Double = RateLimiter.now()) {
+        buckets.withLock { all in
+            guard var entry = all[keyID], entry.tokens != nil else { return }
+            entry.tokens?.debit(Double(tokens), now: now)
+            all[keyID] = entry
+        }
+    }
+
+    /// OpenAI's `x-ratelimit-*` headers for the key's buckets.
+    private static func headers(_ entry: Buckets) -> [String: String] {
+        var fields: [String: String] = [:]
+        for (name, bucket) in [("requests", entry.requests), ("tokens", entry.tokens)] {
+            guard let bucket else { continue }
+            fields["x-ratelimit-limit-\(name)"] = String(Int(bucket.capacity))
+            fields["x-ratelimit-remaining-\(name)"] = String(max(0, Int(bucket.level)))
+            fields["x-ratelimit-reset-\(name)"] = "\(Int(bucket.secondsToFull().rounded(.up)))s"
+        }
+        return fields
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
