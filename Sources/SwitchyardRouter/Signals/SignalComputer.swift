@@ -42,9 +42,8 @@ struct SignalComputer {
             case .tools: values.tools = request.hasTools
             case .images: values.images = request.messages.contains { $0.hasImages }
             case .pii:
-                var found = Set<String>()
-                for message in request.messages { found.formUnion(PIIDetector.classes(in: message.text)) }
-                values.pii = found
+                // Every string the request would carry upstream, not only the messages' text.
+                values.pii = PIIDetector.classes(inRequestBody: request.body)
             case .complexity:
                 if let complexityModel {
                     await tokens()
