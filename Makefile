@@ -5,8 +5,11 @@ export SWITCHYARD_HOME
 POLICY ?= policies/default.yaml
 PORT ?= 8080
 SWIFT_BUILD_FLAGS ?=
+# Seconds of fuzzing per harness: `make fuzz` (FUZZ_SECONDS), and the quick pass `make test` ends with.
+FUZZ_SECONDS ?= 60
+FUZZ_QUICK_SECONDS ?= 5
 
-.PHONY: setup build release run test bench clean
+.PHONY: setup build release run test fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,11 +25,17 @@ run: release
 
 # One test at a time: several tests measure how fast a cancellation reaches an upstream,
 # and a load test running beside them on 2 cores would measure the scheduler instead.
+# Then every fuzz harness for a few seconds, after replaying the inputs that once failed.
 test: setup
 	swift test --no-parallel $(SWIFT_BUILD_FLAGS)
+	FUZZ_SECONDS=$(FUZZ_QUICK_SECONDS) bash scripts/fuzz.sh
+
+# libFuzzer harnesses for the code that parses hostile bytes (Fuzz/, docs/operations.md#fuzzing).
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
 
 bench: setup
 	bash bench/run.sh
