@@ -7,6 +7,7 @@
 // and the time it takes grows linearly with the text.
 import SwitchyardPolicy
 import SwitchyardRouter
+import SwitchyardWire
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPII(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
@@ -14,8 +15,10 @@ public func fuzzPII(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let size = text.utf8.count
     let findings = PIIDetector.findings(in: text)
     var end = 0
+    // Spans are in the normalised text, which NFKC may make longer than the input when it is not ASCII.
+    let limit = text.utf8.allSatisfy { $0 < 0x80 } ? size : Int.max
     for f in findings {
-        require(f.range.lowerBound >= end && f.range.upperBound <= size && !f.range.isEmpty,
+        require(f.range.lowerBound >= end && f.range.upperBound <= limit && !f.range.isEmpty,
                 "finding \(f.kind) at \(f.range) out of order, overlapping, empty or outside \(size) bytes: \(show(findings))")
         end = f.range.upperBound
     }
@@ -27,6 +30,12 @@ public func fuzzPII(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     require(shifted == found, "a leading space changes the findings:\n  \(show(found))\n  \(show(shifted))")
     let padded = PIIDetector.findings(in: text + " ").map { Found($0.kind, $0.range) }
     require(padded == found, "a trailing space changes the findings:\n  \(show(found))\n  \(show(padded))")
+
+    // The whole-body walk finds at least what a message with this text alone holds, and more
+    // only if the text also appears as a key or decodes as JSON: never less.
+    let body: JSONObject = ["messages": JSON.array([JSON.object(["role": JSON.string("user"), "content": JSON.string(text)])])]
+    let inBody = PIIDetector.classes(inRequestBody: body)
+    require(inBody.isSuperset(of: classes), "the body walk lost \(classes.subtracting(inBody).sorted()) that the text alone has")
 
     // Time: the detector runs on request bodies of up to `server.max_body_bytes` (4 MB by default),
     // so it must be linear. For one short input in 16 (chosen by a hash, so a failure reproduces),

@@ -49,7 +49,8 @@ private func lineLengths(_ text: String) -> [Int] {
     for scalar in text.unicodeScalars {
         if scalar == "\n" && previousCR { previousCR = false; continue }
         previousCR = scalar == "\r"
-        if scalar == "\n" || scalar == "\r" { lengths.append(0) } else { lengths[lengths.count - 1] += 1 }
+        // YAML's line breaks: LF, CR, CRLF, and NEL, LS, PS.
+        if [0x0A, 0x0D, 0x85, 0x2028, 0x2029].contains(scalar.value) { lengths.append(0) } else { lengths[lengths.count - 1] += 1 }
     }
     return lengths
 }

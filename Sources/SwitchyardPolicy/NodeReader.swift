@@ -32,12 +32,9 @@ struct NodeReader {
             let detail = context.map { "\($0.text) " } ?? ""
             return PolicyDiagnostic(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(detail)\(problem)")
         case .reader(let problem, let offset, _, _):
-            // The offset counts characters from the start of the text.
-            var line = 1, column = 1
-            for character in text.prefix(offset ?? 0) {
-                if character == "\n" || character == "\r\n" { line += 1; column = 1 } else { column += 1 }
-            }
-            return PolicyDiagnostic(file: file, line: line, column: column, message: "YAML syntax: \(problem)")
+            // libyaml's reader counts bytes of its input, not characters.
+            let at = SourceLines.position(ofByte: offset ?? 0, in: text)
+            return PolicyDiagnostic(file: file, line: at.line, column: at.column, message: "YAML syntax: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
             return PolicyDiagnostic(file: file, line: max(1, context.mark.line), column: max(1, context.mark.column),

@@ -14,8 +14,24 @@ public enum PolicyLoader {
         }
     }
 
+    /// Every diagnostic it throws points at a real line and column of `text`, whatever the text.
     public static func parse(_ text: String, file: String) throws(PolicyError) -> Policy {
+        do {
+            return try parseChecked(text, file: file)
+        } catch {
+            throw error.clamped(to: text)
+        }
+    }
+
+    private static func parseChecked(_ text: String, file: String) throws(PolicyError) -> Policy {
         var reader = NodeReader(file: file)
+        // libyaml reads a C string: a NUL would end the document early and misplace every later
+        // position. A policy is text; refuse it where the NUL is.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let at = SourceLines.position(ofByte: text.utf8.distance(from: text.utf8.startIndex, to: nul), in: text)
+            throw PolicyError(diagnostics: [PolicyDiagnostic(file: file, line: at.line, column: at.column,
+                message: "a NUL byte: a policy file is text")])
+        }
         if let alias = YAMLAliases.first(in: text) {
             throw PolicyError(diagnostics: [PolicyDiagnostic(file: file, line: alias.line, column: alias.column,
                 message: "YAML aliases (`*\(alias.name)`) are not supported in a policy: write the value out")])
@@ -395,7 +411,14 @@ private struct PolicyBuilder {
         } catch {
             let mark = node.mark
             let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
-            reader.errorAt(line: mark?.line ?? 1, column: (mark?.column ?? 1) + error.offset + (quoted ? 1 : 0), "in condition: \(error.message)")
+            if scalar.style == .literal || scalar.style == .folded || text.contains("\n") {
+                // Folded or block text no longer maps column for column onto the file: point at
+                // the condition, and say where in it.
+                reader.errorAt(line: mark?.line ?? 1, column: mark?.column ?? 1,
+                               "in condition, at character \(error.offset + 1): \(error.message)")
+            } else {
+                reader.errorAt(line: mark?.line ?? 1, column: (mark?.column ?? 1) + error.offset + (quoted ? 1 : 0), "in condition: \(error.message)")
+            }
             return nil
         }
     }

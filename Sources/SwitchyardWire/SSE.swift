@@ -48,6 +48,8 @@ public struct SSEParser: Sendable {
     /// What remains when the stream ends: an event without its closing blank line.
     public mutating func finish() throws(SSEParseError) -> SSEEvent? {
         if !buffer.isEmpty {
+            // A CR held back in case an LF followed ends the line after all.
+            if buffer.last == 0x0D { buffer.removeLast() }
             let line = buffer[...]
             buffer.removeAll()
             scanned = 0
@@ -63,17 +65,12 @@ public struct SSEParser: Sendable {
             return SSEEvent(event: event, data: dataLines.joined(separator: "\n"))
         }
         if line.first == UInt8(ascii: ":") { return nil }  // comment / keep-alive
-        let text = String(decoding: line, as: UTF8.self)
-        let field: Substring
-        var value: Substring
-        if let colon = text.firstIndex(of: ":") {
-            field = text[..<colon]
-            value = text[text.index(after: colon)...]
-            if value.first == " " { value = value.dropFirst() }
-        } else {
-            field = text[...]
-            value = ""
-        }
+        // Split on bytes, not Characters: a combining mark after the colon must not hide it.
+        let colon = line.firstIndex(of: UInt8(ascii: ":"))
+        let field = String(decoding: line[..<(colon ?? line.endIndex)], as: UTF8.self)
+        var valueStart = colon.map { line.index(after: $0) } ?? line.endIndex
+        if valueStart < line.endIndex, line[valueStart] == UInt8(ascii: " ") { valueStart = line.index(after: valueStart) }
+        let value = String(decoding: line[valueStart...], as: UTF8.self)
         switch field {
         case "data":
             dataBytes += value.utf8.count + 1

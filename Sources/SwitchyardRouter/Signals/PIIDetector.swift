@@ -50,7 +50,7 @@ public enum PIIDetector {
         var currentWordEnd = 0
         while i < n {
             let b = bytes[i]
-            if b == UInt8(ascii: "@"), let email = email(at: i, bytes) {
+            if b == UInt8(ascii: "@"), let email = email(at: i, bytes, notBefore: found.last?.range.upperBound ?? 0) {
                 found.append(Finding(kind: .email, range: email))
                 i = email.upperBound
                 continue
@@ -91,9 +91,10 @@ public enum PIIDetector {
     /// An address around the `@` at `at`. Letters of any script count in its parts (bytes above
     /// 0x7F), as in internationalised addresses, and so that one Cyrillic `а` in a domain does
     /// not hide the whole address.
-    static func email(at: Int, _ bytes: [UInt8]) -> Range<Int>? {
+    /// - Parameter notBefore: where the previous finding ended: findings never overlap.
+    static func email(at: Int, _ bytes: [UInt8], notBefore: Int = 0) -> Range<Int>? {
         var start = at
-        while start > 0, isLocalPart(bytes[start - 1]) { start -= 1 }
+        while start > notBefore, isLocalPart(bytes[start - 1]) { start -= 1 }
         guard start < at, bytes[start] != UInt8(ascii: ".") else { return nil }
         var end = at + 1
         var lastDot = -1
@@ -123,7 +124,9 @@ public enum PIIDetector {
                 run.append(digit: Int(b - 48))
             } else if let separator = Separators(b), end + 1 < bytes.count {
                 let next = bytes[end + 1]
-                if isDigit(next) || (b == UInt8(ascii: ")") && next == UInt8(ascii: " ")) {
+                // `(415) 555-0100`: a closing parenthesis and a space continue the run only when a digit follows.
+                let areaCodeClose = b == UInt8(ascii: ")") && next == UInt8(ascii: " ") && end + 2 < bytes.count && isDigit(bytes[end + 2])
+                if isDigit(next) || areaCodeClose {
                     run.append(separator)
                 } else if wideGaps, run.mayWiden, let gapEnd = cardGapEnd(from: end, bytes) {
                     for k in end..<gapEnd { run.append(Separators(bytes[k])!) }
