@@ -162,6 +162,38 @@ struct PIIDetectorTests {
         #expect(String(decoding: bytes, as: UTF8.self) == expected)
     }
 
+    @Test("a key that ends a long URL or path is found", arguments: [
+        "see https://docs.example.com/some/long/lowercase/path/segments/here?key=sk-proj-4fG7hJ2kL9mN3pQ8rS5tV1wX6yZ0aB",
+        "fetched from /var/lib/service/releases/current/config/tokens/Zx8Qm2Lp9Rt4Vw7Yk3Nc6Hb1Jd5Fg0Ss8Aa2Ee9Ii",
+    ])
+    func keyAtTheEndOfAWord(_ text: String) {
+        #expect(PIIDetector.classes(in: text) == ["secret"], "\(PIIDetector.findings(in: text))")
+    }
+
+    @Test("a word's tails judged in one pass are judged as each alone")
+    func tailsInOnePass() {
+        let pieces = ["sk-proj-", "ghp_", "Zx8Qm2Lp9Rt4", "Vw7Yk3Nc6Hb1Jd5F", "abcdefgh", "path", "/", "-", ".", "_", "=", "AKIA", "0a9B", "x"]
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var judged = (secret: 0, not: 0)
+        for _ in 0..<300 {
+            var word: [UInt8] = []
+            while word.count < 60 + Int(state % 200) {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                word += Array(pieces[Int(state % UInt64(pieces.count))].utf8)
+            }
+            let end = min(word.count, PIIDetector.maxSecretLength)
+            let bytes = Array(word[..<end])
+            let tails = PIIDetector.SecretTails(bytes, from: 0, to: bytes.count)
+            for j in bytes.indices where j == 0 || !PIIDetector.isAlnum(bytes[j - 1]) {
+                guard PIIDetector.isSecretStart(bytes[j]) else { continue }
+                let secret = PIIDetector.isSecret(bytes[j...])
+                #expect(tails.contains(j) == secret, "\(String(decoding: bytes[j...], as: UTF8.self))")
+                if secret { judged.secret += 1 } else { judged.not += 1 }
+            }
+        }
+        #expect(judged.secret > 100 && judged.not > 100, "\(judged)")
+    }
+
     // MARK: request bodies
 
     static func body(_ json: String) throws -> JSONObject {
