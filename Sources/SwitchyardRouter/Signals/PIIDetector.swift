@@ -8,13 +8,13 @@ import SwitchyardWire
 ///
 /// Text is normalised first (TextNormalizer), so that digits of other scripts, fullwidth and
 /// mathematical forms, odd spaces and dashes, and invisible characters do not hide a number or
-/// an address from a model that reads straight through them.
+/// an address from a model that reads straight through them. Findings are reported in the text
+/// as given.
 public enum PIIDetector {
     public struct Finding: Sendable, Equatable {
         public var kind: PIIClass
-        /// Byte offsets in the UTF-8 of the normalised text, which is the text itself when it is
-        /// ASCII. Offsets in the original would need a map back through every dropped or rewritten
-        /// character, and only the class of a finding decides anything.
+        /// Byte offsets in the text's UTF-8. The text is scanned normalised; a finding covers the
+        /// characters its normalised form came from, invisible ones within it included.
         public var range: Range<Int>
     }
 
@@ -32,9 +32,16 @@ public enum PIIDetector {
     public static func findings(in text: String) -> [Finding] {
         var normalizer = TextNormalizer()
         var bytes: [UInt8] = []
-        normalizer.append(text[...], to: &bytes)
+        let origins = normalizer.append(text[...], to: &bytes, recordingOrigins: true)
         bytes.append(UInt8(ascii: "\n"))
-        return findings(inScanText: bytes)
+        var found = findings(inScanText: bytes)
+        if let origins {
+            for k in found.indices {
+                let range = found[k].range
+                found[k].range = origins[range.lowerBound].lowerBound..<origins[range.upperBound - 1].upperBound
+            }
+        }
+        return found
     }
 
     /// Findings in normalised UTF-8 whose last byte ends every run (a newline), so that no check
