@@ -128,18 +128,38 @@ struct PIIDetectorTests {
         #expect(PIIDetector.findings(in: text).isEmpty, "\(PIIDetector.findings(in: text)) in \(text)")
     }
 
-    @Test("spans are in the normalised text", arguments: [
-        ("Card ４１１１ １１１１ １１１１ １１１１ exp", "4111 1111 1111 1111"),
-        ("mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ now", "jane@example.com"),
-        ("call +44\u{A0}20\u{200B} 7946 0958", "+44 20 7946 0958"),
+    @Test("spans are in the text as given, whatever the normaliser rewrote", arguments: [
+        ("Card ４１１１ １１１１ １１１１ １１１１ exp", "４１１１ １１１１ １１１１ １１１１"),
+        ("mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ now", "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+        ("call +44\u{A0}20\u{200B} 7946 0958\u{200B}", "+44\u{A0}20\u{200B} 7946 0958"),
+        ("4111\u{AD}1111\u{AD}1111\u{AD}1111", "4111\u{AD}1111\u{AD}1111\u{AD}1111"),
+        ("㍿㍿ 𝟒𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 ㍿", "𝟒𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏"),
         ("card 4111 1111 1111 1111 12/27", "4111 1111 1111 1111"),
     ])
-    func normalisedSpans(_ text: String, _ span: String) throws {
-        var normalizer = TextNormalizer()
-        var normalised: [UInt8] = []
-        normalizer.append(text[...], to: &normalised)
+    func spansInTheText(_ text: String, _ span: String) throws {
         let found = try #require(PIIDetector.findings(in: text).first)
-        #expect(String(decoding: normalised[found.range], as: UTF8.self) == span)
+        #expect(String(decoding: Array(text.utf8)[found.range], as: UTF8.self) == span)
+    }
+
+    @Test("findings lie in the text in order, and move with it", arguments: [
+        "㍿ 4111 1111 1111 1111 ㍿ jane＠example．com ㍿",
+        "⒈⒉⒊ 192.168.⒈⒉ ℡ +44 20 7946 0958 №5",
+        "ﬁle 𝟒𝟏𝟏𝟏\u{200B}𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏\u{AD} and ５５００－００００－００００－０００４",
+        "e\u{301}mail jose\u{301}@exa\u{301}mple.com, SSN 123‐45‐6789",
+        "K\u{0}K\u{0}K\u{0} sk-proj-4fG7hJ2kL9mN3pQ8rS5tV1wX6yZ0aB",
+    ])
+    func findingsInTheText(_ text: String) {
+        let size = text.utf8.count
+        let found = PIIDetector.findings(in: text)
+        #expect(!found.isEmpty)
+        var end = 0
+        for finding in found {
+            #expect(finding.range.lowerBound >= end && finding.range.upperBound <= size && !finding.range.isEmpty, "\(found)")
+            end = finding.range.upperBound
+        }
+        let shifted = PIIDetector.findings(in: " " + text).map { PIIDetector.Finding(kind: $0.kind, range: ($0.range.lowerBound - 1)..<($0.range.upperBound - 1)) }
+        #expect(shifted == found)
+        #expect(PIIDetector.findings(in: text + " ") == found)
     }
 
     @Test("the normaliser reads text as a model would", arguments: [
@@ -160,6 +180,38 @@ struct PIIDetectorTests {
         var bytes: [UInt8] = []
         normalizer.append(text[...], to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self) == expected)
+    }
+
+    @Test("a key that ends a long URL or path is found", arguments: [
+        "see https://docs.example.com/some/long/lowercase/path/segments/here?key=sk-proj-4fG7hJ2kL9mN3pQ8rS5tV1wX6yZ0aB",
+        "fetched from /var/lib/service/releases/current/config/tokens/Zx8Qm2Lp9Rt4Vw7Yk3Nc6Hb1Jd5Fg0Ss8Aa2Ee9Ii",
+    ])
+    func keyAtTheEndOfAWord(_ text: String) {
+        #expect(PIIDetector.classes(in: text) == ["secret"], "\(PIIDetector.findings(in: text))")
+    }
+
+    @Test("a word's tails judged in one pass are judged as each alone")
+    func tailsInOnePass() {
+        let pieces = ["sk-proj-", "ghp_", "Zx8Qm2Lp9Rt4", "Vw7Yk3Nc6Hb1Jd5F", "abcdefgh", "path", "/", "-", ".", "_", "=", "AKIA", "0a9B", "x"]
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var judged = (secret: 0, not: 0)
+        for _ in 0..<300 {
+            var word: [UInt8] = []
+            while word.count < 60 + Int(state % 200) {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                word += Array(pieces[Int(state % UInt64(pieces.count))].utf8)
+            }
+            let end = min(word.count, PIIDetector.maxSecretLength)
+            let bytes = Array(word[..<end])
+            let tails = PIIDetector.SecretTails(bytes, from: 0, to: bytes.count)
+            for j in bytes.indices where j == 0 || !PIIDetector.isAlnum(bytes[j - 1]) {
+                guard PIIDetector.isSecretStart(bytes[j]) else { continue }
+                let secret = PIIDetector.isSecret(bytes[j...])
+                #expect(tails.contains(j) == secret, "\(String(decoding: bytes[j...], as: UTF8.self))")
+                if secret { judged.secret += 1 } else { judged.not += 1 }
+            }
+        }
+        #expect(judged.secret > 100 && judged.not > 100, "\(judged)")
     }
 
     // MARK: request bodies

@@ -8,13 +8,13 @@ import SwitchyardWire
 ///
 /// Text is normalised first (TextNormalizer), so that digits of other scripts, fullwidth and
 /// mathematical forms, odd spaces and dashes, and invisible characters do not hide a number or
-/// an address from a model that reads straight through them.
+/// an address from a model that reads straight through them. Findings are reported in the text
+/// as given.
 public enum PIIDetector {
     public struct Finding: Sendable, Equatable {
         public var kind: PIIClass
-        /// Byte offsets in the UTF-8 of the normalised text, which is the text itself when it is
-        /// ASCII. Offsets in the original would need a map back through every dropped or rewritten
-        /// character, and only the class of a finding decides anything.
+        /// Byte offsets in the text's UTF-8. The text is scanned normalised; a finding covers the
+        /// characters its normalised form came from, invisible ones within it included.
         public var range: Range<Int>
     }
 
@@ -32,9 +32,16 @@ public enum PIIDetector {
     public static func findings(in text: String) -> [Finding] {
         var normalizer = TextNormalizer()
         var bytes: [UInt8] = []
-        normalizer.append(text[...], to: &bytes)
+        let origins = normalizer.append(text[...], to: &bytes, recordingOrigins: true)
         bytes.append(UInt8(ascii: "\n"))
-        return findings(inScanText: bytes)
+        var found = findings(inScanText: bytes)
+        if let origins {
+            for k in found.indices {
+                let range = found[k].range
+                found[k].range = origins[range.lowerBound].lowerBound..<origins[range.upperBound - 1].upperBound
+            }
+        }
+        return found
     }
 
     /// Findings in normalised UTF-8 whose last byte ends every run (a newline), so that no check
@@ -43,11 +50,12 @@ public enum PIIDetector {
         var found: [Finding] = []
         var i = 0
         let n = bytes.count - 1
-        // The end of the word the secret check last measured. A word can hold many word starts
-        // (after each `/`, `-`, `.`), and they all end where it does: measuring it once, and
-        // checking only its last `maxSecretLength` bytes from the later starts, keeps a long
-        // token without spaces (base64, a URL) from costing its length squared.
+        // The word the secret check is in. A word holds a start after each `/`, `-`, `.` in it,
+        // and its tails from those starts all end where it does: measuring the word once, and
+        // judging all its tails in one pass (`SecretTails`), keeps a long token without spaces
+        // (base64, a URL) from costing its length squared.
         var currentWordEnd = 0
+        var tails: SecretTails?
         while i < n {
             let b = bytes[i]
             if b == UInt8(ascii: "@"), let email = email(at: i, bytes, notBefore: found.last?.range.upperBound ?? 0) {
@@ -73,9 +81,16 @@ public enum PIIDetector {
                 continue
             }
             if startsWord, isSecretStart(b) {
-                let wholeWord = i >= currentWordEnd
-                if wholeWord { currentWordEnd = wordEnd(from: i, bytes) }
-                if wholeWord || currentWordEnd - i <= maxSecretLength, isSecret(bytes[i..<currentWordEnd]) {
+                var secret = false
+                if i >= currentWordEnd {
+                    currentWordEnd = wordEnd(from: i, bytes)
+                    tails = nil
+                    secret = isSecret(bytes[i..<currentWordEnd])
+                } else if currentWordEnd - i <= maxSecretLength {
+                    if tails == nil { tails = SecretTails(bytes, from: i, to: currentWordEnd) }
+                    secret = tails!.contains(i)
+                }
+                if secret {
                     found.append(Finding(kind: .secret, range: i..<currentWordEnd))
                     i = currentWordEnd
                     continue
@@ -357,18 +372,18 @@ public enum PIIDetector {
 
     // MARK: secrets
 
-    static let secretPrefixes: [String] = [
+    static let secretPrefixes: [[UInt8]] = [
         "sk-", "sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghs_", "ghu_", "github_pat_",
         "xoxb-", "xoxp-", "xoxa-", "AKIA", "ASIA", "AIza", "glpat-", "hf_", "npm_",
-    ]
+    ].map { Array($0.utf8) }
 
-    /// A word is checked whole from its first start; its tails (from each later start after a `/`,
+    /// A word is judged whole from its first start; its tails (from each later start after a `/`,
     /// `.`, `-`) only when they are at most this long. No key checked here is longer (`sk-proj-`
-    /// keys run to about 170 characters), so a key at the end of a URL is still found, and the work
-    /// per byte stays bounded whatever the text.
+    /// keys run to about 170 characters), so a key at the end of a URL is still found.
     static let maxSecretLength = 256
 
     static func isSecretStart(_ b: UInt8) -> Bool { isAlnum(b) || b == UInt8(ascii: "-") }
+    static func isKeyCharacter(_ b: UInt8) -> Bool { isAlnum(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-") }
 
     /// A known key prefix followed by enough key material, or a long high-entropy token: digits
     /// and letters of both cases, each case at least a fifth of the letters. Random keys mix the
@@ -376,16 +391,118 @@ public enum PIIDetector {
     /// there (`Camponotus_flavomarginatus.jpg/1280px-...`), and clear 4 bits of entropy too.
     static func isSecret(_ word: ArraySlice<UInt8>) -> Bool {
         guard word.count >= 16 else { return false }
-        for prefix in secretPrefixes where word.starts(with: prefix.utf8) {
-            let rest = word.dropFirst(prefix.utf8.count)
-            if rest.count >= 16, rest.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) { return true }
+        var keyCharactersFrom = word.endIndex
+        while keyCharactersFrom > word.startIndex, isKeyCharacter(word[keyCharactersFrom - 1]) { keyCharactersFrom -= 1 }
+        guard word.count >= 32 else { return isSecret(word, nil, keyCharactersFrom: keyCharactersFrom) }
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
+            isSecret(word, Tally(of: word, counts: counts), keyCharactersFrom: keyCharactersFrom)
         }
-        guard word.count >= 32 else { return false }
-        var digits = 0, upper = 0, lower = 0
-        for b in word {
+    }
+
+    /// `isSecret` from a tally of the token and the index from which it holds only key
+    /// characters.
+    static func isSecret(_ token: ArraySlice<UInt8>, _ tally: Tally?, keyCharactersFrom: Int) -> Bool {
+        guard token.count >= 16 else { return false }
+        for prefix in secretPrefixes where hasPrefix(token, prefix) {
+            let rest = token.startIndex + prefix.count
+            if token.endIndex - rest >= 16, keyCharactersFrom <= rest { return true }
+        }
+        guard token.count >= 32, let tally else { return false }
+        let (upper, lower) = (tally.upper, tally.lower)
+        return tally.digits > 0 && upper > 0 && lower > 0 && 4 * upper >= lower && 4 * lower >= upper && tally.entropy >= 4.0
+    }
+
+    /// `starts(with:)`, without the generic path's cost at every word start.
+    static func hasPrefix(_ token: ArraySlice<UInt8>, _ prefix: [UInt8]) -> Bool {
+        guard token.count >= prefix.count, token.first == prefix[0] else { return false }
+        var i = token.startIndex
+        for byte in prefix {
+            if token[i] != byte { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Which tails of a word are secrets, judged in one pass from the word's end leftwards: each
+    /// tail is the previous one and a byte, so its tally is too, and all of them together cost the
+    /// length of the longest.
+    struct SecretTails {
+        private let start: Int
+        private var bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+        /// The tails of `bytes[start..<end]` (at most `maxSecretLength` bytes) from each word start.
+        init(_ bytes: [UInt8], from start: Int, to end: Int) {
+            self.start = start
+            guard end - start >= 16 else { return }
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
+                var tally = Tally(counts: counts)
+                var keyCharactersFrom = end
+                for j in (start..<end).reversed() {
+                    let b = bytes[j]
+                    tally.add(b)
+                    if keyCharactersFrom == j + 1, isKeyCharacter(b) { keyCharactersFrom = j }
+                    if j == 0 || !isAlnum(bytes[j - 1]), isSecretStart(b), isSecret(bytes[j..<end], tally, keyCharactersFrom: keyCharactersFrom) {
+                        let offset = j - start
+                        switch offset >> 6 {
+                        case 0: bits.0 |= 1 << (offset & 63)
+                        case 1: bits.1 |= 1 << (offset & 63)
+                        case 2: bits.2 |= 1 << (offset & 63)
+                        default: bits.3 |= 1 << (offset & 63)
+                        }
+                    }
+                }
+            }
+        }
+
+        func contains(_ i: Int) -> Bool {
+            let offset = i - start
+            let word = switch offset >> 6 {
+            case 0: bits.0
+            case 1: bits.1
+            case 2: bits.2
+            default: bits.3
+            }
+            return (word >> (offset & 63)) & 1 == 1
+        }
+    }
+
+    /// The counts a token is judged by, a byte at a time, over a histogram on the caller's stack.
+    struct Tally {
+        private let counts: UnsafeMutableBufferPointer<Int>
+        private(set) var count = 0, digits = 0, upper = 0, lower = 0
+        /// The sum of c·log2(c) over the byte counts c, from which the entropy follows without
+        /// another pass: log2(n) − sum / n bits per byte.
+        private var sumCLogC = 0.0
+
+        init(counts: UnsafeMutableBufferPointer<Int>) {
+            counts.initialize(repeating: 0)
+            self.counts = counts
+        }
+
+        /// A whole word at once: its histogram first, the rest from that.
+        init(of word: ArraySlice<UInt8>, counts: UnsafeMutableBufferPointer<Int>) {
+            self.init(counts: counts)
+            for b in word { counts[Int(b)] += 1 }
+            count = word.count
+            for (b, c) in counts.enumerated() where c > 0 {
+                sumCLogC += Self.cLogC(c)
+                let byte = UInt8(b)
+                if isDigit(byte) { digits += c } else if isUpper(byte) { upper += c } else if isLower(byte) { lower += c }
+            }
+        }
+
+        mutating func add(_ b: UInt8) {
+            let c = counts[Int(b)]
+            counts[Int(b)] = c + 1
+            sumCLogC += Self.cLogC(c + 1) - Self.cLogC(c)
+            count += 1
             if isDigit(b) { digits += 1 } else if isUpper(b) { upper += 1 } else if isLower(b) { lower += 1 }
         }
-        return digits > 0 && upper > 0 && lower > 0 && 4 * upper >= lower && 4 * lower >= upper && entropy(word) >= 4.0
+
+        var entropy: Double { log2(Double(count)) - sumCLogC / Double(count) }
+
+        static func cLogC(_ c: Int) -> Double { c < table.count ? table[c] : Double(c) * log2(Double(c)) }
+        private static let table: [Double] = (0...maxSecretLength).map { $0 == 0 ? 0 : Double($0) * log2(Double($0)) }
     }
 
     /// `-----BEGIN ... PRIVATE KEY`, as PEM and PGP private keys open. The header has spaces in
@@ -399,22 +516,6 @@ public enum PIIDetector {
             end += 1
         }
         return nil
-    }
-
-    /// Shannon entropy in bits per byte; the counts live on the stack, since the scan may ask at
-    /// every word start.
-    static func entropy(_ word: ArraySlice<UInt8>) -> Double {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
-            counts.initialize(repeating: 0)
-            for b in word { counts[Int(b)] += 1 }
-            let n = Double(word.count)
-            var bits = 0.0
-            for c in counts where c > 0 {
-                let p = Double(c) / n
-                bits -= p * log2(p)
-            }
-            return bits
-        }
     }
 
     static func wordEnd(from start: Int, _ bytes: [UInt8]) -> Int {

@@ -16,21 +16,23 @@ internal import Foundation
 /// - anything else takes its NFKC compatibility form (fullwidth and mathematical letters,
 ///   ligatures, `＠`, `．`, superscripts), whose characters go through the rules above.
 ///
-/// The output is for scanning only: offsets in it do not map back to the input's.
+/// Offsets in the output map back to the input's through the origins `append` can record.
 ///
 /// Cost: ASCII text is copied as it is, after one pass that finds no byte above 0x7F. Elsewhere,
 /// the standard library's character properties cost some 40 ns per look-up on Linux, and
 /// Foundation's NFKC about half a microsecond per byte (it bridges through NSString), far too
-/// much for a hot path. So the rule for each character of the Basic Multilingual Plane is read
-/// from a table built once, NFKC is applied only to the few characters it could change, once per
-/// distinct character per normaliser, and only characters beyond the BMP are decided from their
-/// properties as they come.
+/// much for a hot path. So the rule for each character of the two planes text is written in is
+/// read from a table built once, and NFKC is applied only to the few characters it could change,
+/// once per distinct character per normaliser.
 struct TextNormalizer {
     /// NFKC forms already looked up, for the strings of one request.
     private var compatibilityForms: [Unicode.Scalar: String] = [:]
 
-    /// Appends the normalised UTF-8 of `text` to `out`.
-    mutating func append(_ text: Substring, to out: inout [UInt8]) {
+    /// Appends the normalised UTF-8 of `text` to `out`. With `recordingOrigins`, returns, for
+    /// each byte appended, the bytes of `text`'s UTF-8 it comes from; nil when the text is ASCII,
+    /// which is appended as it is.
+    @discardableResult
+    mutating func append(_ text: Substring, to out: inout [UInt8], recordingOrigins: Bool = false) -> [Range<Int>]? {
         let start = out.count
         if text.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
             out.append(contentsOf: text.utf8)
@@ -40,24 +42,28 @@ struct TextNormalizer {
             for byte in buffer[start...] { high |= byte }
             return high < 0x80
         }
-        if isASCII { return }
+        if isASCII { return nil }
         out.removeSubrange(start...)
-        if text.utf8.withContiguousStorageIfAvailable({ append(decoding: $0, to: &out) }) == nil {
-            Array(text.utf8).withUnsafeBufferPointer { append(decoding: $0, to: &out) }
+        var origins: [Range<Int>]? = recordingOrigins ? [] : nil
+        if text.utf8.withContiguousStorageIfAvailable({ append(decoding: $0, to: &out, origins: &origins) }) == nil {
+            Array(text.utf8).withUnsafeBufferPointer { append(decoding: $0, to: &out, origins: &origins) }
         }
+        return origins
     }
 
     /// Decodes valid UTF-8 (as a `String` holds) and appends each character by its rule; an
     /// unchanged one as its own bytes.
-    private mutating func append(decoding utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    private mutating func append(decoding utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8], origins: inout [Range<Int>]?) {
         var i = 0
         while i < utf8.count {
             let lead = utf8[i]
             if lead < 0x80 {
                 out.append(lead)
+                origins?.append(i..<(i + 1))
                 i += 1
                 continue
             }
+            let appended = out.count
             let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
             var value = UInt32(lead & (0x7F >> length))
             for k in 1..<length { value = value << 6 | UInt32(utf8[i + k] & 0x3F) }
@@ -76,6 +82,9 @@ struct TextNormalizer {
                 }
             case let byte: out.append(byte)
             }
+            if origins != nil {
+                for _ in appended..<out.count { origins!.append(i..<(i + length)) }
+            }
             i += length
         }
     }
@@ -92,19 +101,30 @@ struct TextNormalizer {
     static let unchanged: UInt8 = 0, dropped: UInt8 = 1, compatibilityForm: UInt8 = 2
 
     static func rule(for scalar: Unicode.Scalar) -> UInt8 {
-        scalar.value < 0x10000 ? rulesInBMP[Int(scalar.value)] : ruleFromProperties(scalar)
+        let value = Int(scalar.value)
+        switch value {
+        case ..<0x10000: return rulesInBMP[value]
+        case ..<0x20000: return rulesInSMP[value - 0x10000]
+        // CJK ideograph extensions, and compatibility ideographs whose NFKC form is another
+        // ideograph: nothing a detector reads.
+        case ..<0x40000: return unchanged
+        default: return ruleFromProperties(scalar)
+        }
     }
 
-    /// `ruleFromProperties` for each character of the Basic Multilingual Plane, a byte each. Built
-    /// on first use from the standard library's own Unicode data (about 10 ms), so that text in
-    /// any script costs one load per character rather than several look-ups.
-    static let rulesInBMP: [UInt8] = {
+    /// `ruleFromProperties` for each character of the Basic and the Supplementary Multilingual
+    /// Planes (emoji, mathematical digits), a byte each, each plane built the first time text
+    /// needs it (about 10 ms), from the standard library's own Unicode data: text in any script
+    /// then costs one load per character rather than several look-ups.
+    static let rulesInBMP = rules(inPlane: 0), rulesInSMP = rules(inPlane: 1)
+
+    static func rules(inPlane plane: UInt32) -> [UInt8] {
         var rules = [UInt8](repeating: unchanged, count: 0x10000)
-        for value in UInt32(0x80)..<0x10000 {
-            if let scalar = Unicode.Scalar(value) { rules[Int(value)] = ruleFromProperties(scalar) }
+        for low in UInt32(0)..<0x10000 {
+            if let scalar = Unicode.Scalar(plane << 16 | low) { rules[Int(low)] = ruleFromProperties(scalar) }
         }
         return rules
-    }()
+    }
 
     static func ruleFromProperties(_ scalar: Unicode.Scalar) -> UInt8 {
         if scalar.isASCII { return unchanged }
