@@ -138,6 +138,8 @@ public final class Gateway: Sendable {
     /// Serves until a shutdown signal (or cancellation of the calling task), then drains
     /// requests, stops the engine and the outbound client. `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        // The PII normaliser builds its lookup tables on first use (~20 ms): not on a request.
+        _ = PIIDetector.classes(in: "é😀")
         let server = policy.server
         let registry = ConnectionRegistry()
         let timeouts = ConnectionGuard.Timeouts(header: .init(server.headerTimeout), body: .init(server.bodyTimeout),
