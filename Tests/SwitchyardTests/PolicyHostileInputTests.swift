@@ -78,7 +78,7 @@ struct PolicyHostileInputTests {
             .replacingOccurrences(of: "model: m}", with: "model: m, timeouts: *t}"), 4, "YAML aliases (`*t`) are not supported"),
         ("an undefined alias", local + "rules: *nowhere\n", 5, "YAML syntax: found undefined alias"),
         ("control characters", "version: 1\nmodels:\n  a: {kind: local}\n\u{01}\u{02}\u{7f}\u{1b}[2J\n", 4, "YAML syntax"),
-        ("NUL bytes", "version: 1\n\u{0}\u{0}\u{0}models: x\n", 2, "YAML syntax"),
+        ("NUL bytes", "version: 1\n\u{0}\u{0}\u{0}models: x\n", 2, "a NUL byte"),
         ("two documents", "version: 1\nmodels:\n  a: {kind: local}\n---\nversion: 1\n", 4, "YAML syntax: expected a single document"),
         ("a key given twice", "version: 1\nversion: 1\nmodels:\n  a: {kind: local}\n", 1, "`version` given twice"),
         ("tab indentation", "version: 1\nmodels:\n\ta: {kind: local}\n", 3, "YAML syntax"),
