@@ -49,6 +49,8 @@ public struct SkippedTarget: Sendable, Equatable, CustomStringConvertible {
         case failed(String)
         /// The private-data constraint does not allow it.
         case privateData
+        /// The caller's budget (`key:NAME`, `tenant:NAME`) had no room for its worst case.
+        case budget(String)
     }
 
     public var target: String
@@ -59,6 +61,7 @@ public struct SkippedTarget: Sendable, Equatable, CustomStringConvertible {
         case .unconfigured(let detail): "\(target):unconfigured(\(detail))"
         case .failed(let detail): "\(target):failed(\(detail))"
         case .privateData: "\(target):private-data"
+        case .budget(let scope): "\(target):budget-exhausted(\(scope))"
         }
     }
 }

@@ -117,7 +117,7 @@ extension RequestRouter {
         do {
             var escalated = try await serve(targets, localLastResort: false, tracker, attempt)
             escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
-            tracker.end(local.attempt, .discarded, usage: localUsage.usage, estimated: localUsage.estimated, detail: reason)
+            await tracker.end(local.attempt, .discarded, usage: localUsage.usage, estimated: localUsage.estimated, detail: reason)
             return escalated
         } catch {
             var kept = local
@@ -166,6 +166,7 @@ extension RequestRouter {
         var skipped: [SkippedTarget] = []
         var lastError: ProviderError?
         var unconfigured: ProviderError?
+        var exhausted: BudgetExhausted?
         var candidates = candidates
         var index = 0
         while index < candidates.count {
@@ -191,18 +192,38 @@ extension RequestRouter {
                 if Task.isCancelled { break }
                 continue
             }
-            let record = tracker.begin(provider.target)
+            var record = tracker.begin(provider.target)
+            do {
+                record.reserved = try await reserve(record, tracker)
+            } catch {
+                // No room in a budget: `deny` refuses; `local_only` passes over every cloud target,
+                // and the box answers if nothing else can. A budget never blocks the local model.
+                if policy.budgets.onExhausted == .deny { throw .budgetExceeded(error) }
+                skipped.append(SkippedTarget(target: name, why: .budget(error.scope)))
+                exhausted = exhausted ?? error
+                if index == candidates.count, localLastResort, let local = policy.localModels.first, !candidates.contains(local.name) {
+                    candidates.append(local.name)
+                }
+                continue
+            }
             do {
                 let answer = try await attempt(provider)
                 return Served(answer: answer.holding(permit), target: provider.target, skipped: skipped, attempt: record)
             } catch {
-                tracker.end(record, Task.isCancelled ? .cancelled : .failed, detail: error.description)
+                await tracker.end(record, Task.isCancelled ? .cancelled : .failed, detail: error.description)
                 lastError = error
                 skipped.append(SkippedTarget(target: name, why: .failed(error.description)))
                 if !error.allowsFallback || Task.isCancelled { break }
             }
         }
+        if lastError == nil, let exhausted { throw .budgetExceeded(exhausted) }
         throw (lastError ?? unconfigured)?.apiError ?? .internalError("the policy names no target for this request")
+    }
+
+    /// Reserves a priced attempt's worst case in the caller's budgets; false when none applies.
+    private func reserve(_ attempt: Attempt, _ tracker: AttemptTracker) async throws(BudgetExhausted) -> Bool {
+        guard let budget = tracker.budget, !attempt.target.isLocal, let price = attempt.target.remote?.price else { return false }
+        return try await budget.reserve(attemptID: attempt.id, target: attempt.target, worstCase: Pricing.worstCase(tracker.request, price))
     }
 
     private func admit(_ target: ModelTarget) async throws(ProviderError) -> Permit {

@@ -55,7 +55,7 @@ extension RequestRouter {
         if brokenBeforeDecision != nil || (Task.isCancelled && !ended) {
             // The local stream broke before anything was sent: the cascade's next step is the cloud.
             source.drop()
-            tracker.end(local.attempt, Task.isCancelled ? .cancelled : .failed, usage: heldUsage, estimated: true,
+            await tracker.end(local.attempt, Task.isCancelled ? .cancelled : .failed, usage: heldUsage, estimated: true,
                         detail: brokenBeforeDecision.map { "\($0)" })
             return try await serveStream(escalationTargets, request, context, tracker)
         }

@@ -43,14 +43,15 @@ struct ChatCompletions: Sendable {
                 describe(served, in: &headers)
                 count(served, metrics)
                 log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
+                await tracker.commit(served.attempt)
                 return streamingResponse(served, chat: chat, decision: decision, headers: headers, tracker: tracker, hangup: hangup)
             }
             let served = try await router.complete(chat, decision: decision, context: providerContext, tracker: tracker)
             if let usage = served.answer.usage {
-                tracker.end(served.attempt, .served, usage: usage)
+                await tracker.end(served.attempt, .served, usage: usage)
             } else {
                 let estimate = UsageEstimate.of(request: chat, decision: decision, completionCharacters: UsageEstimate.characters(in: served.answer.body))
-                tracker.end(served.attempt, .served, usage: estimate, estimated: true)
+                await tracker.end(served.attempt, .served, usage: estimate, estimated: true)
             }
             describe(served, in: &headers)
             count(served, metrics)
@@ -132,12 +133,12 @@ struct ChatCompletions: Sendable {
             var characters = 0
             var outcome = Attempt.Outcome.cancelled
             var detail: String?
-            func end() {
+            func end() async {
                 let counted = usage ?? UsageEstimate.of(request: chat, decision: decision, completionCharacters: characters)
-                tracker.end(served.attempt, outcome, usage: counted, estimated: usage == nil, detail: detail)
+                await tracker.end(served.attempt, outcome, usage: counted, estimated: usage == nil, detail: detail)
             }
             // While waiting silently for the next token, only the hang-up signal notices a client gone.
-            if let hangup, hangup.hasHungUp { return end() }
+            if let hangup, hangup.hasHungUp { return await end() }
             do {
                 for try await var chunk in stream.chunks {
                     if let reported = TokenUsage(openAI: chunk["usage"]) {
@@ -150,19 +151,19 @@ struct ChatCompletions: Sendable {
                     characters += UsageEstimate.characters(in: chunk)
                     try await writer.write(ByteBuffer(bytes: SSE.frame(.object(chunk))))
                 }
-                if Task.isCancelled { return end() }
+                if Task.isCancelled { return await end() }
                 outcome = .served
                 try await writer.write(ByteBuffer(bytes: SSE.done))
             } catch let error as ProviderError {
                 (outcome, detail) = (.broken, error.description)
-                end()
+                await end()
                 try await writer.write(ByteBuffer(bytes: SSE.frame(error.apiError.json)))
                 return try await writer.finish(nil)
             } catch {
-                end()
+                await end()
                 throw error
             }
-            end()
+            await end()
             try await writer.finish(nil)
         })
     }

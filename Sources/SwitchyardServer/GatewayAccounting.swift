@@ -8,7 +8,7 @@ struct GatewayAccounting: AttemptSink {
     let logger: Logger
     let rateLimiter: RateLimiter
 
-    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) {
+    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) async {
         metrics.attemptEnded(attempt)
         if let key = request.caller.keyID, let usage = attempt.usage { rateLimiter.charge(keyID: key, tokens: usage.totalTokens) }
         logger.debug("attempt", metadata: [

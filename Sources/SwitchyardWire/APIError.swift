@@ -54,6 +54,15 @@ extension APIError {
         APIError(status: 401, type: "invalid_request_error", code: code, message: message)
     }
 
+    /// An exhausted budget under `on_exhausted: deny`: 429 with when it resets.
+    public static func budgetExceeded(scope: String, resetsInSeconds: Int?) -> APIError {
+        var error = APIError(status: 429, type: "insufficient_quota", code: "budget_exceeded",
+                             message: "The \(scope) budget is exhausted" + (resetsInSeconds.map { "; it resets in \($0) s." } ?? "; it does not reset."),
+                             retryAfterSeconds: resetsInSeconds.map { max(1, $0) })
+        error.headers["x-switchyard-budget"] = "exhausted(\(scope))"
+        return error
+    }
+
     public static func modelNotFound(_ model: String, available: [String]) -> APIError {
         APIError(status: 404, type: "invalid_request_error", code: "model_not_found",
                  message: "The model '\(model)' does not exist in this gateway's policy. Available: \(available.joined(separator: ", ")).",

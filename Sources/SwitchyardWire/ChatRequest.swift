@@ -17,6 +17,9 @@ public struct ChatRequest: Sendable {
     public let logprobs: Bool
     public let topLogprobs: Int?
     public let hasTools: Bool
+    /// The body's size as received: no tokenizer makes more prompt tokens than the bytes they
+    /// come from, so this bounds a cloud attempt's prompt cost from above (budget reservations).
+    public private(set) var sizeInBytes = 0
 
     /// Parses and validates; every failure names the offending field, as OpenAI does.
     public static func parse(_ bytes: some Collection<UInt8>) throws(APIError) -> ChatRequest {
@@ -29,7 +32,9 @@ public struct ChatRequest: Sendable {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }
-        return try ChatRequest(body: body)
+        var request = try ChatRequest(body: body)
+        request.sizeInBytes = bytes.count
+        return request
     }
 
     public init(body: JSONObject) throws(APIError) {

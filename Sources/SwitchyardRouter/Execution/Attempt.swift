@@ -38,6 +38,8 @@ public struct Attempt: Sendable {
     /// Wall-clock start, milliseconds since 1970 (for the ledger).
     public let startedAtUnixMilliseconds: Int64
     public var duration: Duration = .zero
+    /// True when a budget reservation is held under this attempt's id (settled or released at its end).
+    public var reserved = false
 
     public var tier: Tier { Tier(target) }
 }
@@ -49,13 +51,19 @@ public struct AttemptRequest: Sendable {
     public var requestedModel: String
     public var stream: Bool
     public var caller: Caller
+    /// Upper bounds for a budget reservation: the request's size in bytes, its output cap.
+    public var promptBytes: Int
+    public var maxOutputTokens: Int
 
-    public init(requestID: String, rule: String, requestedModel: String, stream: Bool, caller: Caller = .anonymous) {
+    public init(requestID: String, rule: String, requestedModel: String, stream: Bool, caller: Caller = .anonymous,
+                promptBytes: Int = 0, maxOutputTokens: Int = Pricing.defaultMaxOutputTokens) {
         self.requestID = requestID
         self.rule = rule
         self.requestedModel = requestedModel
         self.stream = stream
         self.caller = caller
+        self.promptBytes = promptBytes
+        self.maxOutputTokens = maxOutputTokens
     }
 }
 
@@ -63,18 +71,30 @@ public struct AttemptRequest: Sendable {
 /// finished, broken, cancelled, failed over, discarded by a cascade. Metrics, logs, the ledger
 /// and budgets read it; nothing else counts on the side.
 public protocol AttemptSink: Sendable {
-    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest)
+    /// An attempt ended. Returns once it is accounted durably where that matters (the ledger):
+    /// a whole answer is sent to its client only after.
+    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) async
+    /// A streamed attempt is about to be committed to its client (200 sent): recorded as in
+    /// progress first, so that a request that got a 200 is never missing from the ledger.
+    func attemptCommitted(_ attempt: Attempt, of request: AttemptRequest) async
+}
+
+extension AttemptSink {
+    public func attemptCommitted(_ attempt: Attempt, of request: AttemptRequest) async {}
 }
 
 /// Begins and ends the attempts of one request, sending each end to the sink exactly once.
 public final class AttemptTracker: Sendable {
     public let request: AttemptRequest
     private let sink: any AttemptSink
+    /// The caller's budgets; nil when none applies.
+    let budget: (any AttemptBudget)?
     private let next = Atomic<Int>(1)
 
-    public init(request: AttemptRequest, sink: any AttemptSink) {
+    public init(request: AttemptRequest, sink: any AttemptSink, budget: (any AttemptBudget)? = nil) {
         self.request = request
         self.sink = sink
+        self.budget = budget
     }
 
     func begin(_ target: ModelTarget) -> Attempt {
@@ -88,14 +108,18 @@ public final class AttemptTracker: Sendable {
     /// Ends an attempt. `usage` nil on a served or discarded attempt means the upstream reported
     /// none: the caller passes an estimate and `estimated: true` instead.
     public func end(_ attempt: Attempt, _ outcome: Attempt.Outcome, usage: TokenUsage? = nil, estimated: Bool = false,
-                    detail: String? = nil) {
+                    detail: String? = nil) async {
         var ended = attempt
         ended.outcome = outcome
         ended.usage = usage
         ended.usageEstimated = estimated
         ended.detail = detail ?? attempt.detail
         ended.duration = .now - attempt.startedAt
-        sink.attemptEnded(ended, of: request)
+        await sink.attemptEnded(ended, of: request)
+    }
+
+    public func commit(_ attempt: Attempt) async {
+        await sink.attemptCommitted(attempt, of: request)
     }
 }
 

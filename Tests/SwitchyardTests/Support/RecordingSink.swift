@@ -7,7 +7,7 @@ final class RecordingSink: AttemptSink {
 
     var attempts: [Attempt] { ended.withLock { $0 } }
 
-    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) {
+    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) async {
         ended.withLock { $0.append(attempt) }
     }
 

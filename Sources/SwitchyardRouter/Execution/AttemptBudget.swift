@@ -1,0 +1,61 @@
+import SwitchyardPolicy
+import SwitchyardWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Room in the caller's cloud budgets, asked before every priced attempt. The attempt's worst
+/// case is reserved atomically (across replicas, by the ledger) and settled at its real cost when
+/// it ends, through the accounting hook; a failed attempt's reservation is released there too.
+public protocol AttemptBudget: Sendable {
+    /// Reserves `worstCase` nano-dollars under `attemptID`; false when no budget applies to this
+    /// caller (nothing reserved). Throws when a budget has no room.
+    func reserve(attemptID: String, target: ModelTarget, worstCase: Int64) async throws(BudgetExhausted) -> Bool
+}
+
+/// A budget with no room for an attempt's worst case.
+public struct BudgetExhausted: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `key:NAME` or `tenant:NAME`.
+    public var scope: String
+    /// When the period ends (milliseconds since 1970); nil for a `total` budget.
+    public var resetsAtUnixMilliseconds: Int64?
+
+    public init(scope: String, resetsAtUnixMilliseconds: Int64?) {
+        self.scope = scope
+        self.resetsAtUnixMilliseconds = resetsAtUnixMilliseconds
+    }
+
+    public var description: String { "budget \(scope) exhausted" }
+}
+
+/// Prices in the ledger's unit: nano-dollars (1e-9 USD), exact to sum.
+public enum Pricing {
+    /// What `usage` costs at `price` (USD per million tokens).
+    public static func nanodollars(_ usage: TokenUsage, _ price: Price) -> Int64 {
+        let value = (Double(usage.promptTokens) * price.inputPerMillion + Double(usage.completionTokens) * price.outputPerMillion) * 1000
+        return value.isFinite ? Int64(min(value.rounded(), 9e18)) : 0
+    }
+
+    /// The most an attempt can cost: a token per byte of the request (no tokenizer makes more),
+    /// and the output tokens the request allows.
+    public static func worstCase(_ request: AttemptRequest, _ price: Price) -> Int64 {
+        nanodollars(TokenUsage(promptTokens: min(request.promptBytes, TokenUsage.maxTokens),
+                               completionTokens: min(request.maxOutputTokens, TokenUsage.maxTokens)), price)
+    }
+
+    /// Output tokens a budgeted request may generate when it does not say: the gateway asks the
+    /// upstream for no more, so that the reservation bounds the spend.
+    public static let defaultMaxOutputTokens = 4096
+}
+
+extension APIError {
+    static func budgetExceeded(_ exhausted: BudgetExhausted) -> APIError {
+        let resetsIn = exhausted.resetsAtUnixMilliseconds.map { reset -> Int in
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            return Int(max(0, (reset - (Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))) / 1000))
+        }
+        return .budgetExceeded(scope: exhausted.scope, resetsInSeconds: resetsIn)
+    }
+}
