@@ -1,0 +1,80 @@
+import Logging
+import Metrics
+import SwitchyardLedger
+import SwitchyardPolicy
+import SwitchyardRouter
+import SwitchyardWire
+
+/// The accounting hook with a ledger: every attempt's end is written as one durable record
+/// (awaited: a whole answer is sent only after its record is committed), its budget reservation
+/// settled at the real cost or released, and then counted in metrics and the log like any other.
+/// A stream's attempt is recorded as in progress before its 200 is sent, so that no request that
+/// got a 200 is missing after a crash (recovery marks it interrupted).
+struct LedgerAccounting: AttemptSink {
+    let base: GatewayAccounting
+    let ledger: any LedgerStore
+    /// The cloud price that values a locally served answer (savings).
+    let savingsPrice: Price?
+    let logger: Logger
+    let writeFailures = Counter(label: "switchyard_ledger_write_failures_total")
+
+    func attemptCommitted(_ attempt: Attempt, of request: AttemptRequest) async {
+        await write(record(attempt, of: request, outcome: .inProgress))
+    }
+
+    func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) async {
+        let entry = record(attempt, of: request, outcome: AttemptOutcome(attempt.outcome))
+        await write(entry)
+        if attempt.reserved {
+            do {
+                // Whatever the attempt cost is spent, even a failed one; one that cost nothing frees its reservation.
+                if entry.cost > .zero { try await ledger.settle(id: attempt.id, actual: entry.cost) } else { try await ledger.release(id: attempt.id) }
+            } catch {
+                writeFailures.increment()
+                logger.error("budget settlement failed; the reservation is released at the next recovery",
+                             metadata: ["attempt": "\(attempt.id)", "error": "\(error)"])
+            }
+        }
+        await base.attemptEnded(attempt, of: request)
+    }
+
+    /// A ledger that cannot be written does not stop serving (availability first); it is logged
+    /// and counted, and an operator alerts on the counter.
+    private func write(_ entry: AttemptRecord) async {
+        do {
+            try await ledger.record([entry])
+        } catch {
+            writeFailures.increment()
+            logger.error("ledger write failed", metadata: ["attempt": "\(entry.id)", "error": "\(error)"])
+        }
+    }
+
+    func record(_ attempt: Attempt, of request: AttemptRequest, outcome: AttemptOutcome) -> AttemptRecord {
+        let usage = attempt.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
+        let cost = attempt.target.remote?.price.map { Nanodollars(Pricing.nanodollars(usage, $0)) } ?? .zero
+        let reference = attempt.target.isLocal && outcome == .served
+            ? savingsPrice.map { Nanodollars(Pricing.nanodollars(usage, $0)) } ?? .zero : .zero
+        let started = UnixTime(milliseconds: attempt.startedAtUnixMilliseconds)
+        let latency = Int(attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000)
+        return AttemptRecord(
+            id: attempt.id, requestID: request.requestID, keyID: request.caller.keyID, tenant: request.caller.tenant,
+            team: request.caller.team, rule: request.rule, target: attempt.target.name, tier: attempt.tier.rawValue,
+            promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cost: cost,
+            costEstimated: attempt.usageEstimated, referenceCost: reference, latencyMs: outcome == .inProgress ? 0 : latency,
+            outcome: outcome, escalationReason: attempt.outcome == .discarded ? attempt.detail : nil, startedAt: started,
+            endedAt: outcome == .inProgress ? nil : UnixTime(milliseconds: attempt.startedAtUnixMilliseconds + Int64(latency)))
+    }
+}
+
+extension AttemptOutcome {
+    init(_ outcome: Attempt.Outcome) {
+        switch outcome {
+        case .inProgress: self = .inProgress
+        case .served: self = .served
+        case .failed: self = .failed
+        case .broken: self = .broken
+        case .cancelled: self = .cancelled
+        case .discarded: self = .discarded
+        }
+    }
+}
