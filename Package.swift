@@ -6,6 +6,7 @@ import PackageDescription
 /// → SwitchyardProviders (upstream wire formats) → SwitchyardHTTP (libcurl out).
 /// SwitchyardEngine supervises llama-server; SwitchyardPolicy loads policy files;
 /// SwitchyardWire holds the OpenAI wire format shared by all of them.
+/// SwitchyardLedger keeps API keys, budgets and every upstream attempt (SQLite or PostgreSQL).
 let package = Package(
     name: "switchyard",
     platforms: [.macOS(.v15)],
@@ -27,6 +28,10 @@ let package = Package(
         // Already in the graph (swift-nio, swift-subprocess); declared because the engine names
         // its FilePath and FileDescriptor types, which Subprocess's API takes.
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        // The ledger's two stores and the hash of API keys.
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -35,6 +40,15 @@ let package = Package(
         .target(name: "SwitchyardPolicy", dependencies: [
             "SwitchyardWire",
             .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "SwitchyardLedger", dependencies: [
+            "SwitchyardWire",
+            .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "SwitchyardEngine", dependencies: [
             "SwitchyardHTTP", "SwitchyardPolicy",
@@ -73,7 +87,7 @@ let package = Package(
         ]),
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
-            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardServer", "SwitchyardEval",
+            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

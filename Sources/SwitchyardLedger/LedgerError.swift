@@ -1,0 +1,30 @@
+/// What the ledger refuses, apart from the database's own errors (which pass through).
+public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `settle` or `release` of an id `reserve` never recorded.
+    case unknownReservation(String)
+    /// An amount below zero.
+    case negativeAmount(Nanodollars)
+    /// A key with this id or hash exists.
+    case duplicateKey(String)
+    /// The database was migrated by a newer build (its version, the newest this build knows).
+    case schemaTooNew(found: Int, known: Int)
+    /// A PostgreSQL URL this module cannot use.
+    case invalidURL(String)
+    /// The store was closed.
+    case closed
+    /// A value in the database this build cannot read (the column named).
+    case unreadable(String)
+
+    public var description: String {
+        switch self {
+        case .unknownReservation(let id): "no reservation \(id)"
+        case .negativeAmount(let amount): "negative amount \(amount)"
+        case .duplicateKey(let id): "a key with this id or secret exists: \(id)"
+        case .schemaTooNew(let found, let known):
+            "the ledger's schema is at version \(found), newer than this build knows (\(known)): upgrade the gateway"
+        case .invalidURL(let why): "invalid PostgreSQL URL: \(why)"
+        case .closed: "the ledger is closed"
+        case .unreadable(let column): "unreadable value in the ledger's column \(column)"
+        }
+    }
+}

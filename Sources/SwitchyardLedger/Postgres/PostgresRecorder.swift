@@ -1,0 +1,65 @@
+import Logging
+import PostgresNIO
+
+/// Attempts a caller is waiting to see committed.
+struct PendingAttempts: Sendable {
+    let attempts: [AttemptRecord]
+    let finish: @Sendable ((any Error)?) -> Void
+}
+
+/// Group commit of `record` for PostgreSQL: one task takes every batch of attempts queued since
+/// its last commit and writes them with one upsert (one round trip and one WAL flush for all).
+/// Meanwhile the pool's other connections serve reservations and reads. If a shared batch fails,
+/// each caller's attempts are tried alone, so one bad record fails only its own caller.
+struct PostgresRecorder: Sendable {
+    static let batchLimit = 256
+    /// Rows per statement: 18 binds each, well under PostgreSQL's 65 535.
+    static let rowsPerStatement = 1000
+
+    let client: PostgresClient
+    let queue: BatchQueue<PendingAttempts>
+    let logger: Logger
+
+    func run() async {
+        while true {
+            let batch = await queue.next(limit: Self.batchLimit)
+            if batch.isEmpty { return }
+            do {
+                try await write(batch.flatMap(\.attempts))
+                for job in batch { job.finish(nil) }
+            } catch {
+                guard batch.count > 1 else {
+                    batch[0].finish(error)
+                    continue
+                }
+                logger.warning("ledger batch failed; recording its callers one by one", metadata: ["error": "\(error)"])
+                for job in batch {
+                    do {
+                        try await write(job.attempts)
+                        job.finish(nil)
+                    } catch {
+                        job.finish(error)
+                    }
+                }
+            }
+        }
+    }
+
+    private func write(_ attempts: [AttemptRecord]) async throws {
+        let unique = AttemptRecord.lastOfEachID(attempts)
+        guard !unique.isEmpty else { return }
+        if unique.count <= Self.rowsPerStatement {
+            _ = try await client.ledgerQuery(PostgresSQL.upsertAttempts(unique), logger: logger)
+            return
+        }
+        try await client.ledgerTransaction(logger: logger) { connection in
+            var start = 0
+            while start < unique.count {
+                let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]
+                _ = try await connection.rows(PostgresSQL.upsertAttempts(chunk), logger: logger)
+                start += chunk.count
+            }
+            return .commit(())
+        }
+    }
+}

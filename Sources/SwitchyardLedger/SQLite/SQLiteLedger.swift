@@ -1,0 +1,297 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+import Synchronization
+
+/// The embedded ledger: one SQLite file in WAL mode, for a gateway alone on its box.
+///
+/// All writes go through one connection and one task (`SQLiteWriter`), batched into shared
+/// transactions; reads use their own connections beside it (WAL lets them run during a write
+/// and see every committed one). libsqlite3 calls block, so they run on a small thread pool of
+/// the store's own, never on Swift's concurrency pool or the server's event loops.
+final class SQLiteLedger: LedgerStore {
+    private let writer: SQLiteConnection
+    private let readers: [SQLiteConnection]
+    private let nextReader = Atomic<Int>(0)
+    private let queue: BatchQueue<SQLiteWrite>
+    private let writerTask: Task<Void, Never>
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let closed = Atomic<Bool>(false)
+
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
+        self.writer = writer
+        self.readers = readers
+        self.threadPool = threadPool
+        self.logger = logger
+        let queue = BatchQueue<SQLiteWrite>()
+        self.queue = queue
+        let loop = SQLiteWriter(connection: writer, queue: queue, logger: logger)
+        writerTask = Task { await loop.run() }
+    }
+
+    /// Opens (creating if needed) the database at `path`: one writer and `readerCount` readers.
+    static func open(path: String, readerCount: Int = 2, logger: Logger) async throws -> SQLiteLedger {
+        let threadPool = NIOThreadPool(numberOfThreads: readerCount + 1)
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        var opened: [SQLiteConnection] = []
+        do {
+            for n in 0...readerCount {
+                let connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool,
+                                                                 logger: logger, on: eventLoop)
+                opened.append(connection)
+                for pragma in SQLiteSQL.connectionPragmas { try await connection.run(pragma) }
+                if n == 0 {
+                    // The writer sets WAL first: it is a property of the file, which readers then share.
+                    for pragma in SQLiteSQL.writerPragmas {
+                        let rows = try await connection.rows(pragma)
+                        if pragma.contains("journal_mode"), let mode = rows.first?.columns.first?.data.string, mode != "wal" {
+                            logger.warning("ledger database is not in WAL mode; readers will wait for writes",
+                                           metadata: ["path": "\(path)", "journal_mode": "\(mode)"])
+                        }
+                    }
+                } else {
+                    for pragma in SQLiteSQL.readerPragmas { try await connection.run(pragma) }
+                }
+            }
+        } catch {
+            for connection in opened { try? await connection.close() }
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+        return SQLiteLedger(writer: opened[0], readers: Array(opened.dropFirst()), threadPool: threadPool, logger: logger)
+    }
+
+    // MARK: Plumbing
+
+    /// Runs `body` in the writer's next transaction; returns once that transaction committed.
+    /// The caller's cancellation does not reach it: an attempt ended by a client leaving must
+    /// still be recorded and settled.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        let outcome = Outcome<T>()
+        try await enqueue(.statements { outcome.set(try await body($0)) })
+        guard let value = outcome.take() else { throw LedgerError.closed }
+        return value
+    }
+
+    private func enqueue(_ work: SQLiteWrite.Work) async throws {
+        guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let job = SQLiteWrite(work: work) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+            if !queue.enqueue(job) { continuation.resume(throwing: LedgerError.closed) }
+        }
+    }
+
+    private func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
+        let n = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
+        return try await body(readers[(n % readers.count + readers.count) % readers.count])
+    }
+
+    // MARK: Schema
+
+    func migrate() async throws {
+        let applied = try await write { connection -> [Int] in
+            try await connection.run(SQLiteSQL.createMigrations)
+            let current = try await connection.rows(SQLiteSQL.schemaVersion).first
+                .map { try SQLiteValues.Reader(row: $0).integer("version") } ?? 0
+            let known = SQLiteSQL.migrations.last?.version ?? 0
+            guard current <= known else { throw LedgerError.schemaTooNew(found: Int(current), known: known) }
+            var applied: [Int] = []
+            for migration in SQLiteSQL.migrations where migration.version > current {
+                for statement in migration.statements { try await connection.run(statement) }
+                try await connection.run(SQLiteSQL.recordMigration, [.integer(migration.version), .integer(Int(UnixTime.now.milliseconds))])
+                applied.append(migration.version)
+            }
+            return applied
+        }
+        if !applied.isEmpty { logger.info("ledger schema migrated", metadata: ["versions": "\(applied)", "store": "sqlite"]) }
+    }
+
+    // MARK: Keys
+
+    func createKey(_ key: APIKeyRecord) async throws {
+        let binds = SQLiteValues.binds(key)
+        try await write { connection in
+            guard try await !connection.rows(SQLiteSQL.insertKey, binds).isEmpty else { throw LedgerError.duplicateKey(key.id) }
+        }
+    }
+
+    func key(hash: String) async throws -> APIKeyRecord? {
+        try await read { try await $0.rows(SQLiteSQL.keyByHash, [.text(hash)]).first.map(SQLiteValues.key) }
+    }
+
+    func key(id: String) async throws -> APIKeyRecord? {
+        try await read { try await $0.rows(SQLiteSQL.keyByID, [.text(id)]).first.map(SQLiteValues.key) }
+    }
+
+    func keys() async throws -> [APIKeyRecord] {
+        try await read { try await $0.rows(SQLiteSQL.allKeys).map(SQLiteValues.key) }
+    }
+
+    func revokeKey(id: String, at time: UnixTime) async throws -> Bool {
+        try await write { connection in
+            try await !connection.rows(SQLiteSQL.revokeKey, [.integer(Int(time.milliseconds)), .text(id)]).isEmpty
+        }
+    }
+
+    // MARK: Budgets
+
+    func reserve(id: String, scopes: [BudgetScope], amount: Nanodollars, now: UnixTime) async throws -> ReservationOutcome {
+        guard amount >= .zero else { throw LedgerError.negativeAmount(amount) }
+        let windows = ScopeWindow.lockOrder(scopes, now: now)
+        return try await write { connection -> ReservationOutcome in
+            guard try await connection.rows(SQLiteSQL.reservation, [.text(id)]).isEmpty else { return .reserved }
+            for window in windows {
+                let row = try await connection.rows(SQLiteSQL.budgetRow, window.row.sqlite).first.map(SQLiteValues.Reader.init)
+                let spent = Nanodollars(try row?.integer("spent") ?? 0)
+                let reserved = Nanodollars(try row?.integer("reserved") ?? 0)
+                if spent + reserved + amount > window.scope.limit {
+                    return .exhausted(scope: window.scope, resetsAt: window.resetsAt)
+                }
+            }
+            for window in windows {
+                try await connection.run(SQLiteSQL.addReserved, window.row.sqlite + [.integer(Int(amount.value))])
+            }
+            try await connection.run(SQLiteSQL.insertReservation, [.text(id), .integer(Int(amount.value)), .integer(Int(now.milliseconds))])
+            for window in windows {
+                try await connection.run(SQLiteSQL.insertReservationScope, [.text(id)] + window.row.sqlite)
+            }
+            return .reserved
+        }
+    }
+
+    func settle(id: String, actual: Nanodollars) async throws {
+        guard actual >= .zero else { throw LedgerError.negativeAmount(actual) }
+        let finishedAt = UnixTime.now
+        try await write { connection in
+            let (amount, state) = try await Self.reservation(id, on: connection)
+            guard state != "settled" else { return }
+            let held = state == "held" ? amount : .zero
+            for row in try await Self.rows(ofReservation: id, on: connection) {
+                try await connection.run(SQLiteSQL.settleBudget, [.integer(Int(held.value)), .integer(Int(actual.value))] + row.sqlite)
+            }
+            try await connection.run(SQLiteSQL.finishReservation, [.text("settled"), .integer(Int(actual.value)),
+                                                                   .integer(Int(finishedAt.milliseconds)), .text(id)])
+        }
+    }
+
+    func release(id: String) async throws {
+        let finishedAt = UnixTime.now
+        try await write { connection in
+            let (amount, state) = try await Self.reservation(id, on: connection)
+            guard state == "held" else { return }
+            for row in try await Self.rows(ofReservation: id, on: connection) {
+                try await connection.run(SQLiteSQL.releaseBudget, [.integer(Int(amount.value))] + row.sqlite)
+            }
+            try await connection.run(SQLiteSQL.finishReservation, [.text("released"), .null, .integer(Int(finishedAt.milliseconds)), .text(id)])
+        }
+    }
+
+    private static func reservation(_ id: String, on connection: SQLiteConnection) async throws -> (Nanodollars, String) {
+        guard let row = try await connection.rows(SQLiteSQL.reservation, [.text(id)]).first else {
+            throw LedgerError.unknownReservation(id)
+        }
+        let reader = SQLiteValues.Reader(row: row)
+        return (Nanodollars(try reader.integer("amount")), try reader.text("state"))
+    }
+
+    /// The budget rows a reservation was counted in, in lock order.
+    private static func rows(ofReservation id: String, on connection: SQLiteConnection) async throws -> [BudgetRow] {
+        try await connection.rows(SQLiteSQL.reservationScopes, [.text(id)]).map { row in
+            let reader = SQLiteValues.Reader(row: row)
+            return BudgetRow(kind: try reader.text("scope_kind"), id: try reader.text("scope_id"), periodKey: try reader.text("period_key"))
+        }.sorted()
+    }
+
+    func budgetState(_ scope: BudgetScope, now: UnixTime) async throws -> BudgetState {
+        let window = scope.period.window(containing: now)
+        let row = BudgetRow(kind: scope.kind.rawValue, id: scope.id, periodKey: window.key)
+        return try await read { connection in
+            let found = try await connection.rows(SQLiteSQL.budgetRow, row.sqlite).first.map(SQLiteValues.Reader.init)
+            return BudgetState(scope: scope, periodKey: window.key, spent: Nanodollars(try found?.integer("spent") ?? 0),
+                               reserved: Nanodollars(try found?.integer("reserved") ?? 0), resetsAt: window.resetsAt)
+        }
+    }
+
+    // MARK: Attempts
+
+    func record(_ attempts: [AttemptRecord]) async throws {
+        guard !attempts.isEmpty else { return }
+        try await enqueue(.attempts(attempts))
+    }
+
+    func attempts(requestID: String) async throws -> [AttemptRecord] {
+        try await read { try await $0.rows(SQLiteSQL.attemptsOfRequest, [.text(requestID)]).map(SQLiteValues.attempt) }
+    }
+
+    func usage(_ query: UsageQuery) async throws -> [UsageRow] {
+        var binds: [SQLiteData] = []
+        if let keyID = query.keyID { binds.append(.text(keyID)) }
+        if let since = query.since { binds.append(.integer(Int(since.milliseconds))) }
+        if let until = query.until { binds.append(.integer(Int(until.milliseconds))) }
+        let rows = try await read { try await $0.rows(SQLiteSQL.usage(query), binds) }
+        return try UsageRow.sorted(rows.map { row in
+            let r = SQLiteValues.Reader(row: row)
+            return UsageRow(group: try UsageRow.groupName(try r.text("grp"), groupBy: query.groupBy),
+                            requests: Int(try r.integer("requests")), attempts: Int(try r.integer("attempts")),
+                            promptTokens: Int(try r.integer("prompt_tokens")), completionTokens: Int(try r.integer("completion_tokens")),
+                            spend: Nanodollars(try r.integer("spend")), cloudRequests: Int(try r.integer("cloud_requests")),
+                            savings: Nanodollars(try r.integer("savings")))
+        })
+    }
+
+    // MARK: Recovery
+
+    func recover(olderThan: UnixTime) async throws -> (interrupted: Int, released: Int) {
+        let finishedAt = UnixTime.now
+        let counts = try await write { connection -> (Int, Int) in
+            let interrupted = try await connection.rows(SQLiteSQL.interruptAttempts, [.integer(Int(olderThan.milliseconds))]).count
+            var stale = Set<String>()
+            var held: [BudgetRow: Nanodollars] = [:]
+            for row in try await connection.rows(SQLiteSQL.staleReservations, [.integer(Int(olderThan.milliseconds))]) {
+                let r = SQLiteValues.Reader(row: row)
+                stale.insert(try r.text("id"))
+                if let kind = try r.optionalText("scope_kind") {
+                    let budget = BudgetRow(kind: kind, id: try r.text("scope_id"), periodKey: try r.text("period_key"))
+                    held[budget, default: .zero] += Nanodollars(try r.integer("amount"))
+                }
+            }
+            for (budget, amount) in held.sorted(by: { $0.key < $1.key }) {
+                try await connection.run(SQLiteSQL.releaseBudget, [.integer(Int(amount.value))] + budget.sqlite)
+            }
+            for id in stale {
+                try await connection.run(SQLiteSQL.finishReservation, [.text("released"), .null, .integer(Int(finishedAt.milliseconds)), .text(id)])
+            }
+            return (interrupted, stale.count)
+        }
+        if counts != (0, 0) {
+            logger.warning("ledger recovered after an unclean stop",
+                           metadata: ["interrupted_attempts": "\(counts.0)", "released_reservations": "\(counts.1)"])
+        }
+        return (interrupted: counts.0, released: counts.1)
+    }
+
+    // MARK: Closing
+
+    func close() async throws {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        queue.close()
+        await writerTask.value
+        var firstError: (any Error)?
+        for connection in [writer] + readers {
+            do { try await connection.close() } catch { firstError = firstError ?? error }
+        }
+        try await threadPool.shutdownGracefully()
+        if let firstError { throw firstError }
+    }
+}
+
+extension BudgetRow {
+    /// (scope_kind, scope_id, period_key) binds.
+    var sqlite: [SQLiteData] { [.text(kind), .text(id), .text(periodKey)] }
+}

@@ -1,0 +1,109 @@
+import Logging
+import SQLiteNIO
+
+/// A write waiting for the SQLite writer; `finish` is called once, after the commit (nil) or
+/// with the error that failed the write.
+struct SQLiteWrite: Sendable {
+    enum Work: Sendable {
+        /// Attempts to upsert: those of every caller in a batch go into shared statements.
+        case attempts([AttemptRecord])
+        /// Anything else, run inside the shared transaction.
+        case statements(@Sendable (SQLiteConnection) async throws -> Void)
+    }
+
+    let work: Work
+    let finish: @Sendable ((any Error)?) -> Void
+}
+
+/// The one task that writes to the database, on the one write connection: SQLite allows a
+/// single writer at a time anyway, and serialising here instead of in SQLite's lock means no
+/// busy waits. It takes every write queued since the last commit and runs them in one
+/// transaction (group commit). The attempts of all callers go into shared upserts; every other
+/// write runs in its own savepoint, so one failing write (a duplicate key) is rolled back alone
+/// while the others commit together.
+struct SQLiteWriter: Sendable {
+    /// Bounds a transaction's size (and the wait of the first caller in it).
+    static let batchLimit = 256
+    /// Rows per INSERT statement (18 values each).
+    static let rowsPerStatement = 500
+
+    let connection: SQLiteConnection
+    let queue: BatchQueue<SQLiteWrite>
+    let logger: Logger
+
+    /// Until the queue is closed and drained.
+    func run() async {
+        while true {
+            let batch = await queue.next(limit: Self.batchLimit)
+            if batch.isEmpty { return }
+            await commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [SQLiteWrite]) async {
+        var finished = [Bool](repeating: false, count: batch.count)
+        var succeeded: [Int] = []
+        do {
+            try await connection.run(SQLiteSQL.begin)
+            var alone = Array(batch.indices)
+            let recorders = batch.indices.filter { if case .attempts = batch[$0].work { true } else { false } }
+            if recorders.count > 1 {
+                // All callers' attempts at once; should that fail, each caller's alone below.
+                let all = recorders.flatMap { n -> [AttemptRecord] in
+                    if case .attempts(let attempts) = batch[n].work { attempts } else { [] }
+                }
+                if try await savepoint(batch.count, { try await upsert(all) }) == nil {
+                    succeeded += recorders
+                    alone.removeAll { recorders.contains($0) }
+                }
+            }
+            for n in alone {
+                let job = batch[n]
+                let failure = try await savepoint(n) {
+                    switch job.work {
+                    case .attempts(let attempts): try await upsert(attempts)
+                    case .statements(let body): try await body(connection)
+                    }
+                }
+                if let failure {
+                    finished[n] = true
+                    job.finish(failure)
+                } else {
+                    succeeded.append(n)
+                }
+            }
+            try await connection.run(SQLiteSQL.commit)
+            for n in succeeded { batch[n].finish(nil) }
+        } catch {
+            // The transaction itself failed (disk full, I/O error): nothing of it was committed.
+            logger.error("ledger write transaction failed", metadata: ["error": "\(error)", "writes": "\(batch.count)"])
+            try? await connection.run(SQLiteSQL.rollback)
+            for (n, job) in batch.enumerated() where !finished[n] { job.finish(error) }
+        }
+    }
+
+    /// Runs `body` in savepoint `n`: its error, its changes rolled back; nil once it succeeded.
+    /// Throws only when the savepoint machinery itself fails (the transaction is then lost).
+    private func savepoint(_ n: Int, _ body: () async throws -> Void) async throws -> (any Error)? {
+        try await connection.run(SQLiteSQL.savepoint(n))
+        do {
+            try await body()
+            try await connection.run(SQLiteSQL.releaseSavepoint(n))
+            return nil
+        } catch {
+            try await connection.run(SQLiteSQL.rollbackToSavepoint(n))
+            try await connection.run(SQLiteSQL.releaseSavepoint(n))
+            return error
+        }
+    }
+
+    private func upsert(_ attempts: [AttemptRecord]) async throws {
+        let unique = AttemptRecord.lastOfEachID(attempts)
+        var start = 0
+        while start < unique.count {
+            let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]
+            try await connection.run(SQLiteSQL.upsertAttempts(rows: chunk.count), chunk.flatMap(SQLiteValues.binds))
+            start += chunk.count
+        }
+    }
+}
