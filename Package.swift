@@ -69,7 +69,8 @@ let package = Package(
         ]),
         .target(name: "SwitchyardServer", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
-            "SwitchyardProviders", "SwitchyardRouter",
+            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardLedger",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
