@@ -19,6 +19,8 @@ public struct LedgerSettings: Sendable, Equatable {
     /// without it, SQLite at `sqlitePath` (default: `ledger.sqlite` in the state directory).
     public var postgresURLEnv: String?
     public var sqlitePath: String?
+    /// False: no ledger (no keys, budgets or records; metrics and logs only).
+    public var enabled = true
     public init() {}
 }
 

@@ -64,7 +64,7 @@ private struct PolicyBuilder {
 
     static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration", "auth", "ledger", "budgets"]
     static let authKeys = ["mode"]
-    static let ledgerKeys = ["postgres_url_env", "sqlite_path"]
+    static let ledgerKeys = ["postgres_url_env", "sqlite_path", "enabled"]
     static let budgetKeys = ["on_exhausted", "tenants", "savings_reference"]
     static let budgetLimitKeys = ["usd", "period"]
     static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout"]
@@ -166,6 +166,9 @@ private struct PolicyBuilder {
         reader.checkKeys(map, allowed: Self.ledgerKeys, in: "ledger")
         if let n = map.value("postgres_url_env") { settings.postgresURLEnv = reader.string(n, "postgres_url_env") }
         if let n = map.value("sqlite_path") { settings.sqlitePath = reader.string(n, "sqlite_path") }
+        if let n = map.value("enabled") {
+            if let value = n.bool { settings.enabled = value } else { reader.error(n, "`enabled` must be true or false") }
+        }
         return settings
     }
 

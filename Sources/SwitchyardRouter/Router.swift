@@ -17,14 +17,12 @@ public struct RequestRouter: Sendable {
     let scorer: ConfidenceScorer
     /// Each target's concurrency limit and queue.
     let gates: [String: TargetGate]
-    /// Budget state for the `budget.*` signals; nil without a ledger.
-    let budgets: (any BudgetSignals)?
 
     public static let autoModel = "auto"
 
     /// - Parameter gates: shared across policy reloads by the gateway; a fresh set by default.
     public init(policy: Policy, providers: [any Provider], tokenizer: any PromptTokenizer = EstimatingTokenizer(),
-                gates: TargetGates = TargetGates(), budgets: (any BudgetSignals)? = nil) {
+                gates: TargetGates = TargetGates()) {
         self.policy = policy
         self.providers = Dictionary(uniqueKeysWithValues: providers.map { ($0.target.name, $0) })
         self.tokenizer = tokenizer
@@ -33,7 +31,6 @@ public struct RequestRouter: Sendable {
         localContext = policy.localModels.first?.contextWindow
         scorer = ConfidenceScorer(calibration: policy.calibration)
         self.gates = gates.gates(for: policy)
-        self.budgets = budgets
     }
 
     /// Prompt tokens for the confidence features: the decision's own count, else the tokenizer's.
@@ -57,8 +54,9 @@ public struct RequestRouter: Sendable {
     ///   - headers: the request's `x-switchyard-*` headers, names lowercased without the prefix.
     ///   - stubs: signal values to use instead of computing them (`policy test`, explain).
     ///   - caller: who is asking (its key's identity replaces client-sent tenant headers).
+    ///   - budgets: the caller's budgets, for the `budget.*` signals (read only if a rule does).
     public func decide(_ request: ChatRequest, headers: [String: String] = [:], caller: Caller = .anonymous,
-                       stubs: SignalValues = SignalValues()) async throws(APIError) -> RouteDecision {
+                       budgets: (any BudgetSignals)? = nil, stubs: SignalValues = SignalValues()) async throws(APIError) -> RouteDecision {
         let named = request.model != Self.autoModel
         if named, policy.model(named: request.model) == nil {
             throw .modelNotFound(request.model, available: modelNames)

@@ -29,15 +29,21 @@ struct ChatCompletions: Sendable {
         let caller = key?.caller ?? .anonymous
         do {
             if let key { headers.append(try rateLimiter.admit(key)) }
-            let chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
-            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers), caller: caller)
+            var chat = try await readChatRequest(request, limit: router.policy.server.maxBodyBytes)
+            let budgets = policy.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: router.policy) }
+            if budgets != nil, chat.maxTokens == nil {
+                // A budgeted request's output is capped, so that its reservation bounds what it can spend.
+                chat.body["max_tokens"] = .int(Pricing.defaultMaxOutputTokens)
+            }
+            let decision = try await router.decide(chat, headers: Self.switchyardHeaders(request.headers), caller: caller, budgets: budgets)
             if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
             let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: chat.model,
-                                                                 stream: chat.stream, caller: caller),
-                                         sink: policy.accounting)
+                                                                 stream: chat.stream, caller: caller, promptBytes: chat.sizeInBytes,
+                                                                 maxOutputTokens: chat.maxTokens ?? Pricing.defaultMaxOutputTokens),
+                                         sink: policy.accounting, budget: budgets)
             if chat.stream {
                 let served = try await router.stream(chat, decision: decision, context: providerContext, tracker: tracker)
                 describe(served, in: &headers)
@@ -54,6 +60,7 @@ struct ChatCompletions: Sendable {
                 await tracker.end(served.attempt, .served, usage: estimate, estimated: true)
             }
             describe(served, in: &headers)
+            headers[.switchyardCostUSD] = Self.usd(tracker.costNanodollars)
             count(served, metrics)
             log(requestID, chat: chat, decision: decision, servedBy: served.target.name, skipped: served.skipped, escalation: served.escalation)
             headers[.contentType] = "application/json"
@@ -143,6 +150,12 @@ struct ChatCompletions: Sendable {
                 for try await var chunk in stream.chunks {
                     if let reported = TokenUsage(openAI: chunk["usage"]) {
                         usage = reported
+                        if includeUsage, var object = chunk["usage"]?.objectValue {
+                            // What the request cost: attempts already ended, and this one.
+                            let cost = tracker.costNanodollars + (served.target.remote?.price.map { Pricing.nanodollars(reported, $0) } ?? 0)
+                            object["cost_usd"] = .number(Self.usd(cost))
+                            chunk["usage"] = .object(object)
+                        }
                         if !includeUsage {
                             chunk["usage"] = nil
                             if chunk["choices"]?.arrayValue?.isEmpty ?? true { continue }
@@ -176,6 +189,9 @@ struct ChatCompletions: Sendable {
         }
         if !served.skipped.isEmpty {
             headers[.switchyardFallback] = served.skipped.map(\.description).joined(separator: ", ")
+        }
+        if let scope = served.skipped.lazy.compactMap({ if case .budget(let scope) = $0.why { scope } else { nil } }).first {
+            headers[.switchyardBudget] = "exhausted(\(scope)); served on the box"
         }
     }
 
@@ -224,6 +240,16 @@ struct ChatCompletions: Sendable {
         // A status is always an error status, whatever an upstream's number was.
         let status = (400...599).contains(error.status) ? error.status : 502
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body())))
+    }
+
+    /// Nano-dollars as a decimal USD amount (`0.000123`), exact.
+    static func usd(_ nanodollars: Int64) -> String {
+        let value = max(0, nanodollars)
+        let fraction = String(value % 1_000_000_000)
+        let digits = String(repeating: "0", count: 9 - fraction.count) + fraction
+        var trimmed = Substring(digits)
+        while trimmed.count > 6, trimmed.last == "0" { trimmed = trimmed.dropLast() }
+        return "\(value / 1_000_000_000).\(trimmed)"
     }
 
     static func makeRequestID() -> String {

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import UnixSignals
 import SwitchyardEngine
 import SwitchyardHTTP
+import SwitchyardLedger
 import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardRouter
@@ -53,8 +54,10 @@ public final class Gateway: Sendable {
     private let gates = TargetGates()
     /// Per-key request and token allowances, kept across reloads.
     private let rateLimiter = RateLimiter()
+    /// Keys, budgets and attempt records (nil when the policy turns the ledger off).
+    private let ledger: (any LedgerStore)?
     /// API keys, when the gateway has a ledger.
-    private let keys: (any KeyDirectory)? = nil
+    private let keys: LedgerKeyDirectory?
     /// Reloads the policy on SIGHUP or change; also runs as a service beside the server.
     private let reloader: PolicyReloader
 
@@ -66,11 +69,16 @@ public final class Gateway: Sendable {
     /// The policy serving now (it changes on reload).
     public var policy: Policy { live.snapshot.router.policy }
 
-    public init(options: GatewayOptions, logger: Logger, prometheus: PrometheusCollectorRegistry? = nil) throws {
+    /// Loads the policy, opens the ledger (migrating and recovering it) and builds everything;
+    /// serves nothing until `run()`.
+    public init(options: GatewayOptions, logger: Logger, prometheus: PrometheusCollectorRegistry? = nil) async throws {
         self.options = options
         self.logger = logger
         self.prometheus = prometheus
         let policy = try PolicyLoader.load(path: options.policyPath)
+        let ledger = try await LedgerOpener.open(policy.ledger, stateDirectory: options.stateDirectory,
+                                                 environment: options.environment, logger: logger)
+        self.ledger = ledger
         let client = HTTPClient()
         self.client = client
         let engine: LocalEngine?
@@ -82,15 +90,17 @@ public final class Gateway: Sendable {
                                        stateDirectory: options.stateDirectory, client: client, logger: logger)
             }
             live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache,
-                                                gates: gates, rateLimiter: rateLimiter, logger: logger))
+                                                gates: gates, rateLimiter: rateLimiter, ledger: ledger, logger: logger))
         } catch {
-            Task { await client.shutdown() }
+            await client.shutdown()
+            try? await ledger?.close()
             throw error
         }
+        keys = ledger.map { LedgerKeyDirectory(ledger: $0) }
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache, gates: gates,
-                              rateLimiter: rateLimiter, logger: logger)
+                              rateLimiter: rateLimiter, ledger: ledger, logger: logger)
         }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
@@ -105,7 +115,7 @@ public final class Gateway: Sendable {
     /// one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
                                  tokenCache: TokenCountCache, gates: TargetGates, rateLimiter: RateLimiter,
-                                 logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
+                                 ledger: (any LedgerStore)?, logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
         var providers: [any Provider] = []
         for target in policy.models {
             switch target.kind {
@@ -127,7 +137,7 @@ public final class Gateway: Sendable {
         }
         let tokenizer: any PromptTokenizer = engine.map { LlamaTokenizer(engine: $0, client: client, cache: tokenCache) } ?? EstimatingTokenizer()
         return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates),
-                                   logger: logger, rateLimiter: rateLimiter)
+                                   logger: logger, rateLimiter: rateLimiter, ledger: ledger)
     }
 
     private static func apiKey(_ remote: RemoteSettings, _ environment: [String: String]) -> String? {
@@ -162,9 +172,11 @@ public final class Gateway: Sendable {
             try await ConnectionRegistry.$current.withValue(registry) { try await group.run() }
         } catch {
             await client.shutdown()
+            try? await ledger?.close()
             throw error
         }
         await client.shutdown()
+        try? await ledger?.close()
     }
 
     /// Starts the same graceful shutdown as SIGTERM: stop accepting, drain, stop the engine.
@@ -188,6 +200,14 @@ public final class Gateway: Sendable {
         api.post("/v1/chat/completions") { request, context in try await chat.respond(to: request, context: context) }
         api.post("/v1/switchyard/explain") { request, context in try await chat.explain(request, context: context) }
         api.get("/v1/models") { _, _ in endpoints.models() }
+        if let ledger, let keys {
+            let admin = AdminAPI(ledger: ledger, keys: keys, adminKey: options.environment["SWITCHYARD_ADMIN_KEY"])
+            http.post("/v1/switchyard/keys") { request, _ in try await admin.createKey(request) }
+            http.get("/v1/switchyard/keys") { request, _ in try await admin.listKeys(request) }
+            http.get("/v1/switchyard/keys/{id}") { request, context in try await admin.showKey(request, id: context.parameters.get("id") ?? "") }
+            http.delete("/v1/switchyard/keys/{id}") { request, context in try await admin.revokeKey(request, id: context.parameters.get("id") ?? "") }
+            http.get("/v1/switchyard/usage") { request, _ in try await admin.usage(request) }
+        }
         // Operations: liveness, readiness and metrics answer without a key.
         http.get("/healthz") { _, _ in endpoints.healthz() }
         http.get("/readyz") { _, _ in endpoints.readyz() }

@@ -15,6 +15,10 @@ extension HTTPField.Name {
     static let switchyardReason = HTTPField.Name("x-switchyard-reason")!
     /// Targets passed over before the one that served, and why.
     static let switchyardFallback = HTTPField.Name("x-switchyard-fallback")!
+    /// What the request cost in USD (every attempt's priced usage; estimated when an upstream reported none).
+    static let switchyardCostUSD = HTTPField.Name("x-switchyard-cost-usd")!
+    /// Set when an exhausted budget kept the request on the box.
+    static let switchyardBudget = HTTPField.Name("x-switchyard-budget")!
     /// Why a cascade escalated to the cloud (`confidence=0.41<0.6`), or why it could not.
     static let switchyardEscalated = HTTPField.Name("x-switchyard-escalated")!
 }

@@ -1,4 +1,5 @@
 import Logging
+import SwitchyardLedger
 import Metrics
 import ServiceLifecycle
 import SwitchyardPolicy
@@ -19,11 +20,17 @@ final class LivePolicy: Sendable {
         /// Where every attempt's end is accounted (built on `metrics`).
         let accounting: any AttemptSink
 
-        init(router: RequestRouter, logger: Logger, rateLimiter: RateLimiter = RateLimiter()) {
+        /// Metrics for the router's policy, and the accounting hook on them (with the ledger, if any).
+        init(router: RequestRouter, logger: Logger, rateLimiter: RateLimiter = RateLimiter(), ledger: (any LedgerStore)? = nil) {
             self.router = router
             metrics = GatewayMetrics(policy: router.policy)
-            accounting = GatewayAccounting(metrics: metrics, logger: logger, rateLimiter: rateLimiter)
+            let base = GatewayAccounting(metrics: metrics, logger: logger, rateLimiter: rateLimiter)
+            accounting = ledger.map { LedgerAccounting(base: base, ledger: $0, savingsPrice: router.policy.savingsPrice, logger: logger) } ?? base
+            self.ledger = ledger
         }
+
+        /// Keys, budgets and records; nil when the policy turns the ledger off.
+        let ledger: (any LedgerStore)?
     }
 
     private let current: Mutex<Snapshot>

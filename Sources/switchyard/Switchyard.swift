@@ -59,12 +59,15 @@ struct Serve: AsyncParsableCommand {
                                      environment: environment, watchPolicyFile: watchPolicy)
         let gateway: Gateway
         do {
-            gateway = try Gateway(options: options, logger: logger, prometheus: registry)
+            gateway = try await Gateway(options: options, logger: logger, prometheus: registry)
         } catch let error as PolicyError {
             printError(error.description)
             throw ExitCode(1)
         } catch let error as EngineError {
             printError("switchyard: \(error)")
+            throw ExitCode(1)
+        } catch {
+            printError("switchyard: cannot start: \(error)")
             throw ExitCode(1)
         }
         for warning in gateway.policy.warnings { logger.warning("policy warning", metadata: ["warning": "\(warning)"]) }

@@ -90,6 +90,10 @@ public final class AttemptTracker: Sendable {
     /// The caller's budgets; nil when none applies.
     let budget: (any AttemptBudget)?
     private let next = Atomic<Int>(1)
+    private let cost = Atomic<Int64>(0)
+
+    /// What the attempts ended so far cost (priced cloud usage, in nano-dollars).
+    public var costNanodollars: Int64 { cost.load(ordering: .relaxed) }
 
     public init(request: AttemptRequest, sink: any AttemptSink, budget: (any AttemptBudget)? = nil) {
         self.request = request
@@ -115,6 +119,9 @@ public final class AttemptTracker: Sendable {
         ended.usageEstimated = estimated
         ended.detail = detail ?? attempt.detail
         ended.duration = .now - attempt.startedAt
+        if let usage, let price = attempt.target.remote?.price {
+            cost.wrappingAdd(Pricing.nanodollars(usage, price), ordering: .relaxed)
+        }
         await sink.attemptEnded(ended, of: request)
     }
 

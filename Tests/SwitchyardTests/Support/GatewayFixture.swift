@@ -81,7 +81,7 @@ enum Fixtures {
         env.merge(environment) { $1 }
         var logger = Logger(label: "gateway-under-test")
         logger.logLevel = .warning
-        let gateway = try Gateway(options: GatewayOptions(port: 0, policyPath: policyPath, stateDirectory: directory,
+        let gateway = try await Gateway(options: GatewayOptions(port: 0, policyPath: policyPath, stateDirectory: directory,
                                                           environment: env, shutdownSignals: []), logger: logger)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await gateway.run { port in portContinuation.yield(port) } }
