@@ -1,7 +1,7 @@
 /// An outbound HTTP request, as the gateway's single client sends it to any upstream
 /// (cloud provider or the local engine alike).
 public struct HTTPRequest: Sendable {
-    public enum Method: String, Sendable { case get = "GET", post = "POST" }
+    public enum Method: String, Sendable { case get = "GET", post = "POST", delete = "DELETE" }
 
     public var method: Method
     public var url: String

@@ -59,6 +59,9 @@ final class Transfer {
         switch request.method {
         case .get:
             sy_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        case .delete:
+            sy_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+            sy_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, "DELETE")
         case .post:
             let body = request.body ?? []
             sy_easy_setopt_long(easy, CURLOPT_POST, 1)

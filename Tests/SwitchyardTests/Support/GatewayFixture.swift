@@ -15,6 +15,8 @@ struct RunningGateway: Sendable {
     let gateway: Gateway
     let port: Int
     let client: HTTPClient
+    /// The state directory (engine pid and log, `ledger.sqlite`).
+    let directory: String
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -91,7 +93,7 @@ enum Fixtures {
             port = p
             break
         }
-        let running = RunningGateway(gateway: gateway, port: port, client: client)
+        let running = RunningGateway(gateway: gateway, port: port, client: client, directory: directory)
         do {
             if waitForEngine, let engine = gateway.engine { try await waitUntilReady(engine) }
             let result = try await body(running)
