@@ -9,7 +9,7 @@ struct GatewayAccounting: AttemptSink {
     let rateLimiter: RateLimiter
 
     func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) async {
-        metrics.attemptEnded(attempt)
+        metrics.attemptEnded(attempt, tenant: request.caller.tenant)
         if let key = request.caller.keyID, let usage = attempt.usage { rateLimiter.charge(keyID: key, tokens: usage.totalTokens) }
         logger.debug("attempt", metadata: [
             "request_id": "\(request.requestID)",

@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 import SwitchyardRouter
 import SwitchyardPolicy
 import SwitchyardWire
@@ -23,6 +24,8 @@ struct GatewayMetrics: Sendable {
     /// that wanted to but kept the local answer (no cloud target could take it).
     let escalated: Counter
     let escalationsKeptLocal: Counter
+    /// Spend and tokens by target and tenant, created on first use (tenants are not known at load).
+    private let byTenant = TenantCounters()
     /// Requests the private-data constraint narrowed, by PII class and outcome (`kept_local`, `refused`).
     private let privateData: [String: (keptLocal: Counter, refused: Counter)]
 
@@ -66,7 +69,11 @@ struct GatewayMetrics: Sendable {
     }
 
     /// An attempt's end: counted by outcome; its tokens, cost and duration recorded when it used any.
-    func attemptEnded(_ attempt: Attempt) {
+    func attemptEnded(_ attempt: Attempt, tenant: String?) {
+        if let usage = attempt.usage, let tenant {
+            let spend = attempt.target.remote?.price.map { Double(Pricing.nanodollars(usage, $0)) / 1e9 } ?? 0
+            byTenant.add(target: attempt.target.name, tenant: tenant, tokens: usage.totalTokens, spendUSD: spend)
+        }
         guard let m = targets[attempt.target.name] else { return }
         m.attempts[attempt.outcome]?.increment()
         if attempt.outcome == .served { m.latency.recordNanoseconds(Int64(attempt.duration.nanosecondsClamped)) }
@@ -83,5 +90,27 @@ extension Duration {
     var nanosecondsClamped: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+/// `switchyard_tenant_tokens_total` and `switchyard_tenant_spend_usd_total` by model and tenant.
+/// Bounded: past 1,000 tenants the rest are counted as `other`.
+final class TenantCounters: Sendable {
+    private struct Pair { let tokens: Counter; let spend: FloatingPointCounter }
+    private let counters = Mutex<[String: Pair]>([:])
+
+    func add(target: String, tenant: String, tokens: Int, spendUSD: Double) {
+        let pair = counters.withLock { all -> Pair in
+            let name = all.count < 1000 || all["\(target)\u{0}\(tenant)"] != nil ? tenant : "other"
+            let key = "\(target)\u{0}\(name)"
+            if let pair = all[key] { return pair }
+            let dims = [("model", target), ("tenant", name)]
+            let pair = Pair(tokens: Counter(label: "switchyard_tenant_tokens_total", dimensions: dims),
+                            spend: FloatingPointCounter(label: "switchyard_tenant_spend_usd_total", dimensions: dims))
+            all[key] = pair
+            return pair
+        }
+        pair.tokens.increment(by: tokens)
+        if spendUSD > 0 { pair.spend.increment(by: spendUSD) }
     }
 }

@@ -1,3 +1,4 @@
+import Metrics
 import SwitchyardLedger
 import SwitchyardPolicy
 import SwitchyardRouter
@@ -28,11 +29,24 @@ struct CallerBudgets: AttemptBudget, BudgetSignals {
             // A budget that cannot be checked is not spent against: the cloud is refused, the box is not.
             throw BudgetExhausted(scope: "ledger unavailable", resetsAtUnixMilliseconds: nil)
         }
+        refreshGauges()
         switch outcome {
         case .reserved:
             return true
         case .exhausted(let scope, let resetsAt):
             throw BudgetExhausted(scope: "\(scope.kind.rawValue):\(scope.id)", resetsAtUnixMilliseconds: resetsAt?.milliseconds)
+        }
+    }
+
+    /// `switchyard_budget_remaining_usd{scope}`, refreshed off the request path after each reservation.
+    private func refreshGauges() {
+        let (ledger, scopes) = (self.ledger, self.scopes)
+        Task {
+            for scope in scopes {
+                guard let state = try? await ledger.budgetState(scope, now: .now) else { continue }
+                Gauge(label: "switchyard_budget_remaining_usd", dimensions: [("scope", "\(scope.kind.rawValue):\(scope.id)")])
+                    .record(state.remaining.usd)
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import Metrics
 import SwitchyardWire
 import Synchronization
 
@@ -15,6 +16,7 @@ final class RateLimiter: Sendable {
     }
 
     private let buckets = Mutex<[String: Buckets]>([:])
+    private let rejections = Counter(label: "switchyard_rate_limited_total")
 
     /// Admits a request of `key` or throws 429 with `Retry-After`; returns the `x-ratelimit-*` headers.
     func admit(_ key: AuthenticatedKey, now: Double = RateLimiter.now()) throws(APIError) -> [String: String] {
@@ -29,6 +31,7 @@ final class RateLimiter: Sendable {
             return (wait, Self.headers(entry))
         }
         if let wait {
+            rejections.increment()
             var error = APIError(status: 429, type: "rate_limit_error", code: "rate_limit_exceeded",
                                  message: "Rate limit reached for this API key; try again in \(Int(wait.rounded(.up))) s.")
             error.retryAfterSeconds = max(1, Int(wait.rounded(.up)))
