@@ -1,6 +1,6 @@
 """A misbehaving OpenAI-compatible upstream for the soak: each request draws a fault.
 
-Usage: fault_upstream.py PORT. Answers POST /v1/chat/completions, whole or streamed, and on a
+Usage: fault_upstream.py PORT [--no-faults]. Answers POST /v1/chat/completions, whole or streamed, and on a
 seeded draw: a normal answer, a 500, a 429 with Retry-After, a cut stream, a malformed body, a
 slow head, hostile usage numbers. Loopback only; runs until killed.
 """
@@ -11,7 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RNG = random.Random(7)
-FAULTS = ["ok", "ok", "500", "429", "cut", "malformed", "slow", "usage"]
+FAULTS = ["ok"] if "--no-faults" in sys.argv else ["ok", "ok", "500", "429", "cut", "malformed", "slow", "usage"]
 
 
 def completion(usage):
@@ -57,13 +57,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "fault",
-                 "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": None}]}
-        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         if fault == "cut":
+            # Cut before the first event: the gateway has committed nothing and falls back.
             self.wfile.flush()
             self.close_connection = True
             return
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "fault",
+                 "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": None}]}
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         end = dict(chunk, choices=[], usage=usage)
         self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
         self.close_connection = True

@@ -57,8 +57,8 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
 
 # The gateways: this tree, and optionally a baseline commit, release builds.
 swift build -c release --product switchyard >/dev/null
-binaries=(".build/release/switchyard")
-labels=("gateway")
+binaries=(".build/release/switchyard" ".build/release/switchyard")
+labels=("gateway" "gateway_ledger_off")
 if [ -n "$BASE_REF" ]; then
   git worktree add -f --detach "$work/base" "$BASE_REF" >/dev/null 2>&1
   swift build -c release --product switchyard --package-path "$work/base" --scratch-path .build-baseline >/dev/null
@@ -75,7 +75,10 @@ models:
     base_url: http://127.0.0.1:$up_port/v1
     model: canned
     api_key_env: SWITCHYARD_BENCH_KEY
+    price: {input: 0.15, output: 0.6}
 YAML
+# The same without a ledger (no records written): the ledger's own cost is the difference.
+{ cat "$work/bench.yaml"; echo "ledger: {enabled: false}"; } > "$work/bench-noledger.yaml"
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -103,12 +106,12 @@ PY
 
 # One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb".
 measure() {
-  local binary="$1" url pid=""
+  local binary="$1" policy="${2:-$work/bench.yaml}" url pid=""
   if [ "$binary" = direct ]; then
     url="http://127.0.0.1:$up_port/v1/chat/completions"
   else
     local port; port="$(free_port)"
-    SWITCHYARD_BENCH_KEY=bench "$binary" serve --policy "$work/bench.yaml" --port "$port" \
+    SWITCHYARD_BENCH_KEY=bench "$binary" serve --policy "$policy" --port "$port" \
       --state-dir "$work/state-$port" --log-level warning > "$work/gateway-$port.log" 2>&1 & pid=$!
     pids+=($pid)
     wait_http "http://127.0.0.1:$port/readyz"
@@ -131,7 +134,10 @@ measure() {
 for round in $(seq 1 "$ROUNDS"); do
   echo "direct $(measure direct)" >> "$work/overhead.txt"
   for i in "${!binaries[@]}"; do
-    echo "${labels[$i]// /_} $(measure "${binaries[$i]}")" >> "$work/overhead.txt"
+    policy="$work/bench.yaml"
+    [ "${labels[$i]}" = gateway_ledger_off ] && policy="$work/bench-noledger.yaml"
+    # A baseline from before the ledger existed rejects the `ledger:` key: it gets the plain policy.
+    echo "${labels[$i]// /_} $(measure "${binaries[$i]}" "$policy")" >> "$work/overhead.txt"
   done
 done
 
@@ -152,9 +158,11 @@ python_bin="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}/venv/bin/python"
 local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS" "$lg_pid" "$engine_pid")"
 kill "$lg_pid"; wait "$lg_pid" 2>/dev/null || true
 
-# The soak: a misbehaving first target, nginx as the fallback.
+# The soak: a misbehaving first target, a well-behaved one (streams too) as the fallback.
 fault_port="$(free_port)"
 python3 bench/fault_upstream.py "$fault_port" & pids+=($!)
+good_port="$(free_port)"
+python3 bench/fault_upstream.py "$good_port" --no-faults & pids+=($!)
 soak_port="$(free_port)"
 cat > "$work/soak.yaml" <<YAML
 version: 1
@@ -165,17 +173,18 @@ models:
     model: fault
     api_key_env: SWITCHYARD_BENCH_KEY
     timeouts: {first_byte: 1s, stall: 1s, total: 10s}
-  canned:
+  good:
     kind: openai
-    base_url: http://127.0.0.1:$up_port/v1
-    model: canned
+    base_url: http://127.0.0.1:$good_port/v1
+    model: good
     api_key_env: SWITCHYARD_BENCH_KEY
 rules:
-  - {name: main, serve: faulty, fallbacks: [canned]}
+  - {name: main, serve: faulty, fallbacks: [good]}
 YAML
 SWITCHYARD_BENCH_KEY=bench .build/release/switchyard serve --policy "$work/soak.yaml" --port "$soak_port" \
   --state-dir "$work/soak-state" --log-level error > "$work/soak.log" 2>&1 & soak_pid=$!; pids+=($soak_pid)
 wait_http "http://127.0.0.1:$soak_port/readyz"
+wait_http "http://127.0.0.1:$good_port/" || true
 soak_result="$(python3 bench/soak.py "http://127.0.0.1:$soak_port" "$soak_pid" "$SOAK_SECONDS" 16)"
 kill "$soak_pid"; wait "$soak_pid" 2>/dev/null || true
 
@@ -203,10 +212,13 @@ for l in labels[1:]:
     g = med[l]
     print(f"{l.replace('_', ' ')}: added latency, 1 connection: p50 {g[4] - d[4]:.0f} us, p99 {g[5] - d[5]:.0f} us;"
           f" throughput {g[0] / d[0]:.2f} of direct; memory {g[7] / 1024:.1f} MB resident after load, {g[8] / 1024:.1f} MB peak")
-if len(labels) > 2:
-    g, b = med[labels[1]], med[labels[2]]
-    print(f"this tree against the baseline: requests/s {g[0] / b[0]:.2f}x, added p50 {g[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
-          f" added p99 {g[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us")
+g, n = med["gateway"], med["gateway_ledger_off"]
+print(f"ledger on against off: requests/s {g[0] / n[0]:.2f}x, added p50 {g[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us,"
+      f" added p99 {g[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")
+if len(labels) > 3:
+    b = med[labels[3]]
+    print(f"this tree (ledger off) against the baseline: requests/s {n[0] / b[0]:.2f}x, added p50 {n[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
+          f" added p99 {n[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us")
 print()
 print(f"local path, {local['runs']} streamed generations each of {local['max_tokens']} tokens, interleaved:")
 print(f"  tokens/s direct from llama-server: median {local['direct']:.1f}")
