@@ -86,6 +86,14 @@ struct NodeReader {
         return scalar.string
     }
 
+    /// One of an enumeration's raw values, or an error listing them.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ field: String, of type: T.Type) -> T? where T.RawValue == String {
+        guard let text = string(node, field) else { return nil }
+        if let value = T(rawValue: text) { return value }
+        error(node, "unknown `\(field)` '\(text)'; expected \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        return nil
+    }
+
     mutating func strings(_ node: Node, _ field: String) -> [String] {
         guard case .sequence(let sequence) = node else {
             error(node, "`\(field)` must be a list of strings")

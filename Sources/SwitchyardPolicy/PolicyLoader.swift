@@ -150,13 +150,7 @@ private struct PolicyBuilder {
         var settings = AuthSettings()
         guard let map = reader.mapping(node, "auth") else { return settings }
         reader.checkKeys(map, allowed: Self.authKeys, in: "auth")
-        if let n = map.value("mode"), let text = reader.string(n, "mode") {
-            if let mode = AuthSettings.Mode(rawValue: text) {
-                settings.mode = mode
-            } else {
-                reader.error(n, "unknown auth mode '\(text)'; expected \(AuthSettings.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-        }
+        if let n = map.value("mode"), let mode = reader.choice(n, "mode", of: AuthSettings.Mode.self) { settings.mode = mode }
         return settings
     }
 
@@ -176,12 +170,8 @@ private struct PolicyBuilder {
         var settings = BudgetSettings()
         guard let map = reader.mapping(node, "budgets") else { return settings }
         reader.checkKeys(map, allowed: Self.budgetKeys, in: "budgets")
-        if let n = map.value("on_exhausted"), let text = reader.string(n, "on_exhausted") {
-            if let value = BudgetSettings.Exhaustion(rawValue: text) {
-                settings.onExhausted = value
-            } else {
-                reader.error(n, "unknown `on_exhausted` '\(text)'; expected local_only or deny")
-            }
+        if let n = map.value("on_exhausted"), let value = reader.choice(n, "on_exhausted", of: BudgetSettings.Exhaustion.self) {
+            settings.onExhausted = value
         }
         if let n = map.value("savings_reference"), let name = reader.string(n, "savings_reference") {
             checkTarget(name, node: n, names: models.map(\.name))
