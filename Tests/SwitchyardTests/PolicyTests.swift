@@ -189,3 +189,53 @@ func diagnostics(_ yaml: String) -> [PolicyDiagnostic] {
         return error.diagnostics
     }
 }
+
+@Suite("Policy cost-control settings")
+struct PolicyCostControlTests {
+    @Test("auth, ledger and budgets are read with their defaults")
+    func read() throws {
+        let policy = try PolicyLoader.parse("""
+        version: 1
+        auth: {mode: required}
+        ledger: {postgres_url_env: LEDGER_URL}
+        budgets:
+          on_exhausted: deny
+          savings_reference: mini
+          tenants:
+            research: {usd: 100, period: day}
+            sales: {usd: 5.5}
+        models:
+          box: {kind: local}
+          mini: {kind: openai, model: m, price: {input: 0.15, output: 0.6}}
+        """, file: "p.yaml")
+        #expect(policy.auth.mode == .required)
+        #expect(policy.ledger.postgresURLEnv == "LEDGER_URL")
+        #expect(policy.ledger.enabled)
+        #expect(policy.budgets.onExhausted == .deny)
+        #expect(policy.budgets.tenants["research"] == BudgetSettings.Limit(usd: 100, period: "day"))
+        #expect(policy.budgets.tenants["sales"] == BudgetSettings.Limit(usd: 5.5, period: "month"))
+        #expect(policy.savingsPrice == Price(inputPerMillion: 0.15, outputPerMillion: 0.6))
+        let defaults = try PolicyLoader.parse("version: 1\nmodels:\n  box: {kind: local}\n", file: "p.yaml")
+        #expect(defaults.auth.mode == .off)
+        #expect(defaults.budgets.onExhausted == .localOnly)
+        #expect(defaults.ledger.postgresURLEnv == nil)
+    }
+
+    @Test("a bad cost-control setting is reported where it is written", arguments: [
+        ("auth: {mode: sometimes}", 2, "unknown `mode` 'sometimes'; expected off, optional, required"),
+        ("budgets: {on_exhausted: panic}", 2, "unknown `on_exhausted` 'panic'; expected local_only, deny"),
+        ("budgets: {tenants: {a: {usd: -1}}}", 2, "`usd` must be"),
+        ("budgets: {tenants: {a: {usd: 1, period: week}}}", 2, "unknown budget period 'week'"),
+        ("budgets: {savings_reference: nope}", 2, "unknown target 'nope'"),
+        ("ledger: {enabled: maybe}", 2, "`enabled` must be true or false"),
+        ("ledger: {postgres: x}", 2, "unknown field `postgres` in ledger"),
+    ])
+    func errors(_ setting: String, _ line: Int, _ message: String) {
+        do {
+            _ = try PolicyLoader.parse("version: 1\n\(setting)\nmodels:\n  box: {kind: local}\n", file: "p.yaml")
+            Issue.record("accepted: \(setting)")
+        } catch {
+            #expect(error.diagnostics.contains { $0.line == line && $0.message.contains(message) }, "\(error.diagnostics)")
+        }
+    }
+}
