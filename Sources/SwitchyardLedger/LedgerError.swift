@@ -14,6 +14,14 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case closed
     /// A value in the database this build cannot read (the column named).
     case unreadable(String)
+    /// PostgreSQL refused a statement: its SQLSTATE and one-line message (never the query's
+    /// values). SQLite's errors pass through as sqlite-nio's `SQLiteError`, which says as much.
+    case database(String)
+    /// PostgreSQL could not be reached: no connection within the store's timeout (the call did
+    /// nothing), or the connection broke during the call (it may or may not have committed;
+    /// every write is keyed by an id, so calling again is safe). The gateway decides whether to
+    /// serve without the ledger.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -25,6 +33,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidURL(let why): "invalid PostgreSQL URL: \(why)"
         case .closed: "the ledger is closed"
         case .unreadable(let column): "unreadable value in the ledger's column \(column)"
+        case .database(let why): "ledger database error: \(why)"
+        case .unavailable(let why): "ledger database unavailable: \(why)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import Testing
 import SwitchyardLedger
 
@@ -369,5 +370,55 @@ struct LedgerStoreTests {
             try await store.settle(id: "old-1", actual: Nanodollars(90))
             #expect(try await state(store, budget, at: now) == (130, 7))
         }
+    }
+
+    @Test("a closed store refuses calls; closing twice is harmless", arguments: LedgerBackend.allCases)
+    func closed(_ backend: LedgerBackend) async throws {
+        let location = try await LedgerLocation.fresh(backend)
+        let store = try await location.open()
+        try await store.migrate()
+        try await store.close()
+        try await store.close()
+        await #expect(throws: LedgerError.closed) { try await store.record([LedgerSamples.attempt("x-1", request: "x")]) }
+        await #expect(throws: LedgerError.closed) { try await store.keys() }
+        await #expect(throws: LedgerError.closed) { try await store.reserve(id: "r", scopes: [], amount: .zero, now: day) }
+    }
+
+    @Test("PostgreSQL: a wrong database or an unreachable server fails the open at once, with the reason")
+    func unreachable() async throws {
+        let cluster = try PostgresCluster.require()
+        let logger = Logger(label: "ledger-under-test")
+        let started = ContinuousClock.now
+        let missing = await #expect(throws: LedgerError.self) {
+            try await Ledger.postgres(host: "127.0.0.1", port: cluster.port, username: PostgresCluster.user,
+                                      database: "no_such_database", sslMode: .disable, logger: logger)
+        }
+        #expect(missing.map { "\($0)" }?.contains("3D000") == true, "\(String(describing: missing))")
+        let refused = await #expect(throws: LedgerError.self) {
+            try await Ledger.postgres(url: "postgres://postgres@127.0.0.1:1/ledger?sslmode=disable", logger: logger)
+        }
+        #expect(refused.map { "\($0)" }?.contains("connect") == true, "\(String(describing: refused))")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test("PostgreSQL: when the database goes away, calls fail within the timeout instead of waiting on the pool")
+    func databaseGone() async throws {
+        let cluster = try PostgresCluster.require()
+        let name = try await cluster.createDatabase()
+        var logger = Logger(label: "ledger-under-test")
+        logger.logLevel = .critical
+        let store = try await Ledger.postgres(host: "127.0.0.1", port: cluster.port, username: PostgresCluster.user, database: name,
+                                              sslMode: .disable, timeout: .seconds(1), logger: logger)
+        try await store.migrate()
+        try await cluster.dropDatabase(name)
+        for _ in 0..<2 {
+            let started = ContinuousClock.now
+            await #expect(throws: LedgerError.self) {
+                try await store.reserve(id: "r", scopes: [scope(limit: 10)], amount: Nanodollars(1), now: day)
+            }
+            await #expect(throws: LedgerError.self) { try await store.record([LedgerSamples.attempt("x-1", request: "x")]) }
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+        try await store.close()
     }
 }

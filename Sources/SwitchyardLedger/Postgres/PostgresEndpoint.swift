@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -14,24 +15,36 @@ public enum PostgresSSLMode: String, Sendable, CaseIterable {
     case verifyCA = "verify-ca"
     case verifyFull = "verify-full"
 
-    var tls: PostgresClient.Configuration.TLS {
+    /// Whether TLS is required, and how the server's certificate is checked.
+    private var tlsConfiguration: (required: Bool, TLSConfiguration)? {
         var configuration = TLSConfiguration.makeClientConfiguration()
         switch self {
         case .disable:
-            return .disable
+            return nil
         case .allow, .prefer:
             configuration.certificateVerification = .none
-            return .prefer(configuration)
+            return (false, configuration)
         case .require:
             configuration.certificateVerification = .none
-            return .require(configuration)
+            return (true, configuration)
         case .verifyCA:
             configuration.certificateVerification = .noHostnameVerification
-            return .require(configuration)
+            return (true, configuration)
         case .verifyFull:
             configuration.certificateVerification = .fullVerification
-            return .require(configuration)
+            return (true, configuration)
         }
+    }
+
+    var poolTLS: PostgresClient.Configuration.TLS {
+        guard let (required, configuration) = tlsConfiguration else { return .disable }
+        return required ? .require(configuration) : .prefer(configuration)
+    }
+
+    func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        guard let (required, configuration) = tlsConfiguration else { return .disable }
+        let context = try NIOSSLContext(configuration: configuration)
+        return required ? .require(context) : .prefer(context)
     }
 }
 
@@ -80,11 +93,27 @@ struct PostgresEndpoint: Sendable, Equatable {
                   database: path.isEmpty ? user : path, sslMode: sslMode)
     }
 
-    func configuration(maxConnections: Int) -> PostgresClient.Configuration {
+    func configuration(maxConnections: Int, connectTimeout: Duration) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
-                                                         database: database, tls: sslMode.tls)
+                                                         database: database, tls: sslMode.poolTLS)
         configuration.options.maximumConnections = maxConnections
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = connectTimeout
         return configuration
+    }
+
+    /// Connects once, outside any pool, and hangs up: a wrong host, port, password or database
+    /// name fails here at once with the server's reason (a pool would retry for a minute and
+    /// then report only that it gave up).
+    func probe(connectTimeout: Duration, logger: Logger) async throws {
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password,
+                                                             database: database, tls: try sslMode.connectionTLS())
+        configuration.options.connectTimeout = .milliseconds(connectTimeout.components.seconds * 1000
+                                                             + connectTimeout.components.attoseconds / 1_000_000_000_000_000)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch let error as PSQLError {
+            throw error.ledgerError
+        }
     }
 }

@@ -11,43 +11,41 @@ import Synchronization
 /// should PostgreSQL still abort one, it is retried. Connections come from postgres-nio's
 /// `PostgresClient` pool, whose `run()` this store runs from open to close.
 final class PostgresLedger: LedgerStore {
-    private let client: PostgresClient
-    private let logger: Logger
+    private let pool: PostgresPool
+    private var logger: Logger { pool.logger }
     private let runTask: Task<Void, Never>
     private let queue: BatchQueue<PendingAttempts>
     private let recorderTask: Task<Void, Never>
     private let closed = Atomic<Bool>(false)
 
-    private init(configuration: PostgresClient.Configuration, logger: Logger, running: CheckedContinuation<Void, Never>) {
+    private init(configuration: PostgresClient.Configuration, leaseTimeout: Duration, logger: Logger,
+                 running: CheckedContinuation<Void, Never>) {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
-        self.logger = logger
+        let pool = PostgresPool(client: client, logger: logger, leaseTimeout: leaseTimeout)
+        self.pool = pool
         runTask = Task {
             running.resume()
             await client.run()
         }
         let queue = BatchQueue<PendingAttempts>()
         self.queue = queue
-        let recorder = PostgresRecorder(client: client, queue: queue, logger: logger)
+        let recorder = PostgresRecorder(pool: pool, queue: queue)
         recorderTask = Task { await recorder.run() }
     }
 
-    /// Starts the pool and checks that the database answers, so a wrong URL or password fails
-    /// at start-up rather than on the first request.
-    static func open(endpoint: PostgresEndpoint, maxConnections: Int, logger: Logger) async throws -> PostgresLedger {
+    /// Checks that the database answers (a wrong URL, password or database name fails here, with
+    /// the server's reason), then starts the pool. `timeout` bounds a connection attempt, and
+    /// any call's wait for a pooled connection (`LedgerError.unavailable` past it).
+    static func open(endpoint: PostgresEndpoint, maxConnections: Int, timeout: Duration, logger: Logger) async throws -> PostgresLedger {
+        try await endpoint.probe(connectTimeout: timeout, logger: logger)
         // Queries wait until the pool runs (postgres-nio warns about any asked before), so the
-        // first one is sent once the task running it has begun.
+        // store is handed out once the task running it has begun.
         var store: PostgresLedger?
         await withCheckedContinuation { running in
-            store = PostgresLedger(configuration: endpoint.configuration(maxConnections: maxConnections), logger: logger, running: running)
+            store = PostgresLedger(configuration: endpoint.configuration(maxConnections: maxConnections, connectTimeout: timeout),
+                                   leaseTimeout: timeout, logger: logger, running: running)
         }
         guard let store else { preconditionFailure("the store is made before the continuation resumes") }
-        do {
-            _ = try await store.client.ledgerQuery("SELECT 1", logger: logger)
-        } catch {
-            try? await store.close()
-            throw error
-        }
         return store
     }
 
@@ -60,13 +58,13 @@ final class PostgresLedger: LedgerStore {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> TransactionEnd<Value>
     ) async throws -> Value {
         try checkOpen()
-        let client = client, logger = logger
-        return try await uncancellable { try await client.ledgerTransaction(logger: logger, body) }
+        let pool = pool
+        return try await uncancellable { try await pool.transaction(body) }
     }
 
     private func read(_ query: PostgresQuery) async throws -> [PostgresRow] {
         try checkOpen()
-        return try await client.ledgerQuery(query, logger: logger)
+        return try await pool.statement(query)
     }
 
     // MARK: Schema

@@ -9,16 +9,16 @@ struct PendingAttempts: Sendable {
 
 /// Group commit of `record` for PostgreSQL: one task takes every batch of attempts queued since
 /// its last commit and writes them with one upsert (one round trip and one WAL flush for all).
-/// Meanwhile the pool's other connections serve reservations and reads. If a shared batch fails,
-/// each caller's attempts are tried alone, so one bad record fails only its own caller.
+/// Meanwhile the pool's other connections serve reservations and reads. If the server refuses a
+/// shared batch, each caller's attempts are tried alone, so one bad record fails only its caller.
 struct PostgresRecorder: Sendable {
     static let batchLimit = 256
     /// Rows per statement: 18 binds each, well under PostgreSQL's 65 535.
     static let rowsPerStatement = 1000
 
-    let client: PostgresClient
+    let pool: PostgresPool
     let queue: BatchQueue<PendingAttempts>
-    let logger: Logger
+    var logger: Logger { pool.logger }
 
     func run() async {
         while true {
@@ -28,8 +28,10 @@ struct PostgresRecorder: Sendable {
                 try await write(batch.flatMap(\.attempts))
                 for job in batch { job.finish(nil) }
             } catch {
-                guard batch.count > 1 else {
-                    batch[0].finish(error)
+                // Only a statement the server refused may be one caller's fault; an unreachable
+                // database fails every caller alike, and trying each alone would only multiply the wait.
+                guard batch.count > 1, case LedgerError.database = error else {
+                    for job in batch { job.finish(error) }
                     continue
                 }
                 logger.warning("ledger batch failed; recording its callers one by one", metadata: ["error": "\(error)"])
@@ -49,10 +51,11 @@ struct PostgresRecorder: Sendable {
         let unique = AttemptRecord.lastOfEachID(attempts)
         guard !unique.isEmpty else { return }
         if unique.count <= Self.rowsPerStatement {
-            _ = try await client.ledgerQuery(PostgresSQL.upsertAttempts(unique), logger: logger)
+            _ = try await pool.statement(PostgresSQL.upsertAttempts(unique))
             return
         }
-        try await client.ledgerTransaction(logger: logger) { connection in
+        let logger = logger
+        try await pool.transaction { connection in
             var start = 0
             while start < unique.count {
                 let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]

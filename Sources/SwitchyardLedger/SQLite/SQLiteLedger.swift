@@ -70,9 +70,9 @@ final class SQLiteLedger: LedgerStore {
     /// The caller's cancellation does not reach it: an attempt ended by a client leaving must
     /// still be recorded and settled.
     private func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        let outcome = Outcome<T>()
-        try await enqueue(.statements { outcome.set(try await body($0)) })
-        guard let value = outcome.take() else { throw LedgerError.closed }
+        let slot = ResultSlot<T>()
+        try await enqueue(.statements { slot.set(try await body($0)) })
+        guard let value = slot.take() else { throw LedgerError.closed }
         return value
     }
 
@@ -235,14 +235,7 @@ final class SQLiteLedger: LedgerStore {
         if let since = query.since { binds.append(.integer(Int(since.milliseconds))) }
         if let until = query.until { binds.append(.integer(Int(until.milliseconds))) }
         let rows = try await read { try await $0.rows(SQLiteSQL.usage(query), binds) }
-        return try UsageRow.sorted(rows.map { row in
-            let r = SQLiteValues.Reader(row: row)
-            return UsageRow(group: try UsageRow.groupName(try r.text("grp"), groupBy: query.groupBy),
-                            requests: Int(try r.integer("requests")), attempts: Int(try r.integer("attempts")),
-                            promptTokens: Int(try r.integer("prompt_tokens")), completionTokens: Int(try r.integer("completion_tokens")),
-                            spend: Nanodollars(try r.integer("spend")), cloudRequests: Int(try r.integer("cloud_requests")),
-                            savings: Nanodollars(try r.integer("savings")))
-        })
+        return UsageRow.sorted(try rows.map { try SQLiteValues.usage($0, groupBy: query.groupBy) })
     }
 
     // MARK: Recovery

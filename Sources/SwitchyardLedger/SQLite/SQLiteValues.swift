@@ -59,6 +59,15 @@ enum SQLiteValues {
             endedAt: try r.optionalInteger("ended_at").map(UnixTime.init(milliseconds:)))
     }
 
+    static func usage(_ row: SQLiteRow, groupBy: UsageQuery.GroupBy) throws -> UsageRow {
+        let r = Reader(row: row)
+        return UsageRow(group: try UsageRow.groupName(try r.text("grp"), groupBy: groupBy),
+                        requests: Int(try r.integer("requests")), attempts: Int(try r.integer("attempts")),
+                        promptTokens: Int(try r.integer("prompt_tokens")), completionTokens: Int(try r.integer("completion_tokens")),
+                        spend: Nanodollars(try r.integer("spend")), cloudRequests: Int(try r.integer("cloud_requests")),
+                        savings: Nanodollars(try r.integer("savings")))
+    }
+
     static func text(_ value: String?) -> SQLiteData { value.map(SQLiteData.text) ?? .null }
     static func integer(_ value: Int64?) -> SQLiteData { value.map { .integer(Int($0)) } ?? .null }
 

@@ -58,12 +58,3 @@ final class BatchQueue<Job: Sendable>: Sendable {
         waiter?.resume()
     }
 }
-
-/// The value a queued job produces, kept until its transaction commits: the caller is answered
-/// only then, so a result is never seen before it is durable.
-final class Outcome<Value: Sendable>: Sendable {
-    private let value = Mutex<Value?>(nil)
-
-    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
-    func take() -> Value? { value.withLock { $0 } }
-}

@@ -103,6 +103,11 @@ final class PostgresCluster: Sendable {
         return name
     }
 
+    /// Drops a database, closing its connections (`dropdb --force`): the database "goes away".
+    func dropDatabase(_ name: String) async throws {
+        try await run("dropdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, "--force", name])
+    }
+
     /// Stops the server at once (no checkpoint: it is thrown away) and deletes the directory.
     func stop() async {
         do {
