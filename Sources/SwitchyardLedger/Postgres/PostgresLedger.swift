@@ -30,7 +30,11 @@ final class PostgresLedger: LedgerStore {
         let queue = BatchQueue<PendingAttempts>()
         self.queue = queue
         let recorder = PostgresRecorder(pool: pool, queue: queue)
-        recorderTask = Task { await recorder.run() }
+        recorderTask = Task {
+            await withDiscardingTaskGroup { group in
+                for _ in 0..<PostgresRecorder.concurrentBatches { group.addTask { await recorder.run() } }
+            }
+        }
     }
 
     /// Checks that the database answers (a wrong URL, password or database name fails here, with
