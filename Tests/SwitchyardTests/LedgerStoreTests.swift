@@ -379,9 +379,10 @@ struct LedgerStoreTests {
     @Test("a closed store refuses calls; closing twice is harmless", arguments: LedgerBackend.allCases)
     func closed(_ backend: LedgerBackend) async throws {
         let location = try await LedgerLocation.fresh(backend)
-        let store = try await location.open()
-        try await store.migrate()
-        try await store.close()
+        let store = try await location.with { store in
+            _ = try await store.keys()
+            return store
+        }
         try await store.close()
         await #expect(throws: LedgerError.closed) { try await store.record([LedgerSamples.attempt("x-1", request: "x")]) }
         await #expect(throws: LedgerError.closed) { try await store.keys() }

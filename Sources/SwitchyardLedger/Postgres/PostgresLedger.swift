@@ -252,6 +252,14 @@ final class PostgresLedger: LedgerStore {
 
     // MARK: Closing
 
+    /// A store released without `close()` still stops its pool (cancelling `run()` is how
+    /// postgres-nio's client is shut down); attempts still queued are dropped.
+    deinit {
+        guard !closed.load(ordering: .relaxed) else { return }
+        queue.close()
+        runTask.cancel()
+    }
+
     func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         queue.close()
