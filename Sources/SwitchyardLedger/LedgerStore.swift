@@ -60,6 +60,8 @@ public protocol LedgerStore: Sendable {
     /// gateway may pass now. Returns the counts.
     func recover(olderThan: UnixTime) async throws -> (interrupted: Int, released: Int)
 
-    /// Waits for writes under way, then closes connections. Calls after this throw `LedgerError.closed`.
+    /// Waits for writes under way, then closes connections. Calls after this throw
+    /// `LedgerError.closed`. Call it before letting the store go: a store released without it
+    /// drops the writes still queued.
     func close() async throws
 }

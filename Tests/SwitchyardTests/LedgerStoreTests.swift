@@ -267,7 +267,7 @@ struct LedgerStoreTests {
     }
 
     /// Four requests, their attempts spread over two days, two keys plus an anonymous caller,
-    /// two tenants, three targets and two rules.
+    /// two tenants, three targets, both tiers.
     static let usageAttempts: [AttemptRecord] = {
         let d1 = LedgerSamples.day, d2 = LedgerSamples.day + .seconds(86_400 + 3600)
         return [
@@ -297,7 +297,7 @@ struct LedgerStoreTests {
             case .key: a.keyID ?? ""
             case .tenant: a.tenant ?? ""
             case .model: a.target
-            case .route: a.rule
+            case .route: a.tier
             case .day: BudgetPeriod.day.window(containing: a.startedAt).key
             }
         }
@@ -323,6 +323,10 @@ struct LedgerStoreTests {
             let byKey = try await store.usage(UsageQuery(groupBy: .key))
             #expect(byKey.map(\.cloudShare) == [0, 0.5, 1])
             #expect(try await store.usage(UsageQuery(groupBy: .day)).map(\.group) == ["2026-11-23", "2026-11-24"])
+            #expect(try await store.usage(UsageQuery(groupBy: .route)) == [
+                UsageRow(group: "cloud", requests: 2, attempts: 3, promptTokens: 70, completionTokens: 17, spend: Nanodollars(550), cloudRequests: 2, savings: .zero),
+                UsageRow(group: "local", requests: 3, attempts: 3, promptTokens: 45, completionTokens: 13, spend: .zero, cloudRequests: 0, savings: Nanodollars(120)),
+            ])
 
             let d2 = LedgerSamples.day + .seconds(86_400)
             var queries = UsageQuery.GroupBy.allCases.map { UsageQuery(groupBy: $0) }
@@ -375,9 +379,10 @@ struct LedgerStoreTests {
     @Test("a closed store refuses calls; closing twice is harmless", arguments: LedgerBackend.allCases)
     func closed(_ backend: LedgerBackend) async throws {
         let location = try await LedgerLocation.fresh(backend)
-        let store = try await location.open()
-        try await store.migrate()
-        try await store.close()
+        let store = try await location.with { store in
+            _ = try await store.keys()
+            return store
+        }
         try await store.close()
         await #expect(throws: LedgerError.closed) { try await store.record([LedgerSamples.attempt("x-1", request: "x")]) }
         await #expect(throws: LedgerError.closed) { try await store.keys() }

@@ -7,7 +7,7 @@ public struct UsageQuery: Sendable, Equatable {
         case tenant
         /// The model target called.
         case model
-        /// The policy rule that routed the request (the local/cloud split is in every row already).
+        /// Where it ran: "local" or "cloud" (the attempt's tier, as `x-switchyard-route` says).
         case route
         /// The UTC day the attempt started ("2026-11-23").
         case day

@@ -30,7 +30,11 @@ final class PostgresLedger: LedgerStore {
         let queue = BatchQueue<PendingAttempts>()
         self.queue = queue
         let recorder = PostgresRecorder(pool: pool, queue: queue)
-        recorderTask = Task { await recorder.run() }
+        recorderTask = Task {
+            await withDiscardingTaskGroup { group in
+                for _ in 0..<PostgresRecorder.concurrentBatches { group.addTask { await recorder.run() } }
+            }
+        }
     }
 
     /// Checks that the database answers (a wrong URL, password or database name fails here, with
@@ -247,6 +251,14 @@ final class PostgresLedger: LedgerStore {
     }
 
     // MARK: Closing
+
+    /// A store released without `close()` still stops its pool (cancelling `run()` is how
+    /// postgres-nio's client is shut down); attempts still queued are dropped.
+    deinit {
+        guard !closed.load(ordering: .relaxed) else { return }
+        queue.close()
+        runTask.cancel()
+    }
 
     func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }

@@ -7,12 +7,15 @@ struct PendingAttempts: Sendable {
     let finish: @Sendable ((any Error)?) -> Void
 }
 
-/// Group commit of `record` for PostgreSQL: one task takes every batch of attempts queued since
-/// its last commit and writes them with one upsert (one round trip and one WAL flush for all).
-/// Meanwhile the pool's other connections serve reservations and reads. If the server refuses a
+/// Group commit of `record` for PostgreSQL: a task takes every attempt queued since its last
+/// commit and writes them with one upsert (one round trip and one WAL flush for all). Two such
+/// tasks run, so one batch is built and sent while the other waits for its flush; the pool's
+/// other connections serve reservations and reads. (Two batches never hold the same attempt
+/// from one caller: a caller's next write of an attempt waits for its previous one.) If the server refuses a
 /// shared batch, each caller's attempts are tried alone, so one bad record fails only its caller.
 struct PostgresRecorder: Sendable {
     static let batchLimit = 256
+    static let concurrentBatches = 2
     /// Rows per statement: 18 binds each, well under PostgreSQL's 65 535.
     static let rowsPerStatement = 1000
 

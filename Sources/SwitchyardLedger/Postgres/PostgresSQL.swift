@@ -277,7 +277,7 @@ enum PostgresSQL {
         case .key: "COALESCE(key_id, '')"
         case .tenant: "COALESCE(tenant, '')"
         case .model: "target"
-        case .route: "rule"
+        case .route: "tier"
         case .day: "(started_at / 86400000)::TEXT"
         }
         var binds = PostgresBindings()

@@ -271,6 +271,18 @@ final class SQLiteLedger: LedgerStore {
 
     // MARK: Closing
 
+    /// A store released without `close()` still closes its connections (sqlite-nio asserts that
+    /// every connection is closed) and then stops its threads; writes still queued are dropped.
+    deinit {
+        guard !closed.load(ordering: .relaxed) else { return }
+        queue.close()
+        let threadPool = threadPool
+        let closing = ([writer] + readers).map { $0.close() }
+        EventLoopFuture.andAllComplete(closing, on: writer.eventLoop).whenComplete { _ in
+            threadPool.shutdownGracefully { _ in }
+        }
+    }
+
     func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         queue.close()

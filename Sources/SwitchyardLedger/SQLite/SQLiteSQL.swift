@@ -178,7 +178,7 @@ enum SQLiteSQL {
         case .key: "COALESCE(key_id, '')"
         case .tenant: "COALESCE(tenant, '')"
         case .model: "target"
-        case .route: "rule"
+        case .route: "tier"
         case .day: "CAST(started_at / 86400000 AS TEXT)"
         }
         var conditions: [String] = []

@@ -1,13 +1,13 @@
 import Synchronization
 
-/// Jobs waiting for a store's single writer, handed over in batches: everything that arrived
+/// Jobs waiting for a store's writer tasks, handed over in batches: everything that arrived
 /// while the previous transaction committed goes into the next one (group commit). Under load a
 /// commit's fixed cost (an fsync, a round trip) is shared by every caller waiting; alone, a job
 /// is taken at once.
 final class BatchQueue<Job: Sendable>: Sendable {
     private struct State {
         var pending: [Job] = []
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiters: [CheckedContinuation<Void, Never>] = []
         var closed = false
     }
 
@@ -18,8 +18,7 @@ final class BatchQueue<Job: Sendable>: Sendable {
         let (accepted, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
             guard !state.closed else { return (false, nil) }
             state.pending.append(job)
-            defer { state.waiter = nil }
-            return (true, state.waiter)
+            return (true, state.waiters.popLast())
         }
         waiter?.resume()
         return accepted
@@ -40,7 +39,7 @@ final class BatchQueue<Job: Sendable>: Sendable {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
                     if !state.pending.isEmpty || state.closed { return true }
-                    state.waiter = continuation
+                    state.waiters.append(continuation)
                     return false
                 }
                 if ready { continuation.resume() }
@@ -50,11 +49,11 @@ final class BatchQueue<Job: Sendable>: Sendable {
 
     /// No more jobs; those queued are still handed out.
     func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.closed = true
-            defer { state.waiter = nil }
-            return state.waiter
+            defer { state.waiters = [] }
+            return state.waiters
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 }

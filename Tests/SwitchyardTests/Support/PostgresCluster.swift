@@ -62,7 +62,9 @@ final class PostgresCluster: Sendable {
     static func start() async throws -> PostgresCluster {
         let binaries = try binaryDirectory()
         let runAsPostgres = geteuid() == 0
+        await reapOrphans(binaries: binaries, runAsPostgres: runAsPostgres)
         let directory = try Fixtures.temporaryDirectory()
+        try Fixtures.writeFile(directory + "/" + ownerFile, "\(getpid())\n")
         if runAsPostgres {
             guard let account = getpwnam(user) else {
                 throw FixtureError("running as root, but there is no `\(user)` system user to run PostgreSQL as (the postgresql package creates it)")
@@ -95,6 +97,30 @@ final class PostgresCluster: Sendable {
     }
 
     var dataDirectory: String { directory + "/data" }
+
+    /// Names the test process that owns a cluster's directory.
+    private static let ownerFile = "owner.pid"
+
+    /// Clusters left running by a test process that died (a crash skips the suite's teardown):
+    /// stopped and deleted, so they do not pile up. Only those whose owner is gone.
+    private static func reapOrphans(binaries: String, runAsPostgres: Bool) async {
+        guard let tmp = opendir("/tmp") else { return }
+        var candidates: [String] = []
+        while let entry = readdir(tmp) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("switchyard-test-") { candidates.append("/tmp/" + name) }
+        }
+        closedir(tmp)
+        for directory in candidates {
+            guard let owner = TextFile.read(directory + "/" + ownerFile).flatMap({ pid_t($0.filter(\.isNumber)) }),
+                  kill(owner, 0) != 0, errno == ESRCH else { continue }
+            let orphan = PostgresCluster(directory: directory, port: 0, binaries: binaries, runAsPostgres: runAsPostgres)
+            if access(orphan.dataDirectory + "/postmaster.pid", F_OK) == 0 {
+                try? await orphan.run("pg_ctl", ["-D", orphan.dataDirectory, "-m", "immediate", "-w", "stop"])
+            }
+            await orphan.remove()
+        }
+    }
 
     /// A new, empty database; its name.
     func createDatabase() async throws -> String {
