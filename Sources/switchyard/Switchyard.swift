@@ -14,7 +14,7 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A hybrid SLM/LLM routing gateway: one OpenAI-compatible endpoint, served on the box or in the cloud by policy.",
-        subcommands: [Serve.self, PolicyCommand.self, EvalCommand.self, BenchSignals.self],
+        subcommands: [Serve.self, PolicyCommand.self, KeysCommand.self, UsageCommand.self, EvalCommand.self, BenchSignals.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -40,6 +40,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Reload the policy when its file changes (SIGHUP always reloads).")
     var watchPolicy = true
 
+    @Flag(name: .long, help: "Listen beyond loopback although the policy's `auth.mode` is off (e.g. behind a proxy that authenticates).")
+    var allowUnauthenticated = false
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
@@ -52,6 +55,25 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "switchyard")
+
+        // Refused before anything starts: an open gateway on a public address spends the cloud
+        // budget of whoever finds it. (A reload keeps the listener; see docs/operations.md.)
+        if !ListenAddress.isLoopback(host) {
+            let mode = try loadOrExit(policy).auth.mode
+            if mode == .off, !allowUnauthenticated {
+                printError("""
+                    switchyard: refusing to listen on \(host) without authentication: the policy \(policy) has `auth.mode: off`, \
+                    so anyone who reaches this address may use the gateway and spend its cloud budget.
+                      - require API keys: `auth: {mode: required}` in the policy, and `switchyard keys create --name NAME`;
+                      - or listen on loopback only: --host 127.0.0.1;
+                      - or, if something in front of the gateway authenticates callers, pass --allow-unauthenticated.
+                    """)
+                throw ExitCode(1)
+            }
+            if mode == .off {
+                logger.warning("listening beyond loopback without authentication (--allow-unauthenticated)", metadata: ["host": "\(host)"])
+            }
+        }
 
         let environment = ProcessEnvironment.current
         let stateDirectory = stateDir ?? EngineLocator(environment: environment).home + "/state"

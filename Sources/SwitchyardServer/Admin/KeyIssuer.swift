@@ -42,9 +42,10 @@ public enum KeyIssuer {
     }
 }
 
-/// JSON views of ledger records for the admin and usage APIs (never a key's hash).
-enum LedgerJSON {
-    static func key(_ record: APIKeyRecord, secret: String? = nil) -> JSON {
+/// JSON views of ledger records for the admin and usage APIs, and the CLI's `--json` output, so
+/// that both show the same fields (never a key's hash).
+public enum LedgerJSON {
+    public static func key(_ record: APIKeyRecord, secret: String? = nil) -> JSON {
         var object: JSONObject = [
             "id": .string(record.id), "object": .string("api_key"), "name": .string(record.name), "prefix": .string(record.prefix),
             "tenant": record.tenant.map(JSON.string) ?? .null, "team": record.team.map(JSON.string) ?? .null,
@@ -58,7 +59,7 @@ enum LedgerJSON {
         return .object(object)
     }
 
-    static func usage(_ rows: [UsageRow], groupBy: UsageQuery.GroupBy) -> JSON {
+    public static func usage(_ rows: [UsageRow], groupBy: UsageQuery.GroupBy) -> JSON {
         .object([
             "object": .string("list"),
             "group_by": .string(groupBy.rawValue),
