@@ -336,12 +336,10 @@ struct CostControlBinaryTests {
                 let recorded = records.reduce(Nanodollars.zero) { $0 + Nanodollars($1.cost) }
                 #expect(state?["reserved_usd"]?.doubleValue == 0, "recovery released every reservation: \(String(describing: state))")
                 #expect(spent <= recorded, "settled \(spent), records \(recorded)")
-                // Killed between an attempt's record and its settlement, the spend is in the record
-                // but not in the budget: recovery releases the reservation instead of settling it
-                // at the recorded cost (shown without a kill by `recoveryForgetsRecordedSpend`).
-                withKnownIssue("recovery releases reservations whose attempts were recorded with a cost", isIntermittent: true) {
-                    #expect(spent == recorded, "settled \(spent), records \(recorded)")
-                }
+                // The gateway settles an attempt's budget before it writes the final record: killed
+                // between the two, the budget holds a spend whose record is still in progress (the
+                // upstream billed it), never the reverse. So the budget never forgets a recorded spend.
+                #expect(spent >= recorded, "settled \(spent), records \(recorded)")
                 print("crash: \(records.count) attempt records, \(inProgress.count) interrupted; spent \(spent), records' cost \(recorded)")
             }
         }
@@ -361,10 +359,10 @@ struct CostControlBinaryTests {
         #expect((TextFile.read(root + "/deploy/switchyard.env") ?? "").contains("# SWITCHYARD_ADMIN_KEY="))
     }
 
-    /// What the crash test finds when the kill lands between the two writes that end a priced
-    /// attempt (its record, then its budget settlement; two transactions): the record says the
-    /// attempt was served and cost C, the budget never counts C, since recovery releases every
-    /// reservation still held. The key got that answer for free. Reproduced here without a kill.
+    /// The store's recovery releases every reservation still held, even one whose attempt has a
+    /// final record with a cost. The gateway never leaves that state (it settles before it writes
+    /// the final record), but another writer of the store could: kept as a known issue of the
+    /// store until recovery settles such reservations at their recorded cost.
     @Test("Ledger recovery after a crash between an attempt's record and its settlement: the recorded cost should be spent")
     func recoveryForgetsRecordedSpend() async throws {
         let directory = try Fixtures.temporaryDirectory()

@@ -24,7 +24,9 @@ struct LedgerAccounting: AttemptSink {
 
     func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) async {
         let entry = record(attempt, of: request, outcome: AttemptOutcome(attempt.outcome))
-        await write(entry)
+        // The budget first, then the record: a crash between the two leaves the money counted
+        // (the upstream billed it) and at worst a record in progress, never a spend the budget
+        // forgot. Either way the client's answer is sent only after both.
         if attempt.reserved {
             do {
                 // Whatever the attempt cost is spent, even a failed one; one that cost nothing frees its reservation.
@@ -35,6 +37,7 @@ struct LedgerAccounting: AttemptSink {
                              metadata: ["attempt": "\(attempt.id)", "error": "\(error)"])
             }
         }
+        await write(entry)
         await base.attemptEnded(attempt, of: request)
     }
 
