@@ -20,7 +20,7 @@ struct GatewayAccounting: AttemptSink {
             "prompt_tokens": "\(attempt.usage?.promptTokens ?? 0)",
             "completion_tokens": "\(attempt.usage?.completionTokens ?? 0)",
             "usage_estimated": "\(attempt.usageEstimated)",
-            "duration_ms": "\(attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000)",
+            "duration_ms": "\(attempt.durationMilliseconds)",
             "detail": "\(attempt.detail ?? "")",
         ])
     }

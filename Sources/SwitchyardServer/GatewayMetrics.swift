@@ -14,7 +14,6 @@ struct GatewayMetrics: Sendable {
         let completionTokens: Counter
         let costUSD: FloatingPointCounter
         let latency: Timer
-        let price: Price?
     }
 
     private let targets: [String: PerTarget]
@@ -43,8 +42,7 @@ struct GatewayMetrics: Sendable {
                 promptTokens: Counter(label: "switchyard_tokens_total", dimensions: dims + [("kind", "prompt")]),
                 completionTokens: Counter(label: "switchyard_tokens_total", dimensions: dims + [("kind", "completion")]),
                 costUSD: FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: dims),
-                latency: Timer(label: "switchyard_request_duration_seconds", dimensions: dims, preferredDisplayUnit: .seconds),
-                price: model.remote?.price
+                latency: Timer(label: "switchyard_request_duration_seconds", dimensions: dims, preferredDisplayUnit: .seconds)
             )
         }
         self.targets = targets
@@ -70,9 +68,9 @@ struct GatewayMetrics: Sendable {
 
     /// An attempt's end: counted by outcome; its tokens, cost and duration recorded when it used any.
     func attemptEnded(_ attempt: Attempt, tenant: String?) {
+        let spendUSD = Double(attempt.costNanodollars) / 1e9
         if let usage = attempt.usage, let tenant {
-            let spend = attempt.target.remote?.price.map { Double(Pricing.nanodollars(usage, $0)) / 1e9 } ?? 0
-            byTenant.add(target: attempt.target.name, tenant: tenant, tokens: usage.totalTokens, spendUSD: spend)
+            byTenant.add(target: attempt.target.name, tenant: tenant, tokens: usage.totalTokens, spendUSD: spendUSD)
         }
         guard let m = targets[attempt.target.name] else { return }
         m.attempts[attempt.outcome]?.increment()
@@ -80,9 +78,7 @@ struct GatewayMetrics: Sendable {
         guard let usage = attempt.usage else { return }
         m.promptTokens.increment(by: usage.promptTokens)
         m.completionTokens.increment(by: usage.completionTokens)
-        if let price = m.price {
-            m.costUSD.increment(by: (Double(usage.promptTokens) * price.inputPerMillion + Double(usage.completionTokens) * price.outputPerMillion) / 1_000_000)
-        }
+        if spendUSD > 0 { m.costUSD.increment(by: spendUSD) }
     }
 }
 

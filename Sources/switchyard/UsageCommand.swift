@@ -99,20 +99,7 @@ struct UsageCommand: AsyncParsableCommand {
 
     /// A UTC day, YYYY-MM-DD, as the usage API reads it.
     static func day(_ text: String, option: String) throws -> UnixTime {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              (1970...9999).contains(year), (1...12).contains(month), (1...Self.days(month, year)).contains(day) else {
-            throw fail("\(option) must be a date, YYYY-MM-DD, not '\(text)'")
-        }
-        return UnixTime(year: year, month: month, day: day)
-    }
-
-    static func days(_ month: Int, _ year: Int) -> Int {
-        switch month {
-        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
+        guard let day = UnixTime(utcDay: text) else { throw fail("\(option) must be a date, YYYY-MM-DD, not '\(text)'") }
+        return day
     }
 }

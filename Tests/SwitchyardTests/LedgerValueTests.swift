@@ -113,3 +113,16 @@ struct LedgerValueTests {
         #expect(ScopeWindow.lockOrder(scopes.reversed(), now: now).map(\.row) == ordered.map(\.row))
     }
 }
+
+@Suite("UTC days as the usage API and CLI read them")
+struct UTCDayTests {
+    @Test("a real day is its midnight; anything else, or a day past its month's end, is refused", arguments: [
+        ("2026-11-23", true), ("2024-02-29", true), ("2026-02-29", false), ("2026-02-31", false), ("2026-13-01", false),
+        ("2026-1-05", false), ("26-11-23", false), ("2026-11-23x", false), ("", false),
+    ])
+    func parse(_ text: String, _ valid: Bool) {
+        let day = UnixTime(utcDay: text)
+        #expect((day != nil) == valid)
+        if let day { #expect(day.description.hasPrefix(text + "T00:00:00.000Z")) }
+    }
+}

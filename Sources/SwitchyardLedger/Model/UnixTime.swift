@@ -52,3 +52,17 @@ extension Duration {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }
+
+extension UnixTime {
+    /// The start of a UTC day written `YYYY-MM-DD` (the usage API's and CLI's dates); nil for
+    /// anything else, including days that do not exist (`2026-02-30`).
+    public init?(utcDay text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1970...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return nil }
+        self.init(year: year, month: month, day: day)
+        // A day past the month's end rolls into the next month: refuse it.
+        guard CivilDate(containing: milliseconds).text == text else { return nil }
+    }
+}

@@ -38,10 +38,24 @@ public struct Attempt: Sendable {
     /// Wall-clock start, milliseconds since 1970 (for the ledger).
     public let startedAtUnixMilliseconds: Int64
     public var duration: Duration = .zero
+    /// What it cost: its usage at its target's price, in nano-dollars (0 for an unpriced target).
+    /// Priced once, when it ends; the ledger, metrics and the response's cost header all read this.
+    public var costNanodollars: Int64 = 0
     /// True when a budget reservation is held under this attempt's id (settled or released at its end).
     public var reserved = false
 
     public var tier: Tier { Tier(target) }
+
+    public var durationMilliseconds: Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+/// Wall-clock milliseconds since 1970 (the ledger's times, budget resets).
+func unixMillisecondsNow() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000)
 }
 
 /// What the accounting of an attempt needs to know of its request.
@@ -102,11 +116,8 @@ public final class AttemptTracker: Sendable {
     }
 
     func begin(_ target: ModelTarget) -> Attempt {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         let n = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return Attempt(id: "\(request.requestID)-\(n)", target: target, startedAt: .now,
-                       startedAtUnixMilliseconds: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
+        return Attempt(id: "\(request.requestID)-\(n)", target: target, startedAt: .now, startedAtUnixMilliseconds: unixMillisecondsNow())
     }
 
     /// Ends an attempt. `usage` nil on a served or discarded attempt means the upstream reported
@@ -120,7 +131,8 @@ public final class AttemptTracker: Sendable {
         ended.detail = detail ?? attempt.detail
         ended.duration = .now - attempt.startedAt
         if let usage, let price = attempt.target.remote?.price {
-            cost.wrappingAdd(Pricing.nanodollars(usage, price), ordering: .relaxed)
+            ended.costNanodollars = Pricing.nanodollars(usage, price)
+            cost.wrappingAdd(ended.costNanodollars, ordering: .relaxed)
         }
         await sink.attemptEnded(ended, of: request)
     }

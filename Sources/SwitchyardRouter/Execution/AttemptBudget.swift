@@ -1,10 +1,6 @@
 import SwitchyardPolicy
 import SwitchyardWire
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Room in the caller's cloud budgets, asked before every priced attempt. The attempt's worst
 /// case is reserved atomically (across replicas, by the ledger) and settled at its real cost when
 /// it ends, through the accounting hook; a failed attempt's reservation is released there too.
@@ -51,11 +47,7 @@ public enum Pricing {
 
 extension APIError {
     static func budgetExceeded(_ exhausted: BudgetExhausted) -> APIError {
-        let resetsIn = exhausted.resetsAtUnixMilliseconds.map { reset -> Int in
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            return Int(max(0, (reset - (Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))) / 1000))
-        }
+        let resetsIn = exhausted.resetsAtUnixMilliseconds.map { Int(max(0, ($0 - unixMillisecondsNow()) / 1000)) }
         return .budgetExceeded(scope: exhausted.scope, resetsInSeconds: resetsIn)
     }
 }

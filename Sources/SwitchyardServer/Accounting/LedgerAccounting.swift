@@ -54,11 +54,11 @@ struct LedgerAccounting: AttemptSink {
 
     func record(_ attempt: Attempt, of request: AttemptRequest, outcome: AttemptOutcome) -> AttemptRecord {
         let usage = attempt.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
-        let cost = attempt.target.remote?.price.map { Nanodollars(Pricing.nanodollars(usage, $0)) } ?? .zero
+        let cost = Nanodollars(attempt.costNanodollars)
         let reference = attempt.target.isLocal && outcome == .served
             ? savingsPrice.map { Nanodollars(Pricing.nanodollars(usage, $0)) } ?? .zero : .zero
         let started = UnixTime(milliseconds: attempt.startedAtUnixMilliseconds)
-        let latency = Int(attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000)
+        let latency = attempt.durationMilliseconds
         return AttemptRecord(
             id: attempt.id, requestID: request.requestID, keyID: request.caller.keyID, tenant: request.caller.tenant,
             team: request.caller.team, rule: request.rule, target: attempt.target.name, tier: attempt.tier.rawValue,

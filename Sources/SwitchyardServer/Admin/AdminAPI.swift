@@ -91,18 +91,14 @@ struct AdminAPI: Sendable {
             }
             query.groupBy = value
         }
-        for (name, apply) in [("since", { (t: UnixTime) in query.since = t }), ("until", { (t: UnixTime) in query.until = t })] {
-            guard let text = parameters[Substring(name)] else { continue }
-            guard let date = Self.day(String(text)) else { throw APIError.invalidRequest("'\(name)' must be a date, YYYY-MM-DD.", param: name) }
-            apply(date)
+        func date(_ name: String) throws(APIError) -> UnixTime? {
+            guard let text = parameters[Substring(name)] else { return nil }
+            guard let date = UnixTime(utcDay: String(text)) else { throw .invalidRequest("'\(name)' must be a date, YYYY-MM-DD.", param: name) }
+            return date
         }
+        query.since = try date("since")
+        query.until = try date("until")
         return Self.json(LedgerJSON.usage(try await ledger.usage(query), groupBy: query.groupBy))
-    }
-
-    static func day(_ text: String) -> UnixTime? {
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, (1970...9999).contains(parts[0]), (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
-        return UnixTime(year: parts[0], month: parts[1], day: parts[2])
     }
 
     static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
