@@ -99,27 +99,27 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// How the gateway answers its client when no target is left.
-    public var apiError: APIError {
+    public var gatewayError: GatewayError {
         switch self {
         case .unavailable(let detail, let retry):
             return .engineUnavailable(detail, retryAfterSeconds: retry)
         case .unconfigured(let detail):
-            return APIError(status: 503, type: "server_error", code: "target_unconfigured", message: detail)
+            return GatewayError(status: 503, code: "target_unconfigured", message: detail)
         case .unreachable(let detail):
             return .upstream("upstream unreachable: \(detail)", code: "upstream_unreachable")
         case .transport(let detail, let timeout):
             return timeout
-                ? APIError(status: 504, type: "server_error", code: "upstream_timeout", message: "upstream timed out: \(detail)")
+                ? GatewayError(status: 504, code: "upstream_timeout", message: "upstream timed out: \(detail)")
                 : .upstream("upstream transfer failed: \(detail)", code: "upstream_unreachable")
         case .upstreamStatus(let status, let message, let retry):
             switch status {
             case 400, 404, 413, 422:
                 return .invalidRequest("upstream rejected the request: \(message)", code: "upstream_rejected")
             case 429:
-                return APIError(status: 429, type: "rate_limit_error", code: "upstream_rate_limited", message: message,
+                return GatewayError(status: 429, code: "upstream_rate_limited", message: message,
                                 retryAfterSeconds: retry ?? 1)
             case 503 where retry != nil:
-                return APIError(status: 503, type: "server_error", code: "upstream_unavailable",
+                return GatewayError(status: 503, code: "upstream_unavailable",
                                 message: "upstream answered 503: \(message)", retryAfterSeconds: retry)
             default:
                 return .upstream("upstream answered \(status): \(message)")
@@ -131,8 +131,8 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .busy(let detail, let local):
             // The box is overloaded (503), or a cloud target is at the concurrency the operator allows (429).
             return local
-                ? APIError(status: 503, type: "server_error", code: "engine_overloaded", message: detail, retryAfterSeconds: 1)
-                : APIError(status: 429, type: "rate_limit_error", code: "target_busy", message: detail, retryAfterSeconds: 1)
+                ? GatewayError(status: 503, code: "engine_overloaded", message: detail, retryAfterSeconds: 1)
+                : GatewayError(status: 429, code: "target_busy", message: detail, retryAfterSeconds: 1)
         }
     }
 }

@@ -31,7 +31,7 @@ extension RequestRouter {
     /// Every attempt made goes through `tracker`: failed and discarded ones end here, the served
     /// one is returned open in `Served.attempt`.
     public func complete(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext,
-                         tracker: AttemptTracker) async throws(APIError) -> Served<Completion> {
+                         tracker: AttemptTracker) async throws(GatewayError) -> Served<Completion> {
         switch decision.action {
         case .deny(let message):
             throw .policyDenied(message)
@@ -47,7 +47,7 @@ extension RequestRouter {
     /// Like `complete`, but returns once a target has accepted the stream: nothing has been sent
     /// to the client yet, so every failure up to here can still fall back.
     public func stream(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext,
-                       tracker: AttemptTracker) async throws(APIError) -> Served<CompletionStream> {
+                       tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
         switch decision.action {
         case .deny(let message):
             throw .policyDenied(message)
@@ -64,7 +64,7 @@ extension RequestRouter {
     /// answer's confidence, and escalates when the cascade's condition holds. If the escalation
     /// cannot be served, the local answer is kept and the escalation says why.
     private func runCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision, context: ProviderContext,
-                            tracker: AttemptTracker) async throws(APIError) -> Served<Completion> {
+                            tracker: AttemptTracker) async throws(GatewayError) -> Served<Completion> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
         let scored = scoredRequest(request)
         let local: Served<Completion>
@@ -135,7 +135,7 @@ extension RequestRouter {
     /// When the local step of a cascade failed and so did its escalation, the error the client
     /// sees. An escalation target that is merely unconfigured says nothing useful: the engine
     /// restarting (503 with Retry-After) does.
-    static func moreTelling(_ local: APIError, _ escalation: APIError) -> APIError {
+    static func moreTelling(_ local: GatewayError, _ escalation: GatewayError) -> GatewayError {
         escalation.code == "target_unconfigured" ? local : escalation
     }
 
@@ -162,7 +162,7 @@ extension RequestRouter {
         localLastResort: Bool,
         _ tracker: AttemptTracker,
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
-    ) async throws(APIError) -> Served<Answer> {
+    ) async throws(GatewayError) -> Served<Answer> {
         var skipped: [SkippedTarget] = []
         var lastError: ProviderError?
         var unconfigured: ProviderError?
@@ -217,7 +217,7 @@ extension RequestRouter {
             }
         }
         if lastError == nil, let exhausted { throw .budgetExceeded(exhausted) }
-        throw (lastError ?? unconfigured)?.apiError ?? .internalError("the policy names no target for this request")
+        throw (lastError ?? unconfigured)?.gatewayError ?? .internalError("the policy names no target for this request")
     }
 
     /// Reserves a priced attempt's worst case in the caller's budgets; false when none applies.

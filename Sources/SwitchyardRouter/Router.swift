@@ -56,7 +56,7 @@ public struct RequestRouter: Sendable {
     ///   - caller: who is asking (its key's identity replaces client-sent tenant headers).
     ///   - budgets: the caller's budgets, for the `budget.*` signals (read only if a rule does).
     public func decide(_ request: ChatRequest, headers: [String: String] = [:], caller: Caller = .anonymous,
-                       budgets: (any BudgetSignals)? = nil, stubs: SignalValues = SignalValues()) async throws(APIError) -> RouteDecision {
+                       budgets: (any BudgetSignals)? = nil, stubs: SignalValues = SignalValues()) async throws(GatewayError) -> RouteDecision {
         let named = request.model != Self.autoModel
         if named, policy.model(named: request.model) == nil {
             throw .modelNotFound(request.model, available: modelNames)
@@ -93,7 +93,7 @@ public struct RequestRouter: Sendable {
         }
         if decision == nil {
             guard named else {
-                throw APIError(status: 400, type: "invalid_request_error", code: "no_route",
+                throw GatewayError(status: 400, code: "no_route",
                                message: "No rule of the policy matches this request, and it named no model.")
             }
             decision = RouteDecision(rule: "model:\(request.model)", action: .serve([request.model]), reason: "requested-model",

@@ -16,7 +16,7 @@ extension RequestRouter {
     ///   released after all and the answer says why.
     /// The client never sees a discarded local token, and the stream is valid SSE either way.
     func streamCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision,
-                       context: ProviderContext, tracker: AttemptTracker) async throws(APIError) -> Served<CompletionStream> {
+                       context: ProviderContext, tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
         let scored = scoredRequest(request)
         let local: Served<CompletionStream>
@@ -79,7 +79,7 @@ extension RequestRouter {
     }
 
     private func serveStream(_ targets: [String], _ request: ChatRequest, _ context: ProviderContext,
-                             _ tracker: AttemptTracker) async throws(APIError) -> Served<CompletionStream> {
+                             _ tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
         try await serve(targets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }

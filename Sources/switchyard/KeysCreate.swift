@@ -67,7 +67,7 @@ struct KeysCreate: AsyncParsableCommand {
     }
 
     /// A spec problem in the CLI's terms: `--budget-usd` rather than the API's `budget_usd`.
-    static func option(_ error: APIError) -> String {
+    static func option(_ error: GatewayError) -> String {
         guard let param = error.param else { return error.message }
         return "--\(param.replacing("_", with: "-")): " + error.message.replacing("'\(param)'", with: "the value")
     }

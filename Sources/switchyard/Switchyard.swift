@@ -176,7 +176,7 @@ struct PolicyCommand: AsyncParsableCommand {
             do {
                 print(try await router.decide(chat, headers: headers, stubs: stubs).json.prettyText())
             } catch {
-                print(error.json.prettyText())
+                print(error.openAIBody.prettyText())
                 throw ExitCode(1)
             }
         }

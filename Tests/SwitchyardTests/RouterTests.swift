@@ -108,7 +108,7 @@ struct RouterTests {
     @Test("a request the upstream rejects is not retried elsewhere")
     func noFallbackOnRejection() async throws {
         let r = router(["cloud": (.available, .upstreamStatus(400, message: "bad"))])
-        await #expect(throws: APIError.self) {
+        await #expect(throws: GatewayError.self) {
             try await r.complete(request(model: "auto"), decision: await r.decide(request(model: "auto")), context: .init(requestID: "t"), tracker: .discarding())
         }
     }
@@ -139,12 +139,12 @@ struct RouterTests {
     }
 }
 
-/// The `APIError` a call throws, nil if it succeeds (other errors fail the test).
-func apiError<T>(_ body: () async throws -> T) async -> APIError? {
+/// The `GatewayError` a call throws, nil if it succeeds (other errors fail the test).
+func apiError<T>(_ body: () async throws -> T) async -> GatewayError? {
     do {
         _ = try await body()
         return nil
-    } catch let error as APIError {
+    } catch let error as GatewayError {
         return error
     } catch {
         Issue.record("unexpected error \(error)")

@@ -42,9 +42,9 @@ struct JSONTests {
 
 @Suite("Chat request validation")
 struct ChatRequestTests {
-    func parse(_ text: String) throws(APIError) -> ChatRequest { try ChatRequest.parse(Array(text.utf8)) }
+    func parse(_ text: String) throws(GatewayError) -> ChatRequest { try ChatRequest.parse(Array(text.utf8)) }
 
-    func rejection(_ text: String) -> APIError? {
+    func rejection(_ text: String) -> GatewayError? {
         do {
             _ = try parse(text)
             return nil
@@ -97,10 +97,10 @@ struct ChatRequestTests {
     func invalid(_ text: String, param: String?, code: String?) throws {
         let error = try #require(rejection(text))
         #expect(error.status == 400)
-        #expect(error.type == "invalid_request_error")
+        #expect(error.openAIBody["error"]?["type"] == .string("invalid_request_error"))
         #expect(error.param == param)
         if let code { #expect(error.code == code) }
-        #expect(error.json["error"]?["message"]?.stringValue?.isEmpty == false)
+        #expect(error.openAIBody["error"]?["message"]?.stringValue?.isEmpty == false)
     }
 
     @Test("an assistant message may carry tool calls and no content")

@@ -45,8 +45,8 @@ public enum Pricing {
     public static let defaultMaxOutputTokens = 4096
 }
 
-extension APIError {
-    static func budgetExceeded(_ exhausted: BudgetExhausted) -> APIError {
+extension GatewayError {
+    static func budgetExceeded(_ exhausted: BudgetExhausted) -> GatewayError {
         let resetsIn = exhausted.resetsAtUnixMilliseconds.map { Int(max(0, ($0 - unixMillisecondsNow()) / 1000)) }
         return .budgetExceeded(scope: exhausted.scope, resetsInSeconds: resetsIn)
     }

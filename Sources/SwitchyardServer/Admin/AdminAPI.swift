@@ -23,9 +23,9 @@ struct AdminAPI: Sendable {
         return Array(SHA256.hash(data: Array(secret.utf8))) == adminKeyDigest
     }
 
-    private func requireAdmin(_ request: Request) throws(APIError) {
+    private func requireAdmin(_ request: Request) throws(GatewayError) {
         guard adminKeyDigest != nil else {
-            throw APIError(status: 403, type: "invalid_request_error", code: "admin_disabled",
+            throw GatewayError(status: 403, code: "admin_disabled",
                            message: "The admin API is off: set SWITCHYARD_ADMIN_KEY to enable it.")
         }
         guard isAdmin(request) else { throw .unauthorized("This endpoint needs the admin key.", code: "invalid_admin_key") }
@@ -35,14 +35,14 @@ struct AdminAPI: Sendable {
         try requireAdmin(request)
         let body = try await request.body.collect(upTo: 64 << 10)
         let json: JSON
-        do { json = try JSON.parse(body.readableBytesView) } catch { throw APIError(jsonError: error) }
-        guard case .object(let object) = json else { throw APIError.invalidRequest("The body must be a JSON object.") }
+        do { json = try JSON.parse(body.readableBytesView) } catch { throw GatewayError(jsonError: error) }
+        guard case .object(let object) = json else { throw GatewayError.invalidRequest("The body must be a JSON object.") }
         var spec = KeySpec(name: object["name"]?.stringValue ?? "")
         spec.tenant = object["tenant"]?.stringValue
         spec.team = object["team"]?.stringValue
         spec.budgetUSD = object["budget_usd"]?.doubleValue
         if let period = object["period"]?.stringValue {
-            guard let value = BudgetPeriod(rawValue: period) else { throw APIError.invalidRequest("'period' must be day, month or total.", param: "period") }
+            guard let value = BudgetPeriod(rawValue: period) else { throw GatewayError.invalidRequest("'period' must be day, month or total.", param: "period") }
             spec.period = value
         }
         spec.rpm = object["rpm"]?.intValue
@@ -60,17 +60,17 @@ struct AdminAPI: Sendable {
 
     func showKey(_ request: Request, id: String) async throws -> Response {
         try requireAdmin(request)
-        guard let record = try await ledger.key(id: id) else { throw APIError(status: 404, type: "invalid_request_error", code: "key_not_found", message: "No key '\(id)'.") }
+        guard let record = try await ledger.key(id: id) else { throw GatewayError(status: 404, code: "key_not_found", message: "No key '\(id)'.") }
         return Self.json(LedgerJSON.key(record))
     }
 
     func revokeKey(_ request: Request, id: String) async throws -> Response {
         try requireAdmin(request)
         guard try await ledger.revokeKey(id: id, at: .now) else {
-            throw APIError(status: 404, type: "invalid_request_error", code: "key_not_found", message: "No active key '\(id)'.")
+            throw GatewayError(status: 404, code: "key_not_found", message: "No active key '\(id)'.")
         }
         keys.invalidate()
-        guard let record = try await ledger.key(id: id) else { throw APIError.internalError("revoked key vanished") }
+        guard let record = try await ledger.key(id: id) else { throw GatewayError.internalError("revoked key vanished") }
         return Self.json(LedgerJSON.key(record))
     }
 
@@ -80,18 +80,18 @@ struct AdminAPI: Sendable {
         var query = UsageQuery(groupBy: .model)
         if !isAdmin(request) {
             guard let secret = AuthMiddleware.secret(request.headers), case .valid(let key) = try await keys.lookup(secret: secret) else {
-                throw APIError.unauthorized("Usage needs the admin key, or a valid API key for its own usage.")
+                throw GatewayError.unauthorized("Usage needs the admin key, or a valid API key for its own usage.")
             }
             query.keyID = key.caller.keyID
         }
         let parameters = request.uri.queryParameters
         if let group = parameters["group_by"] {
             guard let value = UsageQuery.GroupBy(rawValue: String(group)) else {
-                throw APIError.invalidRequest("'group_by' must be one of key, tenant, model, route, day.", param: "group_by")
+                throw GatewayError.invalidRequest("'group_by' must be one of key, tenant, model, route, day.", param: "group_by")
             }
             query.groupBy = value
         }
-        func date(_ name: String) throws(APIError) -> UnixTime? {
+        func date(_ name: String) throws(GatewayError) -> UnixTime? {
             guard let text = parameters[Substring(name)] else { return nil }
             guard let date = UnixTime(utcDay: String(text)) else { throw .invalidRequest("'\(name)' must be a date, YYYY-MM-DD.", param: name) }
             return date

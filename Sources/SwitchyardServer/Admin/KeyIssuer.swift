@@ -15,7 +15,7 @@ public struct KeySpec: Sendable {
     public init(name: String) { self.name = name }
 
     /// Checks a spec before a key is made from it; the message names the bad field.
-    public func validate() throws(APIError) {
+    public func validate() throws(GatewayError) {
         guard !name.isEmpty, name.count <= 200 else { throw .invalidRequest("'name' must be 1 to 200 characters.", param: "name") }
         if let budgetUSD, !(budgetUSD.isFinite && budgetUSD >= 0 && budgetUSD <= 1_000_000_000) {
             throw .invalidRequest("'budget_usd' must be between 0 and 1e9.", param: "budget_usd")

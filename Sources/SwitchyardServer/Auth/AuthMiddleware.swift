@@ -16,15 +16,15 @@ struct AuthMiddleware: RouterMiddleware {
         let mode = live.snapshot.router.policy.auth.mode
         guard mode != .off else { return try await next(request, context) }
         guard let secret = Self.secret(request.headers) else {
-            if mode == .required { throw APIError.unauthorized("No API key provided: send `Authorization: Bearer <key>` or `x-api-key`.") }
+            if mode == .required { throw GatewayError.unauthorized("No API key provided: send `Authorization: Bearer <key>` or `x-api-key`.") }
             return try await next(request, context)
         }
-        guard let keys else { throw APIError.unauthorized("This gateway has no key store; no key can be valid.") }
+        guard let keys else { throw GatewayError.unauthorized("This gateway has no key store; no key can be valid.") }
         let lookup: KeyLookup
         do {
             lookup = try await keys.lookup(secret: secret)
         } catch {
-            throw APIError(status: 503, type: "server_error", code: "key_store_unavailable",
+            throw GatewayError(status: 503, code: "key_store_unavailable",
                            message: "The key store cannot be read: \(error)", retryAfterSeconds: 1)
         }
         switch lookup {
@@ -33,9 +33,9 @@ struct AuthMiddleware: RouterMiddleware {
             context.key = key
             return try await next(request, context)
         case .unknown:
-            throw APIError.unauthorized("Incorrect API key provided.", code: "invalid_api_key")
+            throw GatewayError.unauthorized("Incorrect API key provided.", code: "invalid_api_key")
         case .revoked:
-            throw APIError.unauthorized("This API key has been revoked.", code: "revoked_api_key")
+            throw GatewayError.unauthorized("This API key has been revoked.", code: "revoked_api_key")
         }
     }
 

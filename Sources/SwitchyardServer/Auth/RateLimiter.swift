@@ -19,7 +19,7 @@ final class RateLimiter: Sendable {
     private let rejections = Counter(label: "switchyard_rate_limited_total")
 
     /// Admits a request of `key` or throws 429 with `Retry-After`; returns the `x-ratelimit-*` headers.
-    func admit(_ key: AuthenticatedKey, now: Double = RateLimiter.now()) throws(APIError) -> [String: String] {
+    func admit(_ key: AuthenticatedKey, now: Double = RateLimiter.now()) throws(GatewayError) -> [String: String] {
         guard let id = key.caller.keyID, key.rpm != nil || key.tpm != nil else { return [:] }
         let (wait, fields) = buckets.withLock { all -> (Double?, [String: String]) in
             var entry = all[id] ?? Buckets(requests: key.rpm.map { TokenBucket(perMinute: $0, now: now) },
@@ -32,7 +32,7 @@ final class RateLimiter: Sendable {
         }
         if let wait {
             rejections.increment()
-            var error = APIError(status: 429, type: "rate_limit_error", code: "rate_limit_exceeded",
+            var error = GatewayError(status: 429, code: "rate_limit_exceeded",
                                  message: "Rate limit reached for this API key; try again in \(Int(wait.rounded(.up))) s.")
             error.retryAfterSeconds = max(1, Int(wait.rounded(.up)))
             error.headers = fields

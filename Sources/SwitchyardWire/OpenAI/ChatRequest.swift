@@ -22,12 +22,12 @@ public struct ChatRequest: Sendable {
     public private(set) var sizeInBytes = 0
 
     /// Parses and validates; every failure names the offending field, as OpenAI does.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(APIError) -> ChatRequest {
+    public static func parse(_ bytes: some Collection<UInt8>) throws(GatewayError) -> ChatRequest {
         let json: JSON
         do {
             json = try JSON.parse(bytes)
         } catch {
-            throw APIError(jsonError: error)
+            throw GatewayError(jsonError: error)
         }
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
@@ -37,7 +37,7 @@ public struct ChatRequest: Sendable {
         return request
     }
 
-    public init(body: JSONObject) throws(APIError) {
+    public init(body: JSONObject) throws(GatewayError) {
         self.body = body
         let v = FieldValidator(body)
         model = try v.requiredString("model")
@@ -54,7 +54,7 @@ public struct ChatRequest: Sendable {
         }
         self.messages = messages
         stream = try v.bool("stream") ?? false
-        includeUsage = try v.object("stream_options")?["include_usage"].map { (value) throws(APIError) -> Bool in
+        includeUsage = try v.object("stream_options")?["include_usage"].map { (value) throws(GatewayError) -> Bool in
             guard let b = value.boolValue else {
                 throw .invalidRequest("'stream_options.include_usage' must be a boolean.", param: "stream_options.include_usage")
             }
@@ -99,7 +99,7 @@ public struct ChatMessage: Sendable {
     public let hasImages: Bool
     public let raw: JSONObject
 
-    init(_ json: JSON, param: String) throws(APIError) {
+    init(_ json: JSON, param: String) throws(GatewayError) {
         guard case .object(let object) = json else {
             throw .invalidRequest("'\(param)' must be an object.", param: param)
         }
@@ -162,7 +162,7 @@ struct FieldValidator {
         return value
     }
 
-    func requiredString(_ name: String) throws(APIError) -> String {
+    func requiredString(_ name: String) throws(GatewayError) -> String {
         guard let value = body[name], !value.isNull else {
             throw .invalidRequest("Missing required parameter: '\(name)'.", param: name, code: "missing_required_parameter")
         }
@@ -170,32 +170,32 @@ struct FieldValidator {
         return s
     }
 
-    func string(_ name: String) throws(APIError) -> String? {
+    func string(_ name: String) throws(GatewayError) -> String? {
         guard let value = present(name) else { return nil }
         guard let s = value.stringValue else { throw .invalidRequest("'\(name)' must be a string, not \(value.typeName).", param: name) }
         return s
     }
 
-    func bool(_ name: String) throws(APIError) -> Bool? {
+    func bool(_ name: String) throws(GatewayError) -> Bool? {
         guard let value = present(name) else { return nil }
         guard let b = value.boolValue else { throw .invalidRequest("'\(name)' must be a boolean, not \(value.typeName).", param: name) }
         return b
     }
 
-    func object(_ name: String) throws(APIError) -> JSONObject? {
+    func object(_ name: String) throws(GatewayError) -> JSONObject? {
         guard let value = present(name) else { return nil }
         guard let o = value.objectValue else { throw .invalidRequest("'\(name)' must be an object, not \(value.typeName).", param: name) }
         return o
     }
 
-    func int(_ name: String, range: PartialRangeFrom<Int>) throws(APIError) -> Int? {
+    func int(_ name: String, range: PartialRangeFrom<Int>) throws(GatewayError) -> Int? {
         guard let value = present(name) else { return nil }
         guard let i = value.intValue else { throw .invalidRequest("'\(name)' must be an integer, not \(value.typeName).", param: name) }
         guard range.contains(i) else { throw .invalidRequest("'\(name)' must be at least \(range.lowerBound); got \(i).", param: name) }
         return i
     }
 
-    func int(_ name: String, range: ClosedRange<Int>) throws(APIError) -> Int? {
+    func int(_ name: String, range: ClosedRange<Int>) throws(GatewayError) -> Int? {
         guard let value = present(name) else { return nil }
         guard let i = value.intValue else { throw .invalidRequest("'\(name)' must be an integer, not \(value.typeName).", param: name) }
         guard range.contains(i) else {
@@ -204,7 +204,7 @@ struct FieldValidator {
         return i
     }
 
-    func double(_ name: String, range: ClosedRange<Double>) throws(APIError) -> Double? {
+    func double(_ name: String, range: ClosedRange<Double>) throws(GatewayError) -> Double? {
         guard let value = present(name) else { return nil }
         guard let d = value.doubleValue else { throw .invalidRequest("'\(name)' must be a number, not \(value.typeName).", param: name) }
         guard range.contains(d) else {
@@ -213,7 +213,7 @@ struct FieldValidator {
         return d
     }
 
-    func stopSequences() throws(APIError) -> [String] {
+    func stopSequences() throws(GatewayError) -> [String] {
         guard let value = present("stop") else { return [] }
         switch value {
         case .string(let s): return [s]

@@ -68,7 +68,7 @@ struct ChatCompletions: Sendable {
         } catch {
             metrics.rejected.increment()
             logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
-            return Self.errorResponse(error, headers: headers)
+            return FrontEnd.openAI.errorResponse(error, headers: headers)
         }
     }
 
@@ -81,7 +81,7 @@ struct ChatCompletions: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: decision.json.serialized())))
         } catch {
-            return Self.errorResponse(error)
+            return FrontEnd.openAI.errorResponse(error)
         }
     }
 
@@ -94,7 +94,7 @@ struct ChatCompletions: Sendable {
         return headers
     }
 
-    private func readChatRequest(_ request: Request, limit: Int) async throws(APIError) -> ChatRequest {
+    private func readChatRequest(_ request: Request, limit: Int) async throws(GatewayError) -> ChatRequest {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             await Self.discard(request.body)
             throw .payloadTooLarge(limit: limit)
@@ -170,7 +170,7 @@ struct ChatCompletions: Sendable {
             } catch let error as ProviderError {
                 (outcome, detail) = (.broken, error.description)
                 await end()
-                try await writer.write(ByteBuffer(bytes: SSE.frame(error.apiError.json)))
+                try await writer.write(ByteBuffer(bytes: SSE.frame(error.gatewayError.openAIBody)))
                 return try await writer.finish(nil)
             } catch {
                 await end()
@@ -231,17 +231,6 @@ struct ChatCompletions: Sendable {
         ])
     }
 
-    static func errorResponse(_ error: APIError, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json"
-        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
-        if error.status == 413 { headers[.connection] = "close" }
-        headers.append(error.headers)
-        // A status is always an error status, whatever an upstream's number was.
-        let status = (400...599).contains(error.status) ? error.status : 502
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body())))
-    }
-
     /// Nano-dollars as a decimal USD amount (`0.000123`), exact.
     static func usd(_ nanodollars: Int64) -> String {
         let value = max(0, nanodollars)
@@ -256,14 +245,5 @@ struct ChatCompletions: Sendable {
         let value = UInt64.random(in: 0...UInt64.max)
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
-    }
-}
-
-extension HTTPFields {
-    /// Adds headers given by name (names that are not valid header names are dropped).
-    mutating func append(_ extra: [String: String]) {
-        for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
-            if let field = HTTPField.Name(name) { self[field] = value }
-        }
     }
 }

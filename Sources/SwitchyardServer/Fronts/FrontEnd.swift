@@ -1,0 +1,42 @@
+import HTTPTypes
+import Hummingbird
+import SwitchyardWire
+
+/// The wire formats clients speak to the gateway. Each renders the gateway's errors its own way,
+/// so a client's SDK raises the exception it knows.
+enum FrontEnd: Sendable {
+    case openAI
+    case anthropic
+
+    /// The front a path belongs to: Anthropic's Messages API under `/v1/messages`, OpenAI's for
+    /// everything else (the gateway's own endpoints answer errors in OpenAI's shape).
+    init(path: String) {
+        self = path == "/v1/messages" || path.hasPrefix("/v1/messages/") ? .anthropic : .openAI
+    }
+
+    func body(_ error: GatewayError) -> JSON {
+        switch self {
+        case .openAI: error.openAIBody
+        case .anthropic: error.anthropicBody
+        }
+    }
+
+    func errorResponse(_ error: GatewayError, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+        if error.status == 413 { headers[.connection] = "close" }
+        headers.append(error.headers)
+        return Response(status: .init(code: error.httpStatus), headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(bytes: body(error).serialized())))
+    }
+}
+
+extension HTTPFields {
+    /// Adds headers given by name (names that are not valid header names are dropped).
+    mutating func append(_ extra: [String: String]) {
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { self[field] = value }
+        }
+    }
+}
