@@ -17,9 +17,12 @@ public struct ChatRequest: Sendable {
     public let logprobs: Bool
     public let topLogprobs: Int?
     public let hasTools: Bool
-    /// The body's size as received: no tokenizer makes more prompt tokens than the bytes they
-    /// come from, so this bounds a cloud attempt's prompt cost from above (budget reservations).
-    public private(set) var sizeInBytes = 0
+    /// Fields a translation added that only the local engine reads (Anthropic's `top_k`): removed
+    /// before an OpenAI-compatible cloud target, which may reject them, sees the request.
+    public var localOnlyFields: [String] = []
+    /// What routing reads of it (sized once parsed from bytes).
+    public private(set) var summary: RequestSummary
+    public var sizeInBytes: Int { summary.sizeInBytes }
 
     /// Parses and validates; every failure names the offending field, as OpenAI does.
     public static func parse(_ bytes: some Collection<UInt8>) throws(GatewayError) -> ChatRequest {
@@ -33,7 +36,7 @@ public struct ChatRequest: Sendable {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }
         var request = try ChatRequest(body: body)
-        request.sizeInBytes = bytes.count
+        request.summary.sizeInBytes = bytes.count
         return request
     }
 
@@ -82,6 +85,8 @@ public struct ChatRequest: Sendable {
         if let format = body["response_format"], !format.isNull, format.objectValue == nil {
             throw .invalidRequest("'response_format' must be an object.", param: "response_format")
         }
+        summary = RequestSummary(model: model, turns: messages.map(\.turn), hasTools: hasTools, maxTokens: maxTokens, stream: stream,
+                                 sizeInBytes: 0, body: body)
     }
 }
 
@@ -149,6 +154,18 @@ public struct ChatMessage: Sendable {
             throw .invalidRequest("'\(param).content' must be a string or an array of content parts, not \(content.typeName).",
                                   param: "\(param).content")
         }
+    }
+}
+
+extension ChatMessage {
+    var turn: RequestSummary.Turn {
+        let role: RequestSummary.Role = switch self.role {
+        case .system, .developer: .system
+        case .user: .user
+        case .assistant: .assistant
+        case .tool: .tool
+        }
+        return RequestSummary.Turn(role: role, text: text, hasImages: hasImages)
     }
 }
 

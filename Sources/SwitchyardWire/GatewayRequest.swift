@@ -1,0 +1,25 @@
+/// A request as the router and the providers see it, whichever front end it came through.
+public struct GatewayRequest: Sendable {
+    /// What routing decides on.
+    public var summary: RequestSummary
+    /// The request in OpenAI chat form: what the local engine and OpenAI-compatible targets are
+    /// sent (the client's own body from the OpenAI front, a translation from the others).
+    public var chat: ChatRequest
+    /// The client's Anthropic Messages body when it came in that format: an Anthropic target is
+    /// sent it as it is but for the model, so nothing is lost on a round trip through `chat`.
+    public var messages: MessagesRequest?
+
+    /// A request from the OpenAI front.
+    public init(_ chat: ChatRequest) {
+        summary = chat.summary
+        self.chat = chat
+        messages = nil
+    }
+
+    /// A request from the Anthropic front.
+    public init(_ messages: MessagesRequest, chat: ChatRequest) {
+        summary = messages.summary
+        self.chat = chat
+        self.messages = messages
+    }
+}
