@@ -36,6 +36,14 @@ final class ScriptedProvider: Sendable {
         case duplicateKeys
         /// An answer after `delay` (to test concurrency limits); records the peak of concurrent requests.
         case slowAnswer(delay: Duration)
+        /// Anthropic: a `thinking` block (its text in `thinking` pieces, then `signature`) and a text
+        /// block (`text` pieces), usage with cache fields; streamed as thinking_delta, signature_delta
+        /// and text_delta events. OpenAI: the text alone. `sentSSE` keeps the events written.
+        case thinking(thinking: [String], signature: String, text: [String])
+        /// A tool call, after an optional text: OpenAI `tool_calls` (streamed with the arguments in
+        /// `argumentPieces`, finish_reason `tool_calls`), Anthropic `tool_use` (streamed as
+        /// input_json_delta pieces, stop_reason `tool_use`). `sentSSE` keeps the events written.
+        case toolCall(id: String, name: String, argumentPieces: [String], text: String? = nil)
     }
 
     struct Received: Sendable {
@@ -51,6 +59,7 @@ final class ScriptedProvider: Sendable {
         var bytesWritten = 0
         var inFlight = 0
         var peakInFlight = 0
+        var sentSSE: [UInt8] = []
     }
 
     let scenario: Scenario
@@ -66,6 +75,8 @@ final class ScriptedProvider: Sendable {
     var bytesWritten: Int { record.withLock { $0.bytesWritten } }
     var peakInFlight: Int { record.withLock { $0.peakInFlight } }
     var clientLeftAt: ContinuousClock.Instant? { record.withLock { $0.clientLeftAt } }
+    /// The SSE bytes written by the `thinking` and `toolCall` scenarios, every stream in order.
+    var sentSSE: [UInt8] { record.withLock { $0.sentSSE } }
 
     /// How long after `since` a streaming client was seen leaving; nil if not within `limit`.
     func clientLeft(since: ContinuousClock.Instant, limit: Duration = .seconds(3)) async throws -> Duration? {
@@ -204,6 +215,32 @@ final class ScriptedProvider: Sendable {
             try? await Task.sleep(for: delay)
             record.withLock { $0.inFlight -= 1 }
             return jsonResponse(wire.completion("slow", prompt: 1, completion: 1))
+        case .thinking(let thinking, let signature, let text):
+            guard anthropic else {
+                if !streaming { return jsonResponse(wire.completion(text.joined(), prompt: 21, completion: 9)) }
+                return sse { writer in
+                    for event in wire.streamStart() { try await writer.write(event) }
+                    for piece in text { try await writer.write(wire.streamPiece(piece)) }
+                    for event in wire.streamEnd(prompt: 21, completion: 9) { try await writer.write(event) }
+                }
+            }
+            if !streaming { return jsonResponse(WireFormat.thinkingMessage(model: model, thinking: thinking.joined(), signature: signature, text: text.joined())) }
+            let events = WireFormat.thinkingEvents(model: model, thinking: thinking, signature: signature, text: text)
+            return sse { writer in
+                for event in events { try await self.emit(event, &writer) }
+            }
+        case .toolCall(let id, let name, let pieces, let text):
+            if !streaming {
+                return jsonResponse(anthropic
+                    ? WireFormat.toolUseMessage(model: model, id: id, name: name, arguments: pieces.joined(), text: text)
+                    : WireFormat.toolCallCompletion(model: model, id: id, name: name, arguments: pieces.joined(), text: text))
+            }
+            let events = anthropic
+                ? WireFormat.toolUseEvents(model: model, id: id, name: name, argumentPieces: pieces, text: text)
+                : WireFormat.toolCallChunks(model: model, id: id, name: name, argumentPieces: pieces, text: text)
+            return sse { writer in
+                for event in events { try await self.emit(event, &writer) }
+            }
         case .trickle(let every, let limit):
             return sse { writer in
                 for event in wire.streamStart() { try await writer.write(event) }
@@ -219,6 +256,12 @@ final class ScriptedProvider: Sendable {
                 for event in wire.streamEnd(prompt: 1, completion: limit) { try await writer.write(event) }
             }
         }
+    }
+
+    /// Writes one SSE event and keeps a copy in `sentSSE`.
+    private func emit(_ event: ByteBuffer, _ writer: inout any ResponseBodyWriter) async throws {
+        record.withLock { $0.sentSSE += Array(event.readableBytesView) }
+        try await writer.write(event)
     }
 
     private func write(_ text: String, to writer: inout any ResponseBodyWriter) async throws -> Int {
@@ -347,6 +390,151 @@ enum WireFormat {
     }
 
     private func event(_ name: String, _ object: JSONObject) -> ByteBuffer {
+        ByteBuffer(string: "event: \(name)\ndata: \(JSON.object(object).text)\n\n")
+    }
+}
+
+// MARK: - Thinking and tool calls, as the providers document them
+
+extension WireFormat {
+    static let chunkHead: JSONObject = ["id": .string("chatcmpl-scripted"), "object": .string("chat.completion.chunk"), "created": .int(1_700_000_000)]
+
+    /// An Anthropic message with a thinking block (signed) and a text block, usage with cache fields.
+    static func thinkingMessage(model: String, thinking: String, signature: String, text: String) -> JSON {
+        .object([
+            "id": .string("msg_thinking"), "type": .string("message"), "role": .string("assistant"), "model": .string(model),
+            "content": .array([
+                .object(["type": .string("thinking"), "thinking": .string(thinking), "signature": .string(signature)]),
+                .object(["type": .string("text"), "text": .string(text)]),
+            ]),
+            "stop_reason": .string("end_turn"), "stop_sequence": .null,
+            "usage": .object(["input_tokens": .int(21), "cache_creation_input_tokens": .int(0), "cache_read_input_tokens": .int(1500),
+                              "output_tokens": .int(9)]),
+        ])
+    }
+
+    /// The same message streamed: thinking_delta pieces, one signature_delta, then text_delta pieces.
+    static func thinkingEvents(model: String, thinking: [String], signature: String, text: [String]) -> [ByteBuffer] {
+        var events = [
+            anthropicEvent("message_start", ["type": .string("message_start"), "message": .object([
+                "id": .string("msg_thinking"), "type": .string("message"), "role": .string("assistant"), "model": .string(model),
+                "content": .array([]), "stop_reason": .null, "stop_sequence": .null,
+                "usage": .object(["input_tokens": .int(21), "cache_creation_input_tokens": .int(0), "cache_read_input_tokens": .int(1500),
+                                  "output_tokens": .int(1)]),
+            ])]),
+            anthropicEvent("content_block_start", ["type": .string("content_block_start"), "index": .int(0),
+                                                   "content_block": .object(["type": .string("thinking"), "thinking": .string("")])]),
+            anthropicEvent("ping", ["type": .string("ping")]),
+        ]
+        for piece in thinking {
+            events.append(anthropicEvent("content_block_delta", ["type": .string("content_block_delta"), "index": .int(0),
+                                                                 "delta": .object(["type": .string("thinking_delta"), "thinking": .string(piece)])]))
+        }
+        events.append(anthropicEvent("content_block_delta", ["type": .string("content_block_delta"), "index": .int(0),
+                                                             "delta": .object(["type": .string("signature_delta"), "signature": .string(signature)])]))
+        events.append(anthropicEvent("content_block_stop", ["type": .string("content_block_stop"), "index": .int(0)]))
+        events.append(anthropicEvent("content_block_start", ["type": .string("content_block_start"), "index": .int(1),
+                                                             "content_block": .object(["type": .string("text"), "text": .string("")])]))
+        for piece in text {
+            events.append(anthropicEvent("content_block_delta", ["type": .string("content_block_delta"), "index": .int(1),
+                                                                 "delta": .object(["type": .string("text_delta"), "text": .string(piece)])]))
+        }
+        events.append(anthropicEvent("content_block_stop", ["type": .string("content_block_stop"), "index": .int(1)]))
+        events.append(anthropicEvent("message_delta", ["type": .string("message_delta"),
+                                                       "delta": .object(["stop_reason": .string("end_turn"), "stop_sequence": .null]),
+                                                       "usage": .object(["output_tokens": .int(9)])]))
+        events.append(anthropicEvent("message_stop", ["type": .string("message_stop")]))
+        return events
+    }
+
+    /// An OpenAI completion whose message calls one tool (after an optional text).
+    static func toolCallCompletion(model: String, id: String, name: String, arguments: String, text: String?) -> JSON {
+        .object([
+            "id": .string("chatcmpl-tool"), "object": .string("chat.completion"), "created": .int(1_700_000_000), "model": .string(model),
+            "choices": .array([.object([
+                "index": .int(0),
+                "message": .object([
+                    "role": .string("assistant"), "content": text.map(JSON.string) ?? .null,
+                    "tool_calls": .array([.object(["id": .string(id), "type": .string("function"),
+                                                   "function": .object(["name": .string(name), "arguments": .string(arguments)])])]),
+                ]),
+                "finish_reason": .string("tool_calls"),
+            ])]),
+            "usage": .object(["prompt_tokens": .int(30), "completion_tokens": .int(12), "total_tokens": .int(42)]),
+        ])
+    }
+
+    /// The same streamed: the call's id and name first, then its arguments in pieces.
+    static func toolCallChunks(model: String, id: String, name: String, argumentPieces: [String], text: String?) -> [ByteBuffer] {
+        func chunk(_ delta: JSONObject, finish: JSON = .null) -> ByteBuffer {
+            var object = chunkHead
+            object["model"] = .string(model)
+            object["choices"] = .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish])])
+            return ByteBuffer(bytes: SSE.frame(.object(object)))
+        }
+        var events = [chunk(["role": .string("assistant"), "content": .string("")])]
+        if let text { events.append(chunk(["content": .string(text)])) }
+        events.append(chunk(["tool_calls": .array([.object([
+            "index": .int(0), "id": .string(id), "type": .string("function"),
+            "function": .object(["name": .string(name), "arguments": .string("")]),
+        ])])]))
+        for piece in argumentPieces {
+            events.append(chunk(["tool_calls": .array([.object(["index": .int(0), "function": .object(["arguments": .string(piece)])])])]))
+        }
+        events.append(chunk([:], finish: .string("tool_calls")))
+        var usage = chunkHead
+        usage["model"] = .string(model)
+        usage["choices"] = .array([])
+        usage["usage"] = .object(["prompt_tokens": .int(30), "completion_tokens": .int(12), "total_tokens": .int(42)])
+        events.append(ByteBuffer(bytes: SSE.frame(.object(usage))))
+        events.append(ByteBuffer(string: "data: [DONE]\n\n"))
+        return events
+    }
+
+    /// An Anthropic message that uses one tool (after an optional text block).
+    static func toolUseMessage(model: String, id: String, name: String, arguments: String, text: String?) -> JSON {
+        var content: [JSON] = text.map { [.object(["type": .string("text"), "text": .string($0)])] } ?? []
+        content.append(.object(["type": .string("tool_use"), "id": .string(id), "name": .string(name),
+                                "input": (try? JSON.parse(arguments)) ?? .object([:])]))
+        return .object([
+            "id": .string("msg_tool"), "type": .string("message"), "role": .string("assistant"), "model": .string(model),
+            "content": .array(content), "stop_reason": .string("tool_use"), "stop_sequence": .null,
+            "usage": .object(["input_tokens": .int(30), "output_tokens": .int(12)]),
+        ])
+    }
+
+    /// The same streamed: input_json_delta pieces.
+    static func toolUseEvents(model: String, id: String, name: String, argumentPieces: [String], text: String?) -> [ByteBuffer] {
+        var events = [anthropicEvent("message_start", ["type": .string("message_start"), "message": .object([
+            "id": .string("msg_tool"), "type": .string("message"), "role": .string("assistant"), "model": .string(model),
+            "content": .array([]), "stop_reason": .null, "stop_sequence": .null,
+            "usage": .object(["input_tokens": .int(30), "output_tokens": .int(1)]),
+        ])])]
+        var index = 0
+        if let text {
+            events.append(anthropicEvent("content_block_start", ["type": .string("content_block_start"), "index": .int(0),
+                                                                 "content_block": .object(["type": .string("text"), "text": .string("")])]))
+            events.append(anthropicEvent("content_block_delta", ["type": .string("content_block_delta"), "index": .int(0),
+                                                                 "delta": .object(["type": .string("text_delta"), "text": .string(text)])]))
+            events.append(anthropicEvent("content_block_stop", ["type": .string("content_block_stop"), "index": .int(0)]))
+            index = 1
+        }
+        events.append(anthropicEvent("content_block_start", ["type": .string("content_block_start"), "index": .int(index),
+                                                             "content_block": .object(["type": .string("tool_use"), "id": .string(id),
+                                                                                       "name": .string(name), "input": .object([:])])]))
+        for piece in argumentPieces {
+            events.append(anthropicEvent("content_block_delta", ["type": .string("content_block_delta"), "index": .int(index),
+                                                                 "delta": .object(["type": .string("input_json_delta"), "partial_json": .string(piece)])]))
+        }
+        events.append(anthropicEvent("content_block_stop", ["type": .string("content_block_stop"), "index": .int(index)]))
+        events.append(anthropicEvent("message_delta", ["type": .string("message_delta"),
+                                                       "delta": .object(["stop_reason": .string("tool_use"), "stop_sequence": .null]),
+                                                       "usage": .object(["output_tokens": .int(12)])]))
+        events.append(anthropicEvent("message_stop", ["type": .string("message_stop")]))
+        return events
+    }
+
+    static func anthropicEvent(_ name: String, _ object: JSONObject) -> ByteBuffer {
         ByteBuffer(string: "event: \(name)\ndata: \(JSON.object(object).text)\n\n")
     }
 }
