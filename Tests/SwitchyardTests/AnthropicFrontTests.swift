@@ -1,3 +1,4 @@
+import Hummingbird
 import Testing
 import SwitchyardHTTP
 import SwitchyardWire
@@ -37,6 +38,31 @@ struct AnthropicFrontTests {
                 try await body(gateway, provider)
             }
         }
+    }
+
+    // MARK: - The test's own tools
+
+    @Test("the stream checker accepts the scripted Anthropic streams and folds them into their messages, and rejects broken ones")
+    func streamChecker() throws {
+        func bytes(_ events: [ByteBuffer]) -> [UInt8] { events.flatMap { Array($0.readableBytesView) } }
+        let thinking = assembleAnthropicStream(bytes(WireFormat.thinkingEvents(model: "m", thinking: ["a", "b"], signature: "sig", text: ["x", "y"])))
+        #expect(thinking.problems == [])
+        #expect(thinking.message["content"] == WireFormat.thinkingMessage(model: "m", thinking: "ab", signature: "sig", text: "xy")["content"])
+        #expect(thinking.message["stop_reason"] == .string("end_turn"))
+        #expect(thinking.hasMessageStop && !thinking.endsWithError)
+        let tool = assembleAnthropicStream(bytes(WireFormat.toolUseEvents(model: "m", id: "t1", name: "f", argumentPieces: Self.argumentPieces, text: "hi")))
+        #expect(tool.problems == [])
+        #expect(tool.message["content"] == WireFormat.toolUseMessage(model: "m", id: "t1", name: "f", arguments: Self.argumentPieces.joined(), text: "hi")["content"])
+        #expect(tool.inputPieces[1] == Self.argumentPieces)
+        #expect(anthropicMessageProblems(WireFormat.toolUseMessage(model: "m", id: "t1", name: "f", arguments: "{}", text: nil)) == [])
+        // Out of order, unterminated, or cut: each is reported.
+        var events = WireFormat.thinkingEvents(model: "m", thinking: ["a"], signature: "s", text: ["x"])
+        events.swapAt(3, 5)
+        #expect(!assembleAnthropicStream(bytes(events)).problems.isEmpty)
+        let cut = assembleAnthropicStream(bytes(Array(WireFormat.toolUseEvents(model: "m", id: "t", name: "f", argumentPieces: ["{"], text: nil).dropLast(3))
+                                                + [WireFormat.anthropicEvent("error", ["type": .string("error"), "error": .object(["type": .string("api_error"), "message": .string("x")])])]))
+        #expect(cut.endsWithError && !cut.hasMessageStop)
+        #expect(assembleAnthropicStream(bytes([WireFormat.anthropicEvent("ping", ["type": .string("ping")])])).problems.count == 1)
     }
 
     // MARK: - The official SDK against the real small model
