@@ -10,6 +10,9 @@ import traceback
 
 import anthropic
 
+# This SDK's create() has no `temperature` argument: the Messages API field goes in the body as is.
+GREEDY = {"temperature": 0}
+
 client = anthropic.Anthropic(base_url=sys.argv[1], api_key="not-needed-for-switchyard", max_retries=0, timeout=120)
 
 seen = {}
@@ -68,7 +71,7 @@ def step(name, body):
 
 def create():
     raw = client.messages.with_raw_response.create(
-        model="auto", max_tokens=16, temperature=0,
+        model="auto", max_tokens=16, extra_body=GREEDY,
         messages=[{"role": "user", "content": "What is the capital of France?"}],
     )
     message = raw.parse()
@@ -85,7 +88,7 @@ def create():
 def stream():
     pieces = []
     with client.messages.stream(
-        model="auto", max_tokens=12, temperature=0,
+        model="auto", max_tokens=12, extra_body=GREEDY,
         messages=[{"role": "user", "content": "Name a colour."}],
     ) as s:
         for text in s.text_stream:
@@ -101,7 +104,7 @@ def stream():
 
 def tools():
     question = [{"role": "user", "content": "What is the weather in Paris? Use the get_weather tool."}]
-    message = client.messages.create(model="auto", max_tokens=48, temperature=0, tools=[WEATHER], messages=question)
+    message = client.messages.create(model="auto", max_tokens=48, extra_body=GREEDY, tools=[WEATHER], messages=question)
     seen["tool"] = check_message(message, "tool")
     # The follow-up with a tool round trip built here, whatever the model did.
     follow_up = question + [
@@ -113,13 +116,13 @@ def tools():
             {"type": "tool_result", "tool_use_id": "toolu_fixed_01", "content": "18 degrees and sunny"},
         ]},
     ]
-    answer = client.messages.create(model="auto", max_tokens=24, temperature=0, tools=[WEATHER], messages=follow_up)
+    answer = client.messages.create(model="auto", max_tokens=24, extra_body=GREEDY, tools=[WEATHER], messages=follow_up)
     seen["tool_follow_up"] = check_message(answer, "tool_follow_up")
 
 
 def tools_streamed():
     with client.messages.stream(
-        model="auto", max_tokens=48, temperature=0, tools=[WEATHER],
+        model="auto", max_tokens=48, extra_body=GREEDY, tools=[WEATHER],
         messages=[{"role": "user", "content": "What is the weather in Oslo? Use the get_weather tool."}],
     ) as s:
         events = [event.type for event in s]
