@@ -4,6 +4,10 @@ import HTTPTypes
 extension HTTPField.Name {
     /// Anthropic-style API key header, accepted beside `Authorization: Bearer`.
     static let xAPIKey = HTTPField.Name("x-api-key")!
+    /// Anthropic beta features a client asks for, sent on with its body to an Anthropic upstream.
+    static let anthropicBeta = HTTPField.Name("anthropic-beta")!
+    /// Anthropic's request id header, which its SDKs expose as `_request_id`.
+    static let anthropicRequestID = HTTPField.Name("request-id")!
     static let switchyardRequestID = HTTPField.Name("x-switchyard-request-id")!
     /// `local` or `cloud`: the tier that served the answer.
     static let switchyardRoute = HTTPField.Name("x-switchyard-route")!
