@@ -23,6 +23,8 @@ extension HTTPField.Name {
     static let switchyardCostUSD = HTTPField.Name("x-switchyard-cost-usd")!
     /// Set when an exhausted budget kept the request on the box.
     static let switchyardBudget = HTTPField.Name("x-switchyard-budget")!
+    /// `true` when a token count is the estimate (four characters a token), not the local model's tokenizer.
+    static let switchyardTokensEstimated = HTTPField.Name("x-switchyard-tokens-estimated")!
     /// Why a cascade escalated to the cloud (`confidence=0.41<0.6`), or why it could not.
     static let switchyardEscalated = HTTPField.Name("x-switchyard-escalated")!
 }
