@@ -58,11 +58,11 @@ public struct Evaluation: Sendable {
             let request = try LocalAnswerer.request(records[i].item, maxTokens: maxTokens)
             var stubs = SignalValues()
             if policy.complexityModel != nil { stubs.complexity = records[i].difficulty }
-            let decision = try await router.decide(request, stubs: stubs)
+            let decision = try await router.decide(request.summary, stubs: stubs)
             let confidence = policy.calibration != nil ? records[i].calibrated : records[i].answer.geometricMeanProbability
             records[i].confidence = confidence
             records[i].signals = decision.signals
-            records[i].complexity = decision.signals.complexity ?? ComplexityScorer.score(request)
+            records[i].complexity = decision.signals.complexity ?? ComplexityScorer.score(request.summary)
             records[i].decision = decision.rule
             switch decision.action {
             case .serve(let targets):
@@ -100,7 +100,7 @@ public struct Evaluation: Sendable {
     static func features(_ record: Record, maxTokens: Int) -> [Double] {
         let request = try? LocalAnswerer.request(record.item, maxTokens: maxTokens)
         return ConfidenceFeatures.of(logprobs: record.answer.logprobs, top: record.answer.top)
-            + (request.map { PromptFeatures.of($0, promptTokens: record.promptTokens) } ?? [])
+            + (request.map { PromptFeatures.of($0.summary, promptTokens: record.promptTokens) } ?? [])
     }
 
     /// The confidence model and the complexity model, fitted on all the records.
@@ -235,8 +235,8 @@ struct FixedTokenizer: PromptTokenizer {
         self.counts = counts
     }
 
-    func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool) {
-        if let count = counts[request.messages.last?.text ?? ""] { return (count, false) }
+    func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
+        if let count = counts[request.turns.last?.text ?? ""] { return (count, false) }
         return await EstimatingTokenizer().promptTokens(request)
     }
 }

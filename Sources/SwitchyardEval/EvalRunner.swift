@@ -65,7 +65,7 @@ public struct LocalAnswerer: Sendable {
             try Task.checkCancellation()
             let completion: Completion
             do {
-                completion = try await provider.complete(try Self.request(item, maxTokens: maxTokens), context: ProviderContext(requestID: item.id))
+                completion = try await provider.complete(GatewayRequest(try Self.request(item, maxTokens: maxTokens)), context: ProviderContext(requestID: item.id))
             } catch {
                 throw EvalError("item \(item.id): \(error)")
             }

@@ -6,8 +6,10 @@ import SwitchyardWire
 import Glibc
 #endif
 
-/// Anthropic's Messages API behind the OpenAI face: requests, answers and stream events
-/// are translated both ways (system prompts, tool calls and results, stop reasons, usage).
+/// Anthropic's Messages API. A request that came in Anthropic's format is passed through as the
+/// client sent it but for the model (cache_control, thinking, documents and citations survive),
+/// and its answer comes back as Anthropic sent it. A request that came in OpenAI's format is
+/// translated both ways (system prompts, tool calls and results, stop reasons, usage).
 public struct AnthropicProvider: Provider {
     public let target: ModelTarget
     private let remote: RemoteSettings
@@ -36,21 +38,42 @@ public struct AnthropicProvider: Provider {
         return .available
     }
 
-    public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
-        let body = try AnthropicTranslation.request(request, model: remote.model, stream: false, defaultMaxTokens: Self.defaultMaxTokens)
-        let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages", headers: headers,
-                                      body: body.serialized(), timeouts: remote.timeouts.http, limits: target.httpLimits)
-        let message = try await sendExpectingJSONObject(client, httpRequest)
+    public func complete(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
+        if let native = request.messages {
+            let message = try await sendExpectingJSONObject(client, httpRequest(passingThrough(native, stream: false), context, stream: false))
+            guard message["content"]?.arrayValue != nil else { throw .malformedResponse("no `content` in the Anthropic message") }
+            return Completion(anthropicMessage: message)
+        }
+        let body = try AnthropicTranslation.request(request.chat, model: remote.model, stream: false, defaultMaxTokens: Self.defaultMaxTokens)
+        let message = try await sendExpectingJSONObject(client, httpRequest(body, context, stream: false))
         return Completion(body: try AnthropicTranslation.completion(message, requestID: context.requestID))
     }
 
-    public func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
-        let body = try AnthropicTranslation.request(request, model: remote.model, stream: true, defaultMaxTokens: Self.defaultMaxTokens)
-        let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/messages",
-                                      headers: headers + [("Accept", "text/event-stream")],
-                                      body: body.serialized(), timeouts: remote.timeouts.http, limits: target.httpLimits)
+    public func stream(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
+        if let native = request.messages {
+            return try await executeStream(client, httpRequest(passingThrough(native, stream: true), context, stream: true),
+                                           format: .anthropic) { AnthropicEventPassthrough().chunks(from: $0) }
+        }
+        let body = try AnthropicTranslation.request(request.chat, model: remote.model, stream: true, defaultMaxTokens: Self.defaultMaxTokens)
         let translator = AnthropicStreamTranslator(id: "chatcmpl-\(context.requestID)", created: Int(time(nil)))
-        return try await executeStream(client, httpRequest) { translator.chunks(from: $0) }
+        return try await executeStream(client, httpRequest(body, context, stream: true)) { translator.chunks(from: $0) }
+    }
+
+    /// The client's body with only what the target decides replaced: its upstream model, and
+    /// whether to stream (the router may serve a whole request from a stream and vice versa).
+    private func passingThrough(_ request: MessagesRequest, stream: Bool) -> JSONObject {
+        var body = request.body
+        body["model"] = .string(remote.model)
+        body["stream"] = stream ? .bool(true) : nil
+        return body
+    }
+
+    private func httpRequest(_ body: JSONObject, _ context: ProviderContext, stream: Bool) -> HTTPRequest {
+        var headers = headers
+        if stream { headers.append(("Accept", "text/event-stream")) }
+        if let beta = context.anthropicBeta, remote.headers["anthropic-beta"] == nil { headers.append(("anthropic-beta", beta)) }
+        return HTTPRequest(method: .post, url: remote.baseURL + "/messages", headers: headers,
+                           body: body.serialized(), timeouts: remote.timeouts.http, limits: target.httpLimits)
     }
 }
 
@@ -215,6 +238,19 @@ public enum AnthropicTranslation {
     }
 }
 
+/// An Anthropic upstream's events, passed on as their data objects (each names its `type`) for a
+/// client that speaks Anthropic: checked to be JSON objects, ended on `message_stop`, and an
+/// `error` event thrown as a failed upstream, never forwarded as if the answer were whole.
+struct AnthropicEventPassthrough: StreamTranslator {
+    mutating func translate(_ event: SSEEvent) throws(ProviderError) -> (chunks: [JSONObject], done: Bool) {
+        guard let json = try? JSON.parse(event.data), case .object(let data) = json, let type = data["type"]?.stringValue else {
+            throw .malformedResponse("stream event is not a JSON object with a type: \(event.data.prefix(200))")
+        }
+        if type == "error" { throw AnthropicStreamTranslator.upstreamError(data, raw: event.data) }
+        return ([data], type == "message_stop")
+    }
+}
+
 /// Anthropic stream events (message_start, content_block_*, message_delta, message_stop)
 /// into OpenAI chunks; ends on `message_stop`, throws on an `error` event.
 struct AnthropicStreamTranslator: StreamTranslator {
@@ -290,11 +326,16 @@ struct AnthropicStreamTranslator: StreamTranslator {
             usage["usage"] = AnthropicTranslation.usage(input: inputTokens, output: outputTokens)
             return ([usage], true)
         case "error":
-            let error = data["error"]
-            let status = error?["type"]?.stringValue == "overloaded_error" ? 529 : 500
-            throw .upstreamStatus(status, message: String((error?["message"]?.stringValue ?? event.data).prefix(1000)))
+            throw Self.upstreamError(data, raw: event.data)
         default:  // ping, content_block_stop, and future event types
             return ([], false)
         }
+    }
+
+    /// An in-stream `error` event as the upstream failure it reports.
+    static func upstreamError(_ data: JSONObject, raw: String) -> ProviderError {
+        let error = data["error"]
+        let status = error?["type"]?.stringValue == "overloaded_error" ? 529 : 500
+        return .upstreamStatus(status, message: String((error?["message"]?.stringValue ?? raw).prefix(1000)))
     }
 }

@@ -53,7 +53,8 @@ public struct ResumedChunks: AsyncSequence, Sendable {
 extension CompletionStream {
     /// Reads the first chunk before anything is committed to the client: a stream that fails or
     /// turns out not to be the promised format before its first chunk is a failed attempt.
-    static func primed(_ chunks: some AsyncSequence<JSONObject, any Error> & Sendable) async throws(ProviderError) -> CompletionStream {
+    static func primed(_ chunks: some AsyncSequence<JSONObject, any Error> & Sendable,
+                       format: AnswerFormat) async throws(ProviderError) -> CompletionStream {
         let source = HandedOffIterator(chunks)
         let first: JSONObject?
         do {
@@ -61,7 +62,7 @@ extension CompletionStream {
         } catch {
             throw ProviderError(error)
         }
-        guard let first else { return CompletionStream(chunks: ResumedChunks(held: [], rest: nil)) }
-        return CompletionStream(chunks: ResumedChunks(held: [first], rest: source))
+        guard let first else { return CompletionStream(chunks: ResumedChunks(held: [], rest: nil), format: format) }
+        return CompletionStream(chunks: ResumedChunks(held: [first], rest: source), format: format)
     }
 }

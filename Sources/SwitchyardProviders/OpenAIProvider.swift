@@ -66,6 +66,7 @@ public struct OpenAIProvider: Provider {
         switch endpoint {
         case .remote(let remote, _):
             body["model"] = .string(remote.model)
+            for field in request.localOnlyFields { body[field] = nil }
         case .local:
             body["model"] = .string(target.name)
             // llama-server reads `max_tokens`; newer clients send `max_completion_tokens`.
@@ -86,9 +87,9 @@ public struct OpenAIProvider: Provider {
         if case .local = endpoint { target.name } else { nil }
     }
 
-    public func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
-        if case .local = endpoint { return try await assembled(request, context: context) }
-        var body = request
+    public func complete(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
+        if case .local = endpoint { return try await assembled(request.chat, context: context) }
+        var body = request.chat
         body.body["stream"] = .bool(false)
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false),
                                       timeouts: timeouts, limits: target.httpLimits)
@@ -105,7 +106,11 @@ public struct OpenAIProvider: Provider {
         return Completion(body: object)
     }
 
-    public func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
+    public func stream(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
+        try await stream(request.chat, context: context)
+    }
+
+    private func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers + [("Accept", "text/event-stream")],
                                       body: upstreamBody(request, stream: true), timeouts: timeouts, limits: target.httpLimits)
         let translator = OpenAIStreamTranslator(model: localModelName)

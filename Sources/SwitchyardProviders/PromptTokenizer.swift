@@ -6,7 +6,7 @@ import Synchronization
 /// Counts the tokens a request's prompt takes on the local model.
 public protocol PromptTokenizer: Sendable {
     /// The count, and whether it is an estimate rather than the model's own tokenizer.
-    func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool)
+    func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool)
 }
 
 /// Four characters a token: what `policy explain` uses without a running engine, and the
@@ -14,12 +14,12 @@ public protocol PromptTokenizer: Sendable {
 public struct EstimatingTokenizer: PromptTokenizer {
     public init() {}
 
-    public func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool) {
+    public func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
         (Self.estimate(request), true)
     }
 
-    public static func estimate(_ request: ChatRequest) -> Int {
-        request.messages.reduce(0) { $0 + $1.text.utf8.count / 4 + 4 }
+    public static func estimate(_ request: RequestSummary) -> Int {
+        request.turns.reduce(0) { $0 + $1.text.utf8.count / 4 + 4 }
     }
 }
 
@@ -30,9 +30,9 @@ public final class TokenCountCache: Sendable {
 
     public init(capacity: Int = 4096) { self.capacity = capacity }
 
-    func key(_ request: ChatRequest) -> Int {
+    func key(_ request: RequestSummary) -> Int {
         var hasher = Hasher()
-        for message in request.messages {
+        for message in request.turns {
             hasher.combine(message.role.rawValue)
             hasher.combine(message.text)
         }
@@ -64,7 +64,7 @@ public struct LlamaTokenizer: PromptTokenizer {
         self.cache = cache
     }
 
-    public func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool) {
+    public func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
         let key = cache.key(request)
         if let count = cache.get(key) { return (count, false) }
         guard let base = engine.readyBaseURL, let count = await count(request, base: base) else {
@@ -74,8 +74,12 @@ public struct LlamaTokenizer: PromptTokenizer {
         return (count, false)
     }
 
-    private func count(_ request: ChatRequest, base: String) async -> Int? {
-        let messages = JSON.object(["messages": .array(request.messages.map { .object($0.raw) })])
+    private func count(_ request: RequestSummary, base: String) async -> Int? {
+        // The turns as the engine's chat template renders them: whatever the client's format,
+        // its text is what the model reads.
+        let messages = JSON.object(["messages": .array(request.turns.map {
+            .object(["role": .string($0.role.rawValue), "content": .string($0.text)])
+        })])
         guard let rendered = try? await client.send(HTTPRequest(method: .post, url: base + "/apply-template",
                                                                 headers: [("Content-Type", "application/json")],
                                                                 body: messages.serialized(), timeouts: Self.timeouts)),

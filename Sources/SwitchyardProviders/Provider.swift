@@ -1,8 +1,10 @@
 import SwitchyardPolicy
 import SwitchyardWire
 
-/// One upstream kind behind a common face: the router hands every provider an OpenAI-shaped
-/// request and gets OpenAI-shaped answers back, whatever the provider speaks on the wire.
+/// One upstream kind behind a common face. The router hands every provider the gateway's request
+/// (its OpenAI chat form, and the client's Anthropic body when it came in that format) and gets
+/// answers in OpenAI's shape, or in Anthropic's when an Anthropic upstream answers an Anthropic
+/// request as it is (`AnswerFormat`): the front end renders either for its client.
 public protocol Provider: Sendable {
     var target: ModelTarget { get }
 
@@ -10,11 +12,11 @@ public protocol Provider: Sendable {
     var availability: ProviderAvailability { get }
 
     /// A whole completion.
-    func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion
+    func complete(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> Completion
 
     /// A streamed completion. Returns once the upstream has accepted the request (2xx head),
     /// so a failure before that can still be answered another way.
-    func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream
+    func stream(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream
 }
 
 public enum ProviderAvailability: Sendable, Equatable {
@@ -28,32 +30,60 @@ public enum ProviderAvailability: Sendable, Equatable {
 /// Per-request facts a provider needs besides the request itself.
 public struct ProviderContext: Sendable {
     public var requestID: String
-    public init(requestID: String) { self.requestID = requestID }
-}
+    /// The client's `anthropic-beta` header, sent on with its body to an Anthropic upstream.
+    public var anthropicBeta: String?
 
-/// An OpenAI `chat.completion` object and the usage read from it.
-public struct Completion: Sendable {
-    public var body: JSONObject
-    public var usage: TokenUsage?
-
-    public init(body: JSONObject) {
-        self.body = body
-        usage = TokenUsage(openAI: body["usage"])
+    public init(requestID: String, anthropicBeta: String? = nil) {
+        self.requestID = requestID
+        self.anthropicBeta = anthropicBeta
     }
 }
 
-/// OpenAI `chat.completion.chunk` objects, translated from whatever the upstream streams,
-/// usage included (the server forwards it only to clients that asked for it).
+/// The shape of a provider's answer.
+public enum AnswerFormat: Sendable {
+    /// `chat.completion` objects and `chat.completion.chunk`s (every translation's common form).
+    case openAI
+    /// An Anthropic message and its stream events' data, exactly as an Anthropic upstream sent them.
+    case anthropic
+}
+
+/// A whole answer and the usage read from it.
+public struct Completion: Sendable {
+    public var format: AnswerFormat
+    public var body: JSONObject
+    public var usage: TokenUsage?
+
+    /// An OpenAI `chat.completion`.
+    public init(body: JSONObject) {
+        format = .openAI
+        self.body = body
+        usage = TokenUsage(openAI: body["usage"])
+    }
+
+    /// An Anthropic message, as its upstream sent it.
+    public init(anthropicMessage: JSONObject) {
+        format = .anthropic
+        body = anthropicMessage
+        usage = TokenUsage(anthropic: anthropicMessage["usage"])
+    }
+}
+
+/// Stream elements in the stream's `format`: OpenAI `chat.completion.chunk` objects, translated
+/// from whatever the upstream streams, usage included (the server forwards it only to clients
+/// that asked for it); or, passed through, the data of an Anthropic upstream's events.
 /// Ends normally only after the upstream's own end marker; a stream cut short throws
 /// `ProviderError.truncated`, so a broken stream is never passed off as complete.
 public struct CompletionStream: Sendable {
     public let chunks: any AsyncSequence<JSONObject, any Error> & Sendable
+    public var format: AnswerFormat
     /// What must live as long as the stream is being written (the target's admission permit):
     /// released with the stream, whether it finishes, breaks or is dropped.
     public var retained: [any AnyObject & Sendable] = []
 
-    public init(chunks: some AsyncSequence<JSONObject, any Error> & Sendable, retained: [any AnyObject & Sendable] = []) {
+    public init(chunks: some AsyncSequence<JSONObject, any Error> & Sendable, format: AnswerFormat = .openAI,
+                retained: [any AnyObject & Sendable] = []) {
         self.chunks = chunks
+        self.format = format
         self.retained = retained
     }
 }
@@ -133,6 +163,44 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
             return local
                 ? GatewayError(status: 503, code: "engine_overloaded", message: detail, retryAfterSeconds: 1)
                 : GatewayError(status: 429, code: "target_busy", message: detail, retryAfterSeconds: 1)
+        }
+    }
+}
+
+/// The usage a stream reports, read from its elements as they pass: an OpenAI stream's usage
+/// chunk; an Anthropic stream's input in `message_start` and output in `message_delta`.
+public struct StreamUsage: Sendable {
+    public private(set) var usage: TokenUsage?
+    private var anthropicStart: JSON?
+
+    public init() {}
+
+    /// Reads one element; true when it reported (or completed) the usage.
+    public mutating func read(_ element: JSONObject, format: AnswerFormat) -> Bool {
+        switch format {
+        case .openAI:
+            guard let reported = TokenUsage(openAI: element["usage"]) else { return false }
+            usage = reported
+            return true
+        case .anthropic:
+            switch element["type"]?.stringValue {
+            case "message_start":
+                anthropicStart = element["message"]?["usage"]
+                return false
+            case "message_delta":
+                // The final counts; input fields absent here come from `message_start`.
+                guard case .object(var counts)? = element["usage"] else { return false }
+                if case .object(let start)? = anthropicStart {
+                    for field in start.fields where counts[field.key] == nil || counts[field.key]?.isNull == true {
+                        counts[field.key] = field.value
+                    }
+                }
+                guard let reported = TokenUsage(anthropic: .object(counts)) else { return false }
+                usage = reported
+                return true
+            default:
+                return false
+            }
         }
     }
 }

@@ -114,7 +114,7 @@ func retryAfterSeconds(_ head: HTTPResponseHead) -> Int? {
 /// is 2xx and the body has proven to be the promised event stream: a 200 whose body is not SSE
 /// is a failed attempt (another target can still be tried), not a broken stream sent to the client.
 /// Otherwise reads (a bounded part of) the error body and throws it as `upstreamStatus`.
-func executeStream(_ client: HTTPClient, _ request: HTTPRequest,
+func executeStream(_ client: HTTPClient, _ request: HTTPRequest, format: AnswerFormat = .openAI,
                    _ translate: (HTTPBody) -> some AsyncSequence<JSONObject, any Error> & Sendable) async throws(ProviderError) -> CompletionStream {
     let response: HTTPStreamingResponse
     do {
@@ -129,7 +129,7 @@ func executeStream(_ client: HTTPClient, _ request: HTTPRequest,
     if let type = response.head.header("content-type"), !type.lowercased().hasPrefix("text/event-stream") {
         throw .malformedResponse("a stream was asked for, but the upstream answered \(type)")
     }
-    return try await CompletionStream.primed(translate(response.body))
+    return try await CompletionStream.primed(translate(response.body), format: format)
 }
 
 /// Sends a non-streaming request and returns its JSON object if the status is 2xx;

@@ -30,7 +30,7 @@ public struct PolicyTestRunner: Sendable {
         let got: (target: String?, rule: String?, status: Int, decision: RouteDecision?)
         do {
             let request = try ChatRequest(body: test.request)
-            let decision = try await router.decide(request, headers: test.headers.reduce(into: [:]) { headers, entry in
+            let decision = try await router.decide(request.summary, headers: test.headers.reduce(into: [:]) { headers, entry in
                 let name = entry.key.hasPrefix("x-switchyard-") ? String(entry.key.dropFirst(13)) : entry.key
                 headers[name] = entry.value
             }, stubs: stubs)

@@ -30,7 +30,7 @@ extension RequestRouter {
     /// Serves a decision and returns a whole completion.
     /// Every attempt made goes through `tracker`: failed and discarded ones end here, the served
     /// one is returned open in `Served.attempt`.
-    public func complete(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext,
+    public func complete(_ request: GatewayRequest, decision: RouteDecision, context: ProviderContext,
                          tracker: AttemptTracker) async throws(GatewayError) -> Served<Completion> {
         switch decision.action {
         case .deny(let message):
@@ -46,7 +46,7 @@ extension RequestRouter {
 
     /// Like `complete`, but returns once a target has accepted the stream: nothing has been sent
     /// to the client yet, so every failure up to here can still fall back.
-    public func stream(_ request: ChatRequest, decision: RouteDecision, context: ProviderContext,
+    public func stream(_ request: GatewayRequest, decision: RouteDecision, context: ProviderContext,
                        tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
         switch decision.action {
         case .deny(let message):
@@ -63,7 +63,7 @@ extension RequestRouter {
     /// Generates on the cascade's first (local) target with log-probabilities, estimates the
     /// answer's confidence, and escalates when the cascade's condition holds. If the escalation
     /// cannot be served, the local answer is kept and the escalation says why.
-    private func runCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision, context: ProviderContext,
+    private func runCascade(_ cascade: Cascade, request: GatewayRequest, decision: RouteDecision, context: ProviderContext,
                             tracker: AttemptTracker) async throws(GatewayError) -> Served<Completion> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
         let scored = scoredRequest(request)
@@ -84,9 +84,9 @@ extension RequestRouter {
         }
         let content = local.answer.body["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
         var kept = local
-        if !request.logprobs { kept.answer.body = Self.withoutLogprobs(local.answer.body) }
+        if !request.chat.logprobs { kept.answer.body = Self.withoutLogprobs(local.answer.body) }
         let usage = local.answer.usage.map { ($0, false) }
-            ?? (UsageEstimate.of(request: request, decision: decision, completionCharacters: UsageEstimate.characters(in: local.answer.body)), true)
+            ?? (UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: UsageEstimate.characters(in: local.answer.body)), true)
         return await escalateIfUnsure(cascade, keeping: kept, localUsage: usage, tokens: ConfidenceScorer.tokens(content), request: request,
                                       decision: decision, tracker: tracker) { (provider) throws(ProviderError) in
             try await provider.complete(request, context: context)
@@ -102,14 +102,14 @@ extension RequestRouter {
         keeping local: Served<Answer>,
         localUsage: (usage: TokenUsage, estimated: Bool),
         tokens: (logprobs: [Double], top: [[Double]]),
-        request: ChatRequest,
+        request: GatewayRequest,
         decision: RouteDecision,
         tracker: AttemptTracker,
         note: String = "",
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
     ) async -> Served<Answer> {
-        let confidence = scorer.confidence(logprobs: tokens.logprobs, top: tokens.top, request: request,
-                                           promptTokens: await promptTokens(request, decision))
+        let confidence = scorer.confidence(logprobs: tokens.logprobs, top: tokens.top, request: request.summary,
+                                           promptTokens: await promptTokens(request.summary, decision))
         let (escalate, facts) = cascade.escalates(decision.signals, confidence: confidence)
         guard escalate else { return local }
         let reason = (facts.isEmpty ? ["confidence=\(confidence.map { String($0) } ?? "unknown")"] : facts).joined(separator: " ") + note

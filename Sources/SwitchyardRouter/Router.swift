@@ -34,18 +34,24 @@ public struct RequestRouter: Sendable {
     }
 
     /// Prompt tokens for the confidence features: the decision's own count, else the tokenizer's.
-    func promptTokens(_ request: ChatRequest, _ decision: RouteDecision) async -> Int {
+    func promptTokens(_ request: RequestSummary, _ decision: RouteDecision) async -> Int {
         if let count = decision.signals.promptTokens { return count }
         return await tokenizer.promptTokens(request).count
     }
 
     /// The request as the cascade sends it to the local model: with log-probabilities, and the
     /// top-k alternatives when the calibrated confidence needs them.
-    func scoredRequest(_ request: ChatRequest) -> ChatRequest {
+    func scoredRequest(_ request: GatewayRequest) -> GatewayRequest {
         var scored = request
-        scored.body["logprobs"] = .bool(true)
-        if scorer.needsTopLogprobs, (request.topLogprobs ?? 0) < 5 { scored.body["top_logprobs"] = .int(5) }
+        scored.chat.body["logprobs"] = .bool(true)
+        if scorer.needsTopLogprobs, (request.chat.topLogprobs ?? 0) < 5 { scored.chat.body["top_logprobs"] = .int(5) }
         return scored
+    }
+
+    /// The prompt's tokens on the local model (`count_tokens`): the engine's own count when it
+    /// can be asked, else an estimate, and says which.
+    public func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
+        await tokenizer.promptTokens(request)
     }
 
     public func provider(_ name: String) -> (any Provider)? { providers[name] }
@@ -55,12 +61,10 @@ public struct RequestRouter: Sendable {
     ///   - stubs: signal values to use instead of computing them (`policy test`, explain).
     ///   - caller: who is asking (its key's identity replaces client-sent tenant headers).
     ///   - budgets: the caller's budgets, for the `budget.*` signals (read only if a rule does).
-    public func decide(_ request: ChatRequest, headers: [String: String] = [:], caller: Caller = .anonymous,
+    public func decide(_ request: RequestSummary, headers: [String: String] = [:], caller: Caller = .anonymous,
                        budgets: (any BudgetSignals)? = nil, stubs: SignalValues = SignalValues()) async throws(GatewayError) -> RouteDecision {
+        try check(model: request.model)
         let named = request.model != Self.autoModel
-        if named, policy.model(named: request.model) == nil {
-            throw .modelNotFound(request.model, available: modelNames)
-        }
         var initial = stubs
         initial.headers.merge(headers) { stub, _ in stub }
         var signals = SignalComputer(request: request, tokenizer: tokenizer, localContext: localContext,
@@ -99,7 +103,12 @@ public struct RequestRouter: Sendable {
             decision = RouteDecision(rule: "model:\(request.model)", action: .serve([request.model]), reason: "requested-model",
                                      signals: signals.values, trace: trace, privateData: [], mayServeLocallyAsLastResort: true)
         }
-        return applyCallerLimits(applyConstraints(decision!), request, caller)
+        return applyCallerLimits(applyConstraints(decision!), caller)
+    }
+
+    /// A model a client may name: `auto` or one of the policy's; 404 otherwise.
+    public func check(model: String) throws(GatewayError) {
+        if model != Self.autoModel, policy.model(named: model) == nil { throw .modelNotFound(model, available: modelNames) }
     }
 
     /// Private data never leaves the allowed targets, whatever the rule, its fallbacks or a
@@ -119,7 +128,7 @@ public struct RequestRouter: Sendable {
     }
 
     /// A key limited to some models: a request it makes is served only by them, or refused.
-    private func applyCallerLimits(_ decision: RouteDecision, _ request: ChatRequest, _ caller: Caller) -> RouteDecision {
+    private func applyCallerLimits(_ decision: RouteDecision, _ caller: Caller) -> RouteDecision {
         guard let models = caller.models else { return decision }
         var result = decision
         let refusal = RouteDecision.Action.deny(

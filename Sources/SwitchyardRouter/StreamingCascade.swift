@@ -15,7 +15,7 @@ extension RequestRouter {
     ///   is the local generation cancelled. If no escalation target can answer, the held chunks are
     ///   released after all and the answer says why.
     /// The client never sees a discarded local token, and the stream is valid SSE either way.
-    func streamCascade(_ cascade: Cascade, request: ChatRequest, decision: RouteDecision,
+    func streamCascade(_ cascade: Cascade, request: GatewayRequest, decision: RouteDecision,
                        context: ProviderContext, tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
         let scored = scoredRequest(request)
@@ -44,14 +44,14 @@ extension RequestRouter {
                     break
                 }
                 tokens += chunk["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue ?? []
-                held.append(request.logprobs ? chunk : Self.withoutLogprobs(chunk: chunk))
+                held.append(request.chat.logprobs ? chunk : Self.withoutLogprobs(chunk: chunk))
             } catch {
                 brokenBeforeDecision = error
                 break
             }
         }
         let heldCharacters = held.reduce(0) { $0 + UsageEstimate.characters(in: $1) }
-        let heldUsage = UsageEstimate.of(request: request, decision: decision, completionCharacters: heldCharacters)
+        let heldUsage = UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: heldCharacters)
         if brokenBeforeDecision != nil || (Task.isCancelled && !ended) {
             // The local stream broke before anything was sent: the cascade's next step is the cloud.
             source.drop()
@@ -61,12 +61,12 @@ extension RequestRouter {
         }
 
         let scoredTokens = ConfidenceScorer.tokens(tokens)
-        let keepLogprobs = request.logprobs
+        let keepLogprobs = request.chat.logprobs
         let transform: @Sendable (JSONObject) -> JSONObject = { chunk in
             keepLogprobs ? chunk : RequestRouter.withoutLogprobs(chunk: chunk)
         }
         let resumed = CompletionStream(chunks: ResumedChunks(held: held, rest: ended ? nil : source, transform: transform),
-                                       retained: local.answer.retained)
+                                       format: local.answer.format, retained: local.answer.retained)
         let served = await escalateIfUnsure(cascade, keeping: Served(answer: resumed, target: local.target, skipped: local.skipped,
                                                                      attempt: local.attempt),
                                             localUsage: (heldUsage, true), tokens: scoredTokens, request: request, decision: decision,
@@ -78,7 +78,7 @@ extension RequestRouter {
         return served
     }
 
-    private func serveStream(_ targets: [String], _ request: ChatRequest, _ context: ProviderContext,
+    private func serveStream(_ targets: [String], _ request: GatewayRequest, _ context: ProviderContext,
                              _ tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
         try await serve(targets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
             try await provider.stream(request, context: context)

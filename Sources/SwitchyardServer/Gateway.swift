@@ -191,14 +191,17 @@ public final class Gateway: Sendable {
     public func reloadPolicy() async { await reloader.reload(trigger: "request") }
 
     private func makeHTTPRouter() -> Router<GatewayRequestContext> {
-        let chat = ChatCompletions(live: live, logger: logger, rateLimiter: rateLimiter)
+        let live = live
+        let path = RequestPath(live: live, logger: logger, rateLimiter: rateLimiter)
         let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus)
         let http = Router(context: GatewayRequestContext.self)
         http.middlewares.add(ErrorMiddleware())
         // The model API: callers identified (and, under `auth: required`, refused) by their key.
         let api = http.group().add(middleware: AuthMiddleware(live: live, keys: keys))
-        api.post("/v1/chat/completions") { request, context in try await chat.respond(to: request, context: context) }
-        api.post("/v1/switchyard/explain") { request, context in try await chat.explain(request, context: context) }
+        api.post("/v1/chat/completions") { request, context in try await path.respond(to: request, context: context, as: ChatCompletions()) }
+        api.post("/v1/messages") { request, context in try await path.respond(to: request, context: context, as: Messages()) }
+        api.post("/v1/messages/count_tokens") { request, _ in try await Messages.countTokens(request, live: live) }
+        api.post("/v1/switchyard/explain") { request, context in try await ChatCompletions.explain(request, context: context, live: live) }
         api.get("/v1/models") { _, _ in endpoints.models() }
         if let ledger, let keys {
             let admin = AdminAPI(ledger: ledger, keys: keys, adminKey: options.environment["SWITCHYARD_ADMIN_KEY"])

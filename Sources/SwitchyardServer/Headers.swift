@@ -4,6 +4,10 @@ import HTTPTypes
 extension HTTPField.Name {
     /// Anthropic-style API key header, accepted beside `Authorization: Bearer`.
     static let xAPIKey = HTTPField.Name("x-api-key")!
+    /// Anthropic beta features a client asks for, sent on with its body to an Anthropic upstream.
+    static let anthropicBeta = HTTPField.Name("anthropic-beta")!
+    /// Anthropic's request id header, which its SDKs expose as `_request_id`.
+    static let anthropicRequestID = HTTPField.Name("request-id")!
     static let switchyardRequestID = HTTPField.Name("x-switchyard-request-id")!
     /// `local` or `cloud`: the tier that served the answer.
     static let switchyardRoute = HTTPField.Name("x-switchyard-route")!
@@ -19,6 +23,8 @@ extension HTTPField.Name {
     static let switchyardCostUSD = HTTPField.Name("x-switchyard-cost-usd")!
     /// Set when an exhausted budget kept the request on the box.
     static let switchyardBudget = HTTPField.Name("x-switchyard-budget")!
+    /// `true` when a token count is the estimate (four characters a token), not the local model's tokenizer.
+    static let switchyardTokensEstimated = HTTPField.Name("x-switchyard-tokens-estimated")!
     /// Why a cascade escalated to the cloud (`confidence=0.41<0.6`), or why it could not.
     static let switchyardEscalated = HTTPField.Name("x-switchyard-escalated")!
 }

@@ -19,6 +19,19 @@ public struct TokenUsage: Sendable, Equatable {
         self.init(promptTokens: prompt, completionTokens: completion)
     }
 
+    /// Reads an Anthropic `usage` object: the prompt is the input plus the tokens written to and
+    /// read from the prompt cache; nil when a count is missing or not plausible.
+    public init?(anthropic json: JSON?) {
+        guard let json, let input = json["input_tokens"]?.tokenCount, let output = json["output_tokens"]?.tokenCount else { return nil }
+        var prompt = input
+        for cached in ["cache_creation_input_tokens", "cache_read_input_tokens"] {
+            guard let value = json[cached], !value.isNull else { continue }
+            guard let count = value.tokenCount else { return nil }
+            prompt += count
+        }
+        self.init(promptTokens: prompt, completionTokens: output)
+    }
+
     public var json: JSON {
         .object([
             "prompt_tokens": .int(promptTokens),

@@ -36,7 +36,7 @@ struct BenchSignals: AsyncParsableCommand {
         }
         var contiguous = text
         let baseline = time { contiguous.withUTF8 { $0.reduce(0) { $0 &+ Int($1) } } }
-        let complexity = time { Int(ComplexityScorer.score(request) * 1000) }
+        let complexity = time { Int(ComplexityScorer.score(request.summary) * 1000) }
         let pii = time { PIIDetector.findings(in: text).count }
         // The whole body is what the private-data constraint scans: the same prose as a chat
         // request with a system prompt and a tool; then prose in French and Japanese, which the

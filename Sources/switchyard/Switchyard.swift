@@ -174,7 +174,7 @@ struct PolicyCommand: AsyncParsableCommand {
             }
             let router = RequestRouter(policy: policy, providers: [])
             do {
-                print(try await router.decide(chat, headers: headers, stubs: stubs).json.prettyText())
+                print(try await router.decide(chat.summary, headers: headers, stubs: stubs).json.prettyText())
             } catch {
                 print(error.openAIBody.prettyText())
                 throw ExitCode(1)

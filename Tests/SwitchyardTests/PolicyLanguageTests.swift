@@ -197,8 +197,8 @@ struct PolicyLanguageTests {
 
 final class CountingTokenizer: PromptTokenizer, @unchecked Sendable {
     private(set) var calls = 0
-    func promptTokens(_ request: ChatRequest) async -> (count: Int, estimated: Bool) {
+    func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
         calls += 1
-        return (request.messages.reduce(0) { $0 + $1.text.count }, false)
+        return (request.turns.reduce(0) { $0 + $1.text.count }, false)
     }
 }

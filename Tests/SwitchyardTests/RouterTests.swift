@@ -10,12 +10,12 @@ struct StubProvider: Provider {
     var availability: ProviderAvailability = .available
     var failure: ProviderError?
 
-    func complete(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
+    func complete(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
         if let failure { throw failure }
         return Completion(body: ["model": .string(target.name), "choices": .array([])])
     }
 
-    func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
+    func stream(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         if let failure { throw failure }
         return CompletionStream(chunks: AsyncThrowingStream { $0.finish() })
     }

@@ -145,12 +145,14 @@ public final class AttemptTracker: Sendable {
 /// Token counts the gateway makes itself when an upstream reports none: the prompt as the
 /// decision counted it (or four characters a token), and four characters a generated token.
 public enum UsageEstimate {
-    public static func of(request: ChatRequest, decision: RouteDecision, completionCharacters: Int) -> TokenUsage {
+    public static func of(request: RequestSummary, decision: RouteDecision, completionCharacters: Int) -> TokenUsage {
         let prompt = decision.signals.promptTokens ?? EstimatingTokenizer.estimate(request)
         return TokenUsage(promptTokens: prompt, completionTokens: (completionCharacters + 3) / 4)
     }
 
-    /// Characters of generated text (and tool-call arguments) in a completion or a chunk.
+    /// Characters of generated text (and tool-call arguments, and thinking) in an answer or one
+    /// piece of a stream, of either format: an OpenAI completion or chunk, an Anthropic message or
+    /// event.
     public static func characters(in body: JSONObject) -> Int {
         var count = 0
         for choice in body["choices"]?.arrayValue ?? [] {
@@ -158,6 +160,10 @@ public enum UsageEstimate {
                 count += part?["content"]?.stringValue?.count ?? 0
                 for call in part?["tool_calls"]?.arrayValue ?? [] { count += call["function"]?["arguments"]?.stringValue?.count ?? 0 }
             }
+        }
+        for block in (body["content"]?.arrayValue ?? []) + [body["delta"] ?? .null] {
+            for field in ["text", "thinking", "partial_json"] { count += block[field]?.stringValue?.count ?? 0 }
+            if let input = block["input"], !input.isNull { count += input.text.count }
         }
         return count
     }

@@ -22,7 +22,7 @@ public enum ComplexityScorer {
         public var requestedTokens = 0
     }
 
-    public static func score(_ request: ChatRequest) -> Double {
+    public static func score(_ request: RequestSummary) -> Double {
         score(features(request))
     }
 
@@ -45,12 +45,12 @@ public enum ComplexityScorer {
     /// A lowercase word of up to 12 letters packed 5 bits a letter: set lookups without a String.
     static func key(_ word: String) -> UInt64 { word.utf8.reduce(0) { $0 << 5 | UInt64(($1 | 0x20) - 96) } }
 
-    public static func features(_ request: ChatRequest) -> Features {
+    public static func features(_ request: RequestSummary) -> Features {
         var f = Features()
-        f.turns = request.messages.count
+        f.turns = request.turns.count
         f.requestedTokens = request.maxTokens ?? 0
         var codeTicks = 0
-        for message in request.messages where message.role != .assistant {
+        for message in request.turns where message.role != .assistant {
             var text = message.text
             text.withUTF8 { bytes in
                 var word: UInt64 = 0

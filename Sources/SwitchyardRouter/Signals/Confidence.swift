@@ -16,7 +16,7 @@ public struct ConfidenceScorer: Sendable {
     /// Whether the local answer must come with top-k log-probabilities (the calibrated features need them).
     public var needsTopLogprobs: Bool { model != nil }
 
-    public func confidence(logprobs: [Double], top: [[Double]], request: ChatRequest, promptTokens: Int) -> Double? {
+    public func confidence(logprobs: [Double], top: [[Double]], request: RequestSummary, promptTokens: Int) -> Double? {
         guard !logprobs.isEmpty else { return nil }
         guard let model else { return Self.geometricMean(logprobs) }
         return model.probability(ConfidenceFeatures.of(logprobs: logprobs, top: top) + PromptFeatures.of(request, promptTokens: promptTokens))
@@ -70,7 +70,7 @@ public enum ConfidenceFeatures {
 public enum PromptFeatures {
     public static let names = ConfidenceModelFeatures.prompt
 
-    public static func of(_ request: ChatRequest, promptTokens: Int) -> [Double] {
+    public static func of(_ request: RequestSummary, promptTokens: Int) -> [Double] {
         let f = ComplexityScorer.features(request)
         return [log(Double(f.words + 1)), Double(min(f.digits, 40)), Double(min(f.mathOperators, 10)), Double(min(f.codeMarkers, 5)),
                 Double(min(f.stepCues, 10)), Double(min(f.questionMarks, 5)), log(Double(promptTokens + 1))]

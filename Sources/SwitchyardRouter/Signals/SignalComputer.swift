@@ -6,7 +6,7 @@ import SwitchyardWire
 /// tokenizer call, one that does not look at PII costs no scan. Values already present
 /// (stubbed by `policy test` or an explain request) are kept.
 struct SignalComputer {
-    let request: ChatRequest
+    let request: RequestSummary
     let tokenizer: any PromptTokenizer
     /// Tokens one request may use on the local model, for `prompt_ratio`.
     let localContext: Int?
@@ -31,8 +31,8 @@ struct SignalComputer {
                 values.budgetRemainingUSD = budget?.remainingUSD ?? .infinity
                 values.budgetUsedRatio = budget?.usedRatio ?? 0
             case .header: break  // headers are all present from the start
-            case .messages: values.messages = request.messages.count
-            case .promptChars: values.promptChars = request.messages.reduce(0) { $0 + $1.text.count }
+            case .messages: values.messages = request.turns.count
+            case .promptChars: values.promptChars = request.turns.reduce(0) { $0 + $1.text.count }
             case .promptTokens: await tokens()
             case .promptRatio:
                 await tokens()
@@ -40,7 +40,7 @@ struct SignalComputer {
             case .maxTokens: values.maxTokens = request.maxTokens ?? 0
             case .stream: values.stream = request.stream
             case .tools: values.tools = request.hasTools
-            case .images: values.images = request.messages.contains { $0.hasImages }
+            case .images: values.images = request.hasImages
             case .pii:
                 // Every string the request would carry upstream, not only the messages' text.
                 values.pii = PIIDetector.classes(inRequestBody: request.body)

@@ -1,0 +1,76 @@
+import HTTPTypes
+import Hummingbird
+import SwitchyardProviders
+import SwitchyardRouter
+import SwitchyardWire
+
+/// `POST /v1/messages`, Anthropic's Messages API. Its requests reach the router as their summary
+/// and their OpenAI chat translation (for the local engine and OpenAI-compatible targets), with
+/// the client's body kept for Anthropic targets, which are sent it as it is. Answers come back
+/// as Anthropic sent them, or translated from OpenAI's shape.
+struct Messages: ClientFormat {
+    var front: FrontEnd { .anthropic }
+
+    func parse(_ body: ByteBuffer, headers: HTTPFields) throws(GatewayError) -> GatewayRequest {
+        let messages = try MessagesRequest.parse(body.readableBytesView)
+        return GatewayRequest(messages, chat: try messages.chatRequest())
+    }
+
+    func headers(requestID: String) -> HTTPFields { [.anthropicRequestID: "req_\(requestID)"] }
+
+    func body(_ answer: Completion, request: GatewayRequest, requestID: String) -> JSON {
+        switch answer.format {
+        case .anthropic:
+            .object(answer.body)
+        case .openAI:
+            .object(AnthropicMessages.message(from: answer.body, id: "msg_\(requestID)",
+                                              model: answer.body["model"]?.stringValue ?? request.summary.model))
+        }
+    }
+
+    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, requestID: String) -> EventRenderer {
+        switch answer {
+        case .anthropic: EventRenderer(encoder: nil)
+        case .openAI: EventRenderer(encoder: MessagesStreamEncoder(id: "msg_\(requestID)", model: model, inputTokens: nil))
+        }
+    }
+
+    /// Anthropic's event stream: an Anthropic upstream's events framed as they came (its own
+    /// `message_stop` ends them), or OpenAI chunks encoded as events and closed with the usage.
+    /// A broken stream ends with an `error` event and no `message_stop`.
+    struct EventRenderer: StreamRenderer {
+        /// Nil when the elements are already Anthropic events.
+        var encoder: MessagesStreamEncoder?
+
+        mutating func frames(for element: JSONObject, usage: (TokenUsage, costNanodollars: Int64)?) -> [UInt8] {
+            guard encoder != nil else { return AnthropicEvent.framing(element).frame }
+            return encoder!.events(for: element).flatMap(\.frame)
+        }
+
+        mutating func end(usage: TokenUsage) -> [UInt8] {
+            encoder?.finish(usage: usage).flatMap(\.frame) ?? []
+        }
+
+        mutating func broken(_ error: GatewayError) -> [UInt8] { AnthropicEvent.error(error).frame }
+    }
+}
+
+extension Messages {
+    /// `POST /v1/messages/count_tokens`: the prompt's tokens on the local model (its chat template
+    /// applied), or an estimate when the engine cannot be asked; `x-switchyard-tokens-estimated`
+    /// says which. A cloud model's tokenizer may count differently.
+    static func countTokens(_ request: Request, live: LivePolicy) async throws -> Response {
+        let router = live.snapshot.router
+        do {
+            let body = try await RequestPath.readBody(request, limit: router.policy.server.maxBodyBytes)
+            let messages = try MessagesRequest.parse(body.readableBytesView, countingTokens: true)
+            try router.check(model: messages.model)
+            let (count, estimated) = await router.promptTokens(messages.summary)
+            let answer = JSON.object(["input_tokens": .int(count)])
+            return Response(status: .ok, headers: [.contentType: "application/json", .switchyardTokensEstimated: String(estimated)],
+                            body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
+        } catch {
+            return FrontEnd.anthropic.errorResponse(error)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Hummingbird
+import SwitchyardProviders
+import SwitchyardWire
+
+/// One wire format clients speak (OpenAI's chat completions, Anthropic's messages): how its
+/// requests become the gateway's own, and how the gateway's answers and errors are written back.
+/// Everything between, from the caller's admission to the last attempt's accounting, is
+/// `RequestPath`, the same for every format.
+protocol ClientFormat: Sendable {
+    associatedtype Renderer: StreamRenderer
+
+    var front: FrontEnd { get }
+
+    /// The body, validated and translated; every failure a 400 naming the field.
+    func parse(_ body: ByteBuffer, headers: HTTPFields) throws(GatewayError) -> GatewayRequest
+
+    /// Response headers this format adds to every answer (Anthropic's `request-id`).
+    func headers(requestID: String) -> HTTPFields
+
+    /// A whole answer in this format.
+    func body(_ answer: Completion, request: GatewayRequest, requestID: String) -> JSON
+
+    /// Writes one streamed answer, whose elements are in `answer` format, in this format;
+    /// `model` is the name the answer goes by.
+    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, requestID: String) -> Renderer
+}
+
+/// Turns a stream's elements into this format's bytes, and ends it either way.
+protocol StreamRenderer: Sendable {
+    /// The bytes for one element of the stream. `usage` is set on the element that reported
+    /// the answer's usage, with what the request has cost up to and including it.
+    mutating func frames(for element: JSONObject, usage: (TokenUsage, costNanodollars: Int64)?) -> [UInt8]
+
+    /// The end of a stream that finished (usage as reported, or estimated).
+    mutating func end(usage: TokenUsage) -> [UInt8]
+
+    /// The end of a stream that broke after its 200: an explicit error, never a silent end.
+    mutating func broken(_ error: GatewayError) -> [UInt8]
+}

@@ -1,0 +1,193 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import SwitchyardProviders
+import SwitchyardRouter
+import SwitchyardWire
+
+/// What every model request goes through, whichever format it came in: the caller's rate
+/// limit, the body read within its limit, the decision, the attempts and their accounting, and
+/// headers that say where and why. A `ClientFormat` only translates at both ends. Follow a
+/// request from `respond` down.
+struct RequestPath: Sendable {
+    let live: LivePolicy
+    let logger: Logger
+    let rateLimiter: RateLimiter
+
+    /// Runs the request's work so that a client hanging up before its answer cancels it: the
+    /// upstream transfer is aborted and the engine's slot freed.
+    func respond(to request: Request, context: GatewayRequestContext, as format: some ClientFormat) async throws -> Response {
+        let key = context.key
+        guard let hangup = context.hangup else { return await handle(request, key: key, hangup: nil, format) }
+        return try await hangup.cancellingOnHangup { await handle(request, key: key, hangup: hangup, format) }
+    }
+
+    private func handle<Format: ClientFormat>(_ request: Request, key: AuthenticatedKey?, hangup: ClientHangup?,
+                                              _ format: Format) async -> Response {
+        let requestID = Self.makeRequestID()
+        var headers = format.headers(requestID: requestID)
+        headers[.switchyardRequestID] = requestID
+        // One snapshot for the whole request: a reload meanwhile does not change its policy.
+        let policy = live.snapshot
+        let (router, metrics) = (policy.router, policy.metrics)
+        let caller = key?.caller ?? .anonymous
+        do {
+            if let key { headers.append(try rateLimiter.admit(key)) }
+            let body = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes)
+            var gatewayRequest = try format.parse(body, headers: request.headers)
+            let summary = gatewayRequest.summary
+            let budgets = policy.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: router.policy) }
+            if budgets != nil, summary.maxTokens == nil {
+                // A budgeted request's output is capped, so that its reservation bounds what it can spend.
+                gatewayRequest.chat.body["max_tokens"] = .int(Pricing.defaultMaxOutputTokens)
+            }
+            let decision = try await router.decide(summary, headers: Self.switchyardHeaders(request.headers), caller: caller, budgets: budgets)
+            if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
+            headers[.switchyardRule] = decision.rule
+            headers[.switchyardReason] = decision.reason
+            let providerContext = ProviderContext(requestID: requestID, anthropicBeta: request.headers[.anthropicBeta])
+            let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: summary.model,
+                                                                 stream: summary.stream, caller: caller, promptBytes: summary.sizeInBytes,
+                                                                 maxOutputTokens: summary.maxTokens ?? Pricing.defaultMaxOutputTokens),
+                                         sink: policy.accounting, budget: budgets)
+            if summary.stream {
+                let served = try await router.stream(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
+                describe(served, in: &headers)
+                count(served, metrics)
+                log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
+                    escalation: served.escalation)
+                await tracker.commit(served.attempt)
+                let delivery = StreamDelivery(served: served, request: gatewayRequest, decision: decision, tracker: tracker, hangup: hangup,
+                                              renderer: format.renderer(for: gatewayRequest, answer: served.answer.format,
+                                                                        model: served.target.remote?.model ?? served.target.name, requestID: requestID))
+                return delivery.response(headers: headers)
+            }
+            let served = try await router.complete(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
+            if let usage = served.answer.usage {
+                await tracker.end(served.attempt, .served, usage: usage)
+            } else {
+                let estimate = UsageEstimate.of(request: summary, decision: decision,
+                                                completionCharacters: UsageEstimate.characters(in: served.answer.body))
+                await tracker.end(served.attempt, .served, usage: estimate, estimated: true)
+            }
+            describe(served, in: &headers)
+            headers[.switchyardCostUSD] = Self.usd(tracker.costNanodollars)
+            count(served, metrics)
+            log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
+                escalation: served.escalation)
+            headers[.contentType] = "application/json"
+            let answer = format.body(served.answer, request: gatewayRequest, requestID: requestID)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
+        } catch {
+            metrics.rejected.increment()
+            logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
+            return format.front.errorResponse(error, headers: headers)
+        }
+    }
+
+    /// `x-switchyard-NAME` request headers by NAME (lowercased): the `tenant`, `team` and `header.NAME` signals.
+    static func switchyardHeaders(_ fields: HTTPFields) -> [String: String] {
+        var headers: [String: String] = [:]
+        for field in fields where field.name.canonicalName.hasPrefix("x-switchyard-") {
+            headers[String(field.name.canonicalName.dropFirst(13))] = field.value
+        }
+        return headers
+    }
+
+    /// The whole body, or 413 past `limit`.
+    static func readBody(_ request: Request, limit: Int) async throws(GatewayError) -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            await discard(request.body)
+            throw .payloadTooLarge(limit: limit)
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            await discard(request.body)
+            throw .payloadTooLarge(limit: limit)
+        } catch {
+            throw .invalidRequest("The request body could not be read: \(error).")
+        }
+    }
+
+    /// Reads and drops an oversize body (up to 1 GiB, within the connection's `body_timeout`)
+    /// before answering 413: a client that sends its whole body before reading (Python's urllib)
+    /// would otherwise block on a full socket and never see the answer. The 413 then closes the
+    /// connection.
+    static func discard(_ body: RequestBody) async {
+        var dropped = 0
+        do {
+            for try await buffer in body {
+                dropped += buffer.readableBytes
+                if dropped > 1 << 30 { return }
+            }
+        } catch {}
+    }
+
+    private func describe<Answer>(_ served: Served<Answer>, in headers: inout HTTPFields) {
+        headers[.switchyardRoute] = Tier(served.target).rawValue
+        headers[.switchyardModel] = served.target.name
+        if let escalation = served.escalation {
+            headers[.switchyardEscalated] = escalation.escalated ? escalation.reason : "not-escalated(\(escalation.reason))"
+        }
+        if !served.skipped.isEmpty {
+            headers[.switchyardFallback] = served.skipped.map(\.description).joined(separator: ", ")
+        }
+        if let scope = served.skipped.lazy.compactMap({ if case .budget(let scope) = $0.why { scope } else { nil } }).first {
+            headers[.switchyardBudget] = "exhausted(\(scope)); served on the box"
+        }
+    }
+
+    /// Request-level facts the attempts do not carry: a fallback happened, a cascade escalated.
+    private func count<Answer>(_ served: Served<Answer>, _ metrics: GatewayMetrics) {
+        if !served.skipped.isEmpty { metrics.fallbacks.increment() }
+        guard let escalation = served.escalation else { return }
+        (escalation.escalated ? metrics.escalated : metrics.escalationsKeptLocal).increment()
+    }
+
+    /// The constraint narrowed this request: counted and logged with the classes found, never
+    /// the values (the log must not become the leak).
+    private func recordPrivateData(_ decision: RouteDecision, requestID: String, metrics: GatewayMetrics) {
+        let refused: Bool
+        if case .deny = decision.action { refused = true } else { refused = false }
+        metrics.privateData(decision.privateData, refused: refused)
+        logger.notice("private data kept on the box", metadata: [
+            "request_id": "\(requestID)",
+            "classes": "\(decision.privateData.joined(separator: ","))",
+            "outcome": "\(refused ? "refused" : "kept_local")",
+            "rule": "\(decision.rule)",
+        ])
+    }
+
+    /// One line per request: the decision, both cascade attempts (the local score and what followed), what was skipped.
+    private func log(_ requestID: String, _ front: FrontEnd, _ request: RequestSummary, decision: RouteDecision, servedBy: String,
+                     skipped: [SkippedTarget], escalation: Escalation?) {
+        logger.info("routed", metadata: [
+            "escalation": "\(escalation.map { ($0.escalated ? "escalated " : "kept-local ") + $0.reason } ?? "none")",
+            "front": "\(front)",
+            "request_id": "\(requestID)",
+            "requested_model": "\(request.model)",
+            "rule": "\(decision.rule)",
+            "reason": "\(decision.reason)",
+            "served_by": "\(servedBy)",
+            "stream": "\(request.stream)",
+            "skipped": "\(skipped.map(\.description))",
+        ])
+    }
+
+    /// Nano-dollars as a decimal USD amount (`0.000123`), exact.
+    static func usd(_ nanodollars: Int64) -> String {
+        let value = max(0, nanodollars)
+        let fraction = String(value % 1_000_000_000)
+        let digits = String(repeating: "0", count: 9 - fraction.count) + fraction
+        var trimmed = Substring(digits)
+        while trimmed.count > 6, trimmed.last == "0" { trimmed = trimmed.dropLast() }
+        return "\(value / 1_000_000_000).\(trimmed)"
+    }
+
+    static func makeRequestID() -> String {
+        let value = UInt64.random(in: 0...UInt64.max)
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,102 @@
+/// Type and range checks on the fields of one object in an Anthropic Messages body. Errors name
+/// the field by its dotted path (`messages.0.content.1.text`), the form Anthropic's own errors
+/// use, so a client's existing error handling and logs point at the right place.
+///
+/// A field that is `null` counts as absent, as in the OpenAI front: SDKs serialise unset
+/// optionals either way.
+struct AnthropicFieldReader {
+    let object: JSONObject
+    /// The object's own path; empty at the top level.
+    let path: String
+
+    init(_ object: JSONObject, path: String = "") {
+        self.object = object
+        self.path = path
+    }
+
+    func path(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    func present(_ key: String) -> JSON? {
+        guard let value = object[key], !value.isNull else { return nil }
+        return value
+    }
+
+    func missing(_ key: String) -> GatewayError {
+        .invalidRequest("Missing required parameter: '\(path(key))'.", param: path(key), code: "missing_required_parameter")
+    }
+
+    func wrongType(_ key: String, _ expected: String, _ value: JSON) -> GatewayError {
+        .invalidRequest("'\(path(key))' must be \(expected), not \(value.typeName).", param: path(key))
+    }
+
+    func requiredString(_ key: String) throws(GatewayError) -> String {
+        guard let value = present(key) else { throw missing(key) }
+        guard let s = value.stringValue else { throw wrongType(key, "a string", value) }
+        return s
+    }
+
+    func string(_ key: String) throws(GatewayError) -> String? {
+        guard let value = present(key) else { return nil }
+        guard let s = value.stringValue else { throw wrongType(key, "a string", value) }
+        return s
+    }
+
+    func bool(_ key: String) throws(GatewayError) -> Bool? {
+        guard let value = present(key) else { return nil }
+        guard let b = value.boolValue else { throw wrongType(key, "a boolean", value) }
+        return b
+    }
+
+    func requiredObject(_ key: String) throws(GatewayError) -> JSONObject {
+        guard let value = present(key) else { throw missing(key) }
+        guard let o = value.objectValue else { throw wrongType(key, "an object", value) }
+        return o
+    }
+
+    func object(_ key: String) throws(GatewayError) -> JSONObject? {
+        guard let value = present(key) else { return nil }
+        guard let o = value.objectValue else { throw wrongType(key, "an object", value) }
+        return o
+    }
+
+    func array(_ key: String) throws(GatewayError) -> [JSON]? {
+        guard let value = present(key) else { return nil }
+        guard let a = value.arrayValue else { throw wrongType(key, "an array", value) }
+        return a
+    }
+
+    /// An integer of at least `minimum`. `intValue` turns huge, fractional and non-finite
+    /// numbers into nil, so they are refused here rather than trapping on conversion.
+    func int(_ key: String, minimum: Int) throws(GatewayError) -> Int? {
+        guard let value = present(key) else { return nil }
+        guard let i = value.intValue else { throw wrongType(key, "an integer", value) }
+        guard i >= minimum else { throw .invalidRequest("'\(path(key))' must be at least \(minimum); got \(i).", param: path(key)) }
+        return i
+    }
+
+    func double(_ key: String, range: ClosedRange<Double>) throws(GatewayError) -> Double? {
+        guard let value = present(key) else { return nil }
+        guard let d = value.doubleValue else { throw wrongType(key, "a number", value) }
+        guard range.contains(d) else {
+            throw .invalidRequest("'\(path(key))' must be between \(range.lowerBound) and \(range.upperBound); got \(d).", param: path(key))
+        }
+        return d
+    }
+
+    /// A string from a fixed set; the error lists the accepted values.
+    func requiredChoice(_ key: String, of choices: [String]) throws(GatewayError) -> String {
+        let s = try requiredString(key)
+        guard choices.contains(s) else {
+            throw .invalidRequest("Invalid value '\(s)' for '\(path(key))': expected one of \(choices.joined(separator: ", ")).", param: path(key))
+        }
+        return s
+    }
+
+    /// The array element at `index` as an object, for per-element checks.
+    static func element(_ value: JSON, path: String) throws(GatewayError) -> AnthropicFieldReader {
+        guard let o = value.objectValue else {
+            throw .invalidRequest("'\(path)' must be an object, not \(value.typeName).", param: path)
+        }
+        return AnthropicFieldReader(o, path: path)
+    }
+}
