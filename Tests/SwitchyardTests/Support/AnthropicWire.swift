@@ -2,7 +2,7 @@ import SwitchyardHTTP
 import SwitchyardWire
 
 /// One event of an Anthropic stream: its `event:` name and its data, parsed.
-struct AnthropicEvent: Sendable, CustomStringConvertible {
+struct StreamedEvent: Sendable, CustomStringConvertible {
     var name: String?
     var data: JSON
     var rawData: String
@@ -12,17 +12,17 @@ struct AnthropicEvent: Sendable, CustomStringConvertible {
 }
 
 /// The events of an Anthropic SSE body, in order (a data line that is not JSON is kept as `.null`).
-func anthropicEvents(_ body: [UInt8]) -> [AnthropicEvent] {
+func anthropicEvents(_ body: [UInt8]) -> [StreamedEvent] {
     var parser = SSEParser()
     var events = (try? parser.feed(body)) ?? []
     if let last = try? parser.finish() { events.append(last) }
-    return events.map { AnthropicEvent(name: $0.event, data: (try? JSON.parse($0.data)) ?? .null, rawData: $0.data) }
+    return events.map { StreamedEvent(name: $0.event, data: (try? JSON.parse($0.data)) ?? .null, rawData: $0.data) }
 }
 
 /// An Anthropic stream checked against the Messages streaming grammar and folded into the message
 /// it describes (as the SDKs' accumulators do). `problems` lists every departure from the grammar.
 struct AssembledStream: Sendable {
-    var events: [AnthropicEvent]
+    var events: [StreamedEvent]
     var problems: [String] = []
     /// The message: message_start's, with the content blocks, stop_reason and usage of what followed.
     var message: JSON = .null
@@ -40,7 +40,7 @@ func assembleAnthropicStream(_ body: [UInt8]) -> AssembledStream {
     assembleAnthropicStream(anthropicEvents(body))
 }
 
-func assembleAnthropicStream(_ events: [AnthropicEvent]) -> AssembledStream {
+func assembleAnthropicStream(_ events: [StreamedEvent]) -> AssembledStream {
     var out = AssembledStream(events: events)
     func problem(_ text: String) { out.problems.append(text) }
     guard let first = events.first else {
