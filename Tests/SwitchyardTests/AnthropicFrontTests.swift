@@ -188,12 +188,14 @@ struct AnthropicFrontTests {
                 #expect(b["content"]?.text == a["content"]?.text, "messages[\(m)].content")
             }
         }
-        // Only `model` differs: no field dropped, none added, none changed.
+        // Only `model` differs: no field dropped, none added, none changed. (`"stream": false` is
+        // Anthropic's default, so the gateway may leave it out; `true` must be sent.)
         let sentFields = sent.objectValue?.fields ?? []
-        for field in sentFields where field.key != "model" {
+        let optional: Set<String> = sent["stream"] == .bool(false) ? ["stream"] : []
+        for field in sentFields where field.key != "model" && !(optional.contains(field.key) && received.body[field.key] == nil) {
             #expect(received.body[field.key]?.text == field.value.text, "field \(field.key)")
         }
-        #expect(Set(received.body.objectValue?.keys ?? []) == Set(sent.objectValue?.keys ?? []),
+        #expect(Set(received.body.objectValue?.keys ?? []).subtracting(optional) == Set(sent.objectValue?.keys ?? []).subtracting(optional),
                 "fields sent upstream: \(received.body.objectValue?.keys ?? [])")
     }
 
@@ -497,6 +499,11 @@ struct AnthropicFrontTests {
                 }
             }
             #expect(provider.received.isEmpty, "sent to the cloud: \(provider.received.map(\.body.text))")
+            // The control: the same shapes without private data do go to the cloud.
+            let clean = try await gateway.messages(#"{"model":"auto","max_tokens":8,"system":"Call the user back if needed.","tools":[\#(Self.weatherTool)],"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Oslo"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"4 C"}]}]}"#)
+            #expect(clean.status == 200, "\(clean.bodyText)")
+            #expect(clean.header("x-switchyard-route") == "cloud")
+            #expect(provider.received.count == 1)
         }
     }
 
