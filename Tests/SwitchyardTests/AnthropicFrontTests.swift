@@ -472,6 +472,14 @@ struct AnthropicFrontTests {
         ("email in metadata", #"""
          "metadata":{"user_id":"jane.doe@example.com"},"messages":[{"role":"user","content":"Hello"}]
         """#),
+        ("phone in a document", #"""
+         "messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Reach me on +1 415 555 0100."}},{"type":"text","text":"Summarise."}]}]
+        """#),
+        ("email in a previous thinking block", #"""
+         "messages":[{"role":"user","content":"Hello"},
+          {"role":"assistant","content":[{"type":"thinking","thinking":"The user is jane.doe@example.com.","signature":"EqQBsig=="},{"type":"text","text":"Hi."}]},
+          {"role":"user","content":"Go on."}]
+        """#),
         ("email in a text block", #"""
          "messages":[{"role":"user","content":[{"type":"text","text":"Write to bob@example.com"}]}]
         """#),
@@ -598,11 +606,14 @@ struct AnthropicFrontTests {
     }
 
     @Test("upstream failures before the answer are Anthropic errors", arguments: [
-        (ScriptedProvider.Scenario.status(500, body: #"{"error":{"message":"boom"}}"#), 502, "api_error"),
-        (.status(429, body: #"{"error":{"message":"rate limited"}}"#), 429, "rate_limit_error"),
+        (ScriptedProvider.Scenario.status(500, body: #"{"error":{"message":"boom"}}"#), "oai", 502, "api_error"),
+        (.status(429, body: #"{"error":{"message":"rate limited"}}"#), "oai", 429, "rate_limit_error"),
+        (.status(500, body: #"{"type":"error","error":{"type":"api_error","message":"boom"}}"#), "claude", 502, "api_error"),
+        (.status(400, body: #"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long"}}"#), "claude", 400, "invalid_request_error"),
+        (.status(429, body: #"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#), "claude", 429, "rate_limit_error"),
     ])
-    func upstreamErrors(_ scenario: ScriptedProvider.Scenario, status: Int, type: String) async throws {
-        try await withScripted(scenario, rules: "  - {name: main, serve: oai}") { gateway, _ in
+    func upstreamErrors(_ scenario: ScriptedProvider.Scenario, target: String, status: Int, type: String) async throws {
+        try await withScripted(scenario, rules: "  - {name: main, serve: \(target)}") { gateway, _ in
             for stream in [false, true] {
                 let response = try await gateway.messages(#"{"model":"auto","max_tokens":8,"stream":\#(stream),"messages":[{"role":"user","content":"hi"}]}"#)
                 #expect(anthropicErrorProblems(response, status: status, type: type) == [], "stream \(stream): \(response.status) \(response.bodyText)")
@@ -611,6 +622,30 @@ struct AnthropicFrontTests {
         }
     }
 
+    @Test("OpenAI target: tool_choice and image blocks are translated to their OpenAI forms")
+    func openAITargetToolChoiceAndImages() async throws {
+        try await withScripted(.answer(pieces: ["ok"]), rules: "  - {name: main, serve: oai}") { gateway, provider in
+            let choices: [(String, JSON)] = [
+                (#"{"type":"any"}"#, .string("required")),
+                (#"{"type":"auto"}"#, .string("auto")),
+                (#"{"type":"tool","name":"get_weather"}"#, .object(["type": .string("function"), "function": .object(["name": .string("get_weather")])])),
+            ]
+            for (choice, expected) in choices {
+                let body = #"{"model":"auto","max_tokens":16,"tools":[\#(Self.weatherTool)],"tool_choice":\#(choice),"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},{"type":"text","text":"What is this?"}]}]}"#
+                let response = try await gateway.messages(body)
+                #expect(response.status == 200, "\(choice): \(response.bodyText)")
+                let sent = try #require(provider.received.last?.body)
+                #expect(sent["tool_choice"] == expected, "\(choice) became \(sent["tool_choice"] ?? .null)")
+                let parts = sent["messages"]?.arrayValue?.last?["content"]?.arrayValue ?? []
+                #expect(parts.first == .object(["type": .string("image_url"), "image_url": .object(["url": .string("data:image/png;base64,iVBORw0KGgo=")])]),
+                        "\(sent["messages"] ?? .null)")
+                #expect(parts.last == .object(["type": .string("text"), "text": .string("What is this?")]))
+            }
+            #expect(provider.received.count == 3)
+        }
+    }
+
+    // MARK: - The cascade
     // MARK: - The cascade
 
     @Test("a cascade that always escalates: the client gets the escalated answer only, whole and streamed", arguments: ["oai", "claude"])
@@ -642,6 +677,33 @@ struct AnthropicFrontTests {
             #expect(provider.received.count == 2)
             #expect(provider.received.allSatisfy { $0.path == (target == "claude" ? "/v1/messages" : "/v1/chat/completions") })
             #expect(provider.received.last?.body["stream"] == .bool(true))
+        }
+    }
+
+    @Test("a cascade serves a request that offers tools (the local model is asked first, whole and streamed)", arguments: [false, true])
+    func cascadeWithTools(stream: Bool) async throws {
+        let rules = """
+          - name: cascade
+            cascade: {first: local, escalate_to: oai, when: "confidence < 0.0001", hold_tokens: 6, hold_time: 10s}
+        """
+        try await withScripted(.answer(pieces: ["cloud"]), local: true, rules: rules) { gateway, _ in
+            let body = #"{"model":"auto","max_tokens":16,"temperature":0,"stream":\#(stream),"tools":[\#(Self.weatherTool)],"messages":[{"role":"user","content":"What is the weather in Paris?"}]}"#
+            let response = try await gateway.messages(body)
+            #expect(response.status == 200, "\(response.bodyText)")
+            #expect(response.header("x-switchyard-route") == "local",
+                    "escalated: \(response.header("x-switchyard-escalated") ?? "-"), fallback: \(response.header("x-switchyard-fallback") ?? "-")")
+            if stream {
+                let assembled = assembleAnthropicStream(response.body)
+                #expect(assembled.problems == [], "\(assembled.problems)")
+                #expect(assembled.hasMessageStop)
+            } else {
+                #expect(anthropicMessageProblems(response.json) == [], "\(response.bodyText)")
+            }
+            // The same on the OpenAI front, to tell a front's bug from the cascade's.
+            let chat = try await gateway.post("/v1/chat/completions", #"{"model":"auto","max_tokens":16,"stream":\#(stream),"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"messages":[{"role":"user","content":"What is the weather in Paris?"}]}"#)
+            #expect(chat.status == 200, "OpenAI front: \(chat.bodyText)")
+            #expect(chat.header("x-switchyard-route") == "local",
+                    "OpenAI front: escalated: \(chat.header("x-switchyard-escalated") ?? "-"), fallback: \(chat.header("x-switchyard-fallback") ?? "-")")
         }
     }
 }
