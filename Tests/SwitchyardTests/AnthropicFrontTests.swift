@@ -445,6 +445,23 @@ struct AnthropicFrontTests {
         }
     }
 
+    @Test("an upstream that answers 200 with garbage: an Anthropic 502, or a stream that ends with an error event; the garbage is not relayed as an event", arguments: ["oai", "claude"])
+    func malformedUpstream(_ target: String) async throws {
+        try await withScripted(.malformed, rules: "  - {name: main, serve: \(target)}") { gateway, _ in
+            let whole = try await gateway.messages(#"{"model":"auto","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(anthropicErrorProblems(whole, status: 502, type: "api_error") == [], "\(whole.status) \(whole.bodyText)")
+            let streamed = try await gateway.messages(#"{"model":"auto","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
+            // (The error message may quote the garbage; the garbage itself is not an event.)
+            #expect(!anthropicEvents(streamed.body).contains { $0.rawData == "{not json" }, "\(streamed.bodyText)")
+            if streamed.status == 200 {
+                let stream = assembleAnthropicStream(streamed.body)
+                #expect(stream.endsWithError && !stream.hasMessageStop, "\(stream.events)")
+            } else {
+                #expect(anthropicErrorProblems(streamed, status: 502, type: "api_error") == [], "\(streamed.status) \(streamed.bodyText)")
+            }
+        }
+    }
+
     // MARK: - Privacy and deny
 
     static let privateBodies: [(String, String)] = [
@@ -677,6 +694,24 @@ struct AnthropicFrontTests {
             #expect(provider.received.count == 2)
             #expect(provider.received.allSatisfy { $0.path == (target == "claude" ? "/v1/messages" : "/v1/chat/completions") })
             #expect(provider.received.last?.body["stream"] == .bool(true))
+        }
+    }
+
+    @Test("a cascade whose escalated stream breaks: an error event ends it, with no local token and no message_stop", arguments: ["oai", "claude"])
+    func cascadeEscalatedStreamBreaks(_ target: String) async throws {
+        let rules = """
+          - name: cascade
+            cascade: {first: local, escalate_to: \(target), when: "confidence <= 1", hold_tokens: 6, hold_time: 10s}
+        """
+        try await withScripted(.cut(afterChunks: 2), local: true, rules: rules) { gateway, _ in
+            let response = try await gateway.messages(#"{"model":"auto","max_tokens":24,"temperature":0,"stream":true,"messages":[{"role":"user","content":"Tell me about the sea."}]}"#)
+            #expect(response.status == 200, "\(response.bodyText)")
+            #expect(response.header("x-switchyard-route") == "cloud")
+            let stream = assembleAnthropicStream(response.body)
+            #expect(stream.problems == [], "\(stream.problems)")
+            #expect(stream.endsWithError && !stream.hasMessageStop, "\(stream.events)")
+            #expect(stream.events.filter { $0.name == "message_start" }.count == 1)
+            #expect(stream.text == "piece0 piece1 ", "\(stream.events)")
         }
     }
 
