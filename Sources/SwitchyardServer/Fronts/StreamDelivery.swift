@@ -54,7 +54,8 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
             }
             if Task.isCancelled { return await end() }
             outcome = .served
-            try await writer.write(ByteBuffer(bytes: renderer.end(usage: counted())))
+            let closing = renderer.end(usage: counted())
+            if !closing.isEmpty { try await writer.write(ByteBuffer(bytes: closing)) }
         } catch let error as ProviderError {
             (outcome, detail) = (.broken, error.description)
             await end()

@@ -165,6 +165,10 @@ extension ChatMessage {
         case .assistant: .assistant
         case .tool: .tool
         }
+        // Tool calls' arguments are part of the conversation the model reads back (and the
+        // Anthropic front counts its `tool_use` input the same way).
+        let arguments = raw["tool_calls"]?.arrayValue?.compactMap { $0["function"]?["arguments"]?.stringValue } ?? []
+        let text = arguments.isEmpty ? self.text : ([self.text].filter { !$0.isEmpty } + arguments).joined(separator: "\n")
         return RequestSummary.Turn(role: role, text: text, hasImages: hasImages)
     }
 }
