@@ -97,7 +97,10 @@ indirect enum Expr: Sendable, Equatable {
         case .constant(let v):
             return v
         case .signal(let s):
-            return values.value(of: s)
+            let value = values.value(of: s)
+            // A true flag is a fact like a comparison that held (`tools`, `stream`).
+            if case .bool(true)? = value { facts.append(label) }
+            return value
         case .not(let e):
             var ignored: [String] = []
             guard case .bool(let b)? = e.evaluate(values, facts: &ignored) else { return nil }

@@ -111,7 +111,16 @@ extension RequestRouter {
         let confidence = scorer.confidence(logprobs: tokens.logprobs, top: tokens.top, request: request.summary,
                                            promptTokens: await promptTokens(request.summary, decision))
         let (escalate, facts) = cascade.escalates(decision.signals, confidence: confidence)
-        guard escalate else { return local }
+        guard escalate else {
+            // An answer that could not be scored is kept (a comparison on a missing signal is
+            // false), and says so: the policy can escalate such requests by another term
+            // (`confidence < 0.5 or tools`).
+            guard confidence == nil else { return local }
+            var kept = local
+            kept.escalation = Escalation(reason: "confidence=unknown(\(request.summary.hasTools ? "tools" : "no tokens"))" + note,
+                                         confidence: nil, escalated: false)
+            return kept
+        }
         let reason = (facts.isEmpty ? ["confidence=\(confidence.map { String($0) } ?? "unknown")"] : facts).joined(separator: " ") + note
         let targets = [cascade.escalateTo] + cascade.fallbacks
         do {

@@ -40,13 +40,18 @@ public struct RequestRouter: Sendable {
     }
 
     /// The request as the cascade sends it to the local model: with log-probabilities, and the
-    /// top-k alternatives when the calibrated confidence needs them.
+    /// top-k alternatives when the calibrated confidence needs them. Not with tools: llama-server
+    /// refuses log-probabilities for a streamed request with tools (and the local engine always
+    /// streams), so such an answer's confidence is unknown (`escalateIfUnsure`).
     func scoredRequest(_ request: GatewayRequest) -> GatewayRequest {
+        guard Self.canScore(request) else { return request }
         var scored = request
         scored.chat.body["logprobs"] = .bool(true)
         if scorer.needsTopLogprobs, (request.chat.topLogprobs ?? 0) < 5 { scored.chat.body["top_logprobs"] = .int(5) }
         return scored
     }
+
+    static func canScore(_ request: GatewayRequest) -> Bool { !request.summary.hasTools }
 
     /// The prompt's tokens on the local model (`count_tokens`): the engine's own count when it
     /// can be asked, else an estimate, and says which.
@@ -88,7 +93,10 @@ public struct RequestRouter: Sendable {
             let action: RouteDecision.Action
             switch rule.action {
             case .serve(let target, let fallbacks): action = .serve([target] + fallbacks)
-            case .cascade(let cascade): action = .cascade(cascade)
+            case .cascade(let cascade):
+                // The escalation condition may read signals the rule's own did not.
+                await signals.ensure(cascade.when.signals.subtracting([.confidence]))
+                action = .cascade(cascade)
             case .deny(let message): action = .deny(message)
             }
             decision = RouteDecision(rule: rule.name, action: action, reason: Self.reason("rule:\(rule.name)", facts),

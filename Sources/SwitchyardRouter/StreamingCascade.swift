@@ -37,7 +37,9 @@ extension RequestRouter {
         var ended = false
         var brokenBeforeDecision: (any Error)?
         let deadline = ContinuousClock.now + cascade.holdTime
-        while tokens.count < cascade.holdTokens, ContinuousClock.now < deadline || tokens.isEmpty {
+        // An answer without log-probabilities cannot be scored: nothing is held back for it.
+        let holdTokens = Self.canScore(request) ? cascade.holdTokens : 0
+        while tokens.count < holdTokens, ContinuousClock.now < deadline || tokens.isEmpty {
             do {
                 guard let chunk = try await source.next() else {
                     ended = true

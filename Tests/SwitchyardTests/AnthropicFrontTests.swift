@@ -84,6 +84,10 @@ struct AnthropicFrontTests {
         when: prompt_tokens > 0.8 * local.context
         serve: gpt-4o-mini
         fallbacks: [claude-haiku]
+      - name: tools
+        when: tools
+        serve: gpt-4o-mini
+        fallbacks: [claude-haiku]
       - name: default
         cascade: {first: local, escalate_to: gpt-4o-mini, when: "confidence < 0.5"}
     """
@@ -727,6 +731,9 @@ struct AnthropicFrontTests {
             #expect(response.status == 200, "\(response.bodyText)")
             #expect(response.header("x-switchyard-route") == "local",
                     "escalated: \(response.header("x-switchyard-escalated") ?? "-"), fallback: \(response.header("x-switchyard-fallback") ?? "-")")
+            // llama-server gives no log-probabilities with tools: the answer is kept, and says it was not scored.
+            #expect(response.header("x-switchyard-escalated")?.hasPrefix("not-escalated(confidence=unknown(tools)") == true,
+                    "\(response.header("x-switchyard-escalated") ?? "-")")
             if stream {
                 let assembled = assembleAnthropicStream(response.body)
                 #expect(assembled.problems == [], "\(assembled.problems)")
@@ -739,6 +746,23 @@ struct AnthropicFrontTests {
             #expect(chat.status == 200, "OpenAI front: \(chat.bodyText)")
             #expect(chat.header("x-switchyard-route") == "local",
                     "OpenAI front: escalated: \(chat.header("x-switchyard-escalated") ?? "-"), fallback: \(chat.header("x-switchyard-fallback") ?? "-")")
+        }
+    }
+
+    @Test("a cascade that escalates requests with tools by its condition serves them from the escalation target",
+          arguments: [false, true])
+    func cascadeEscalatesTools(stream: Bool) async throws {
+        let rules = """
+          - name: cascade
+            cascade: {first: local, escalate_to: oai, when: "confidence < 0.0001 or tools", hold_tokens: 6, hold_time: 10s}
+        """
+        try await withScripted(.answer(pieces: ["cloud"]), local: true, rules: rules) { gateway, provider in
+            let body = #"{"model":"auto","max_tokens":16,"stream":\#(stream),"tools":[\#(Self.weatherTool)],"messages":[{"role":"user","content":"What is the weather in Paris?"}]}"#
+            let response = try await gateway.messages(body)
+            #expect(response.status == 200, "\(response.bodyText)")
+            #expect(response.header("x-switchyard-route") == "cloud")
+            #expect(response.header("x-switchyard-escalated")?.contains("tools") == true, "\(response.header("x-switchyard-escalated") ?? "-")")
+            #expect(provider.received.count == 1)
         }
     }
 }

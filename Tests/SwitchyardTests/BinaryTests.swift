@@ -94,7 +94,7 @@ struct BinaryTests {
         let root = #filePath.components(separatedBy: "/Tests/")[0]
         let (good, goodOut) = try await run(["policy", "test", "\(root)/policies/default.yaml"])
         #expect(good == .exited(0), "\(goodOut)")
-        #expect(goodOut.contains("5 passed, 0 failed"))
+        #expect(goodOut.contains("6 passed, 0 failed"))
 
         let file = try Fixtures.temporaryDirectory() + "/p.yaml"
         try Fixtures.writeFile(file, """
