@@ -94,19 +94,8 @@ struct AnthropicFrontTests {
 
     @Test("the official Anthropic Python SDK: create, stream, tools (whole and streamed), count_tokens, BadRequestError and NotFoundError")
     func anthropicSDK() async throws {
-        let python = try #require(Fixtures.pythonPath, "the set-up venv's python is missing: run make setup")
-        let script = #filePath.components(separatedBy: "/SwitchyardTests/")[0] + "/sdk/anthropic_sdk_check.py"
         try await Fixtures.withGateway(policy: Self.defaultLikePolicy) { gateway in
-            let directory = try Fixtures.temporaryDirectory()
-            let child = try ChildProcess.spawn(executable: python, arguments: [script, gateway.baseURL], logPath: directory + "/sdk.out")
-            let deadline = ContinuousClock.now + .seconds(180)
-            var exit: ChildProcess.Exit?
-            while exit == nil, ContinuousClock.now < deadline {
-                exit = child.poll()
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            if exit == nil { _ = await child.terminate() }
-            let output = TextFile.read(directory + "/sdk.out") ?? ""
+            let (exit, output) = try await Fixtures.runSDKScript("anthropic_sdk_check.py", arguments: [gateway.baseURL], limit: .seconds(180))
             #expect(exit == .exited(0), "\(output)")
             let result = try JSON.parse(try #require(output.split(separator: "\n").last.map(String.init), "no output"))
             #expect(result["failures"] == .array([]), "\(result["failures"] ?? .null)\n\(result["tracebacks"]?.objectValue?.fields.map { "\($0.key):\n\($0.value.stringValue ?? "")" }.joined(separator: "\n") ?? "")")

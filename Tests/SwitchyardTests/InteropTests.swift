@@ -54,20 +54,9 @@ struct InteropTests {
 
     @Test("the official OpenAI Python SDK: create, stream, list models, and a 404")
     func openAISDK() async throws {
-        let python = try #require(Fixtures.pythonPath, "the set-up venv's python is missing: run make setup")
-        let script = #filePath.components(separatedBy: "/SwitchyardTests/")[0] + "/sdk/openai_sdk_check.py"
         let policy = "version: 1\nmodels:\n\(Fixtures.localModelYAML)\n"
         try await Fixtures.withGateway(policy: policy) { gateway in
-            let directory = try Fixtures.temporaryDirectory()
-            let child = try ChildProcess.spawn(executable: python, arguments: [script, gateway.baseURL + "/v1"], logPath: directory + "/sdk.out")
-            let deadline = ContinuousClock.now + .seconds(120)
-            var exit: ChildProcess.Exit?
-            while exit == nil, ContinuousClock.now < deadline {
-                exit = child.poll()
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            if exit == nil { _ = await child.terminate() }
-            let output = TextFile.read(directory + "/sdk.out") ?? ""
+            let (exit, output) = try await Fixtures.runSDKScript("openai_sdk_check.py", arguments: [gateway.baseURL + "/v1"], limit: .seconds(120))
             #expect(exit == .exited(0), "\(output)")
             let result = try JSON.parse(try #require(output.split(separator: "\n").last.map(String.init)))
             #expect(result["content"]?.stringValue?.isEmpty == false)

@@ -1,4 +1,6 @@
 import Logging
+import SwitchyardPolicy
+import Testing
 import Synchronization
 import SwitchyardEngine
 import SwitchyardHTTP
@@ -52,6 +54,23 @@ enum Fixtures {
     static var pythonPath: String? {
         let path = locator.home + "/venv/bin/python"
         return access(path, X_OK) == 0 ? path : nil
+    }
+
+    /// Runs a script of Tests/sdk with the set-up venv's python (an official SDK driving the
+    /// gateway), within `limit`; returns its exit and what it printed.
+    static func runSDKScript(_ name: String, arguments: [String], limit: Duration) async throws -> (exit: ChildProcess.Exit?, output: String) {
+        let python = try #require(pythonPath, "the set-up venv's python is missing: run make setup")
+        let script = #filePath.components(separatedBy: "/SwitchyardTests/")[0] + "/sdk/" + name
+        let directory = try temporaryDirectory()
+        let child = try ChildProcess.spawn(executable: python, arguments: [script] + arguments, logPath: directory + "/sdk.out")
+        let deadline = ContinuousClock.now + limit
+        var exit: ChildProcess.Exit?
+        while exit == nil, ContinuousClock.now < deadline {
+            exit = child.poll()
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if exit == nil { _ = await child.terminate() }
+        return (exit, TextFile.read(directory + "/sdk.out") ?? "")
     }
 
     static func requireEngine() throws {
