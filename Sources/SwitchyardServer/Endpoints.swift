@@ -12,16 +12,19 @@ struct Endpoints: Sendable {
     let engine: LocalEngine?
     let prometheus: PrometheusCollectorRegistry?
 
-    /// `GET /v1/models`: `auto` and every policy model, in the OpenAI list shape. Fixed per policy.
+    /// `GET /v1/models`: `auto` and every policy model. One list that both SDKs read: OpenAI's
+    /// fields (`object`, `created`, `owned_by`) and Anthropic's (`type`, `display_name`,
+    /// `created_at`, `has_more`, `first_id`, `last_id`) side by side, since both call this path.
     func models() -> Response {
         let router = live.snapshot.router
-        var data: [JSON] = [.object(["id": .string(RequestRouter.autoModel), "object": .string("model"), "created": .int(0),
-                                     "owned_by": .string("switchyard")])]
-        for model in router.policy.models {
-            data.append(.object(["id": .string(model.name), "object": .string("model"), "created": .int(0),
-                                 "owned_by": .string(model.isLocal ? "switchyard-local" : model.kindName)]))
+        let entries = [(RequestRouter.autoModel, "switchyard")]
+            + router.policy.models.map { ($0.name, $0.isLocal ? "switchyard-local" : $0.kindName) }
+        let data: [JSON] = entries.map { name, owner in
+            .object(["id": .string(name), "object": .string("model"), "created": .int(0), "owned_by": .string(owner),
+                     "type": .string("model"), "display_name": .string(name), "created_at": .string("1970-01-01T00:00:00Z")])
         }
-        return json(.object(["object": .string("list"), "data": .array(data)]))
+        return json(.object(["object": .string("list"), "data": .array(data), "has_more": .bool(false),
+                             "first_id": .string(entries.first?.0 ?? ""), "last_id": .string(entries.last?.0 ?? "")]))
     }
 
     func healthz() -> Response { json(.object(["status": .string("ok")])) }

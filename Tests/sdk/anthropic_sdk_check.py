@@ -137,6 +137,12 @@ def count():
     check(isinstance(counted.input_tokens, int) and counted.input_tokens > 0, f"count_tokens: {counted.input_tokens!r}")
 
 
+def models():
+    listed = [model.id for model in client.models.list()]
+    seen["models"] = listed
+    check(listed[:1] == ["auto"] and "local" in listed, f"models.list: {listed!r}")
+
+
 def errors():
     try:
         client.messages.create(model="auto", max_tokens=8, messages=[])
@@ -156,7 +162,7 @@ def errors():
 
 
 for name, body in [("create", create), ("stream", stream), ("tools", tools), ("tools_streamed", tools_streamed),
-                   ("count_tokens", count), ("errors", errors)]:
+                   ("count_tokens", count), ("models", models), ("errors", errors)]:
     step(name, body)
 
 seen["failures"] = failures
