@@ -36,6 +36,13 @@ final class ScriptedProvider: Sendable {
         case duplicateKeys
         /// An answer after `delay` (to test concurrency limits); records the peak of concurrent requests.
         case slowAnswer(delay: Duration)
+
+        // --- Hostile Anthropic upstreams (AnthropicFrontAttackTests) ---------------------------
+        /// A 200 `text/event-stream` whose body is `pieces` written as they are, `delay` apart,
+        /// then ended cleanly (whether or not the pieces hold a `message_stop`).
+        case rawSSE(pieces: [String], delay: Duration = .milliseconds(50))
+        /// A 200 `application/json` whose body is `body` as it is.
+        case rawJSON(String)
     }
 
     struct Received: Sendable {
@@ -218,6 +225,17 @@ final class ScriptedProvider: Sendable {
                 }
                 for event in wire.streamEnd(prompt: 1, completion: limit) { try await writer.write(event) }
             }
+
+        // --- Hostile Anthropic upstreams (AnthropicFrontAttackTests) -------------------------------
+        case .rawSSE(let pieces, let delay):
+            return sse { writer in
+                for (i, piece) in pieces.enumerated() {
+                    if i > 0, delay > .zero { try await Task.sleep(for: delay) }
+                    try await writer.write(ByteBuffer(string: piece))
+                }
+            }
+        case .rawJSON(let body):
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
     }
 
