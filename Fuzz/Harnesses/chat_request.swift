@@ -13,7 +13,7 @@ public func fuzzChatRequest(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CIn
     do {
         request = try ChatRequest.parse(input)
     } catch {
-        require(error.status == 400 && error.type == "invalid_request_error" && !error.message.isEmpty,
+        require(error.status == 400 && error.openAIBody["error"]?["type"] == .string("invalid_request_error") && !error.message.isEmpty,
                 "a refusal that is not a 400 invalid_request_error: \(error)")
         return 0
     }

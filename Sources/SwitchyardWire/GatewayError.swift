@@ -36,8 +36,10 @@ extension GatewayError {
     /// A body that is not one JSON document, or that repeats a key (named with its path).
     public init(jsonError error: JSONParseError) {
         if let key = error.duplicateKey {
-            self = .invalidRequest("The request body repeats the key '\(key)' at '\(error.path)'; each key may appear once.",
-                                   param: error.path, code: "duplicate_key")
+            // A key that names no path (`""` at the top level) leaves no param rather than an empty one.
+            let param = error.path.isEmpty ? nil : error.path
+            self = .invalidRequest("The request body repeats the key '\(key)'\(param.map { " at '\($0)'" } ?? ""); each key may appear once.",
+                                   param: param, code: "duplicate_key")
         } else {
             self = .invalidRequest("The request body is not valid JSON: \(error).", code: "invalid_json")
         }

@@ -48,6 +48,7 @@ struct RequestText {
             }
         case .array(let items):
             for item in items { add(item, key: key, level: level) }
+            addJoinedTexts(items, level: level)
         case .object(let object):
             add(object, key: key, level: level)
         case .bool, .null:
@@ -77,6 +78,18 @@ struct RequestText {
         if level < Self.decodedLevels, Self.mayHoldJSON(string), let decoded = try? JSON.parse(string) {
             add(decoded, key: nil, level: level + 1)
         }
+    }
+
+    /// The text blocks of one array, joined as they are: the Anthropic front sends an assistant
+    /// turn's text blocks to OpenAI-compatible targets as one string (`MessagesRequest.chatRequest`),
+    /// so what they spell only together (`jane` + `@example.com`) is read too.
+    private mutating func addJoinedTexts(_ items: [JSON], level: Int) {
+        var texts: [String] = []
+        for item in items where item["type"]?.stringValue == "text" {
+            if let text = item["text"]?.stringValue { texts.append(text) }
+        }
+        guard texts.count > 1 else { return }
+        add(texts.joined(), level: level)
     }
 
     /// The field of `object` that holds a base64 payload, by the name of the field that holds

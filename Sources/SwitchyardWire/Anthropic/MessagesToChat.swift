@@ -103,7 +103,10 @@ extension MessagesRequest {
                 break
             }
         }
-        guard !parts.isEmpty else { return toolMessages }
+        // A turn of only blocks OpenAI has no place for (a Files API image, a search result) is
+        // kept as an empty turn: dropping it could leave no message at all, and the request (valid
+        // for an Anthropic target, which is sent the original) would be refused.
+        guard !parts.isEmpty else { return toolMessages.isEmpty ? [.object(["role": .string("user"), "content": .string("")])] : toolMessages }
         // A lone text part is sent as a plain string, the form every OpenAI-compatible server reads.
         let single = parts.count == 1 ? parts[0]["text"] : nil
         return toolMessages + [.object(["role": .string("user"), "content": single ?? .array(parts)])]

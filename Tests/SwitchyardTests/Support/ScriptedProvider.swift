@@ -44,6 +44,13 @@ final class ScriptedProvider: Sendable {
         /// `argumentPieces`, finish_reason `tool_calls`), Anthropic `tool_use` (streamed as
         /// input_json_delta pieces, stop_reason `tool_use`). `sentSSE` keeps the events written.
         case toolCall(id: String, name: String, argumentPieces: [String], text: String? = nil)
+
+        // --- Hostile Anthropic upstreams (AnthropicFrontAttackTests) ---------------------------
+        /// A 200 `text/event-stream` whose body is `pieces` written as they are, `delay` apart,
+        /// then ended cleanly (whether or not the pieces hold a `message_stop`).
+        case rawSSE(pieces: [String], delay: Duration = .milliseconds(50))
+        /// A 200 `application/json` whose body is `body` as it is.
+        case rawJSON(String)
     }
 
     struct Received: Sendable {
@@ -255,6 +262,17 @@ final class ScriptedProvider: Sendable {
                 }
                 for event in wire.streamEnd(prompt: 1, completion: limit) { try await writer.write(event) }
             }
+
+        // --- Hostile Anthropic upstreams (AnthropicFrontAttackTests) -------------------------------
+        case .rawSSE(let pieces, let delay):
+            return sse { writer in
+                for (i, piece) in pieces.enumerated() {
+                    if i > 0, delay > .zero { try await Task.sleep(for: delay) }
+                    try await writer.write(ByteBuffer(string: piece))
+                }
+            }
+        case .rawJSON(let body):
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
     }
 
