@@ -57,14 +57,19 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
 
 # The gateways: this tree, and optionally a baseline commit, release builds.
 swift build -c release --product switchyard >/dev/null
-binaries=(".build/release/switchyard" ".build/release/switchyard")
-labels=("gateway" "gateway_ledger_off")
+binaries=(".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard")
+labels=("gateway" "gateway_ledger_off" "messages_ledger_off")
 if [ -n "$BASE_REF" ]; then
   git worktree add -f --detach "$work/base" "$BASE_REF" >/dev/null 2>&1
   swift build -c release --product switchyard --package-path "$work/base" --scratch-path .build-baseline >/dev/null
   git worktree remove --force "$work/base" >/dev/null 2>&1 || true
   binaries+=(".build-baseline/release/switchyard")
   labels+=("baseline $BASE_REF")
+  # A baseline from before the ledger existed has no ledger to turn off (BENCH_BASE_LEDGER=0).
+  if [ "${BENCH_BASE_LEDGER:-1}" = 1 ]; then
+    binaries+=(".build-baseline/release/switchyard")
+    labels+=("baseline ledger off")
+  fi
 fi
 
 cat > "$work/bench.yaml" <<YAML
@@ -85,11 +90,19 @@ wrk.method = "POST"
 wrk.body = '{"model":"auto","messages":[{"role":"user","content":"What is the capital of France?"}]}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+# The same question to the Anthropic front, answered by the same canned OpenAI upstream: the
+# difference is the translation both ways.
+cat > "$work/messages.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"auto","max_tokens":64,"messages":[{"role":"user","content":"What is the capital of France?"}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["anthropic-version"] = "2023-06-01"
+LUA
 
 # wrk output → "rps p50_us p99_us non2xx"
 run_wrk() {
-  local url="$1" conns="$2"
-  wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$work/post.lua" "$url" > "$work/wrk.out"
+  local url="$1" conns="$2" script="${3:-$work/post.lua}"
+  wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" > "$work/wrk.out"
   python3 - "$work/wrk.out" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -106,7 +119,8 @@ PY
 
 # One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb".
 measure() {
-  local binary="$1" policy="${2:-$work/bench.yaml}" url pid=""
+  local binary="$1" policy="${2:-$work/bench.yaml}" path="${3:-/v1/chat/completions}" script="$work/post.lua" url pid=""
+  [ "$path" = /v1/messages ] && script="$work/messages.lua"
   if [ "$binary" = direct ]; then
     url="http://127.0.0.1:$up_port/v1/chat/completions"
   else
@@ -115,12 +129,11 @@ measure() {
       --state-dir "$work/state-$port" --log-level warning > "$work/gateway-$port.log" 2>&1 & pid=$!
     pids+=($pid)
     wait_http "http://127.0.0.1:$port/readyz"
-    url="http://127.0.0.1:$port/v1/chat/completions"
+    url="http://127.0.0.1:$port$path"
   fi
-  curl -fs "$url" -d '{"model":"auto","messages":[{"role":"user","content":"warm up"}]}' >/dev/null
-  wrk -t1 -c8 -d2s -s "$work/post.lua" "$url" >/dev/null
-  read -r r64 p50_64 p99_64 err < <(run_wrk "$url" 64)
-  read -r r1 p50_1 p99_1 _ < <(run_wrk "$url" 1)
+  wrk -t1 -c8 -d2s -s "$script" "$url" >/dev/null
+  read -r r64 p50_64 p99_64 err < <(run_wrk "$url" 64 "$script")
+  read -r r1 p50_1 p99_1 _ < <(run_wrk "$url" 1 "$script")
   local rss=0 hwm=0
   if [ -n "$pid" ]; then
     rss="$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
@@ -134,10 +147,10 @@ measure() {
 for round in $(seq 1 "$ROUNDS"); do
   echo "direct $(measure direct)" >> "$work/overhead.txt"
   for i in "${!binaries[@]}"; do
-    policy="$work/bench.yaml"
-    [ "${labels[$i]}" = gateway_ledger_off ] && policy="$work/bench-noledger.yaml"
-    # A baseline from before the ledger existed rejects the `ledger:` key: it gets the plain policy.
-    echo "${labels[$i]// /_} $(measure "${binaries[$i]}" "$policy")" >> "$work/overhead.txt"
+    policy="$work/bench.yaml" path=/v1/chat/completions
+    case "${labels[$i]}" in *ledger_off|*"ledger off") policy="$work/bench-noledger.yaml" ;; esac
+    [ "${labels[$i]}" = messages_ledger_off ] && path=/v1/messages
+    echo "${labels[$i]// /_} $(measure "${binaries[$i]}" "$policy" "$path")" >> "$work/overhead.txt"
   done
 done
 
@@ -215,10 +228,18 @@ for l in labels[1:]:
 g, n = med["gateway"], med["gateway_ledger_off"]
 print(f"ledger on against off: requests/s {g[0] / n[0]:.2f}x, added p50 {g[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us,"
       f" added p99 {g[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")
-if len(labels) > 3:
-    b = med[labels[3]]
-    print(f"this tree (ledger off) against the baseline: requests/s {n[0] / b[0]:.2f}x, added p50 {n[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
-          f" added p99 {n[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us")
+m = med["messages_ledger_off"]
+print(f"Anthropic front against OpenAI front (ledger off, same upstream): requests/s {m[0] / n[0]:.2f}x,"
+      f" added p50 {m[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us, added p99 {m[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")
+def against(ours, theirs, what):
+    a, b = med[ours], med[theirs]
+    print(f"this tree against the baseline, {what}: requests/s {a[0] / b[0]:.2f}x, added p50 {a[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
+          f" added p99 {a[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us")
+baselines = [l for l in labels if l.startswith("baseline")]
+if baselines:
+    against("gateway", baselines[0], "ledger on")
+if len(baselines) > 1:
+    against("gateway_ledger_off", baselines[1], "ledger off")
 print()
 print(f"local path, {local['runs']} streamed generations each of {local['max_tokens']} tokens, interleaved:")
 print(f"  tokens/s direct from llama-server: median {local['direct']:.1f}")

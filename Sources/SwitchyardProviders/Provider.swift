@@ -30,13 +30,7 @@ public enum ProviderAvailability: Sendable, Equatable {
 /// Per-request facts a provider needs besides the request itself.
 public struct ProviderContext: Sendable {
     public var requestID: String
-    /// The client's `anthropic-beta` header, sent on with its body to an Anthropic upstream.
-    public var anthropicBeta: String?
-
-    public init(requestID: String, anthropicBeta: String? = nil) {
-        self.requestID = requestID
-        self.anthropicBeta = anthropicBeta
-    }
+    public init(requestID: String) { self.requestID = requestID }
 }
 
 /// The shape of a provider's answer.

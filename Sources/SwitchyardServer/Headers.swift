@@ -28,3 +28,13 @@ extension HTTPField.Name {
     /// Why a cascade escalated to the cloud (`confidence=0.41<0.6`), or why it could not.
     static let switchyardEscalated = HTTPField.Name("x-switchyard-escalated")!
 }
+
+/// Header values are read trimmed of the spaces around them (and around list items).
+extension Substring {
+    func trimmingCharacters(in set: Character) -> Substring {
+        var s = self
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return s
+    }
+}

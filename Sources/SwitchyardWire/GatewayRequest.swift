@@ -8,6 +8,9 @@ public struct GatewayRequest: Sendable {
     /// The client's Anthropic Messages body when it came in that format: an Anthropic target is
     /// sent it as it is but for the model, so nothing is lost on a round trip through `chat`.
     public var messages: MessagesRequest?
+    /// The client's `anthropic-beta` features (checked to be feature names, so the header carries
+    /// nothing else to an upstream), sent on with `messages`.
+    public var anthropicBeta: String?
 
     /// A request from the OpenAI front.
     public init(_ chat: ChatRequest) {
@@ -17,9 +20,10 @@ public struct GatewayRequest: Sendable {
     }
 
     /// A request from the Anthropic front.
-    public init(_ messages: MessagesRequest, chat: ChatRequest) {
+    public init(_ messages: MessagesRequest, chat: ChatRequest, anthropicBeta: String? = nil) {
         summary = messages.summary
         self.chat = chat
         self.messages = messages
+        self.anthropicBeta = anthropicBeta
     }
 }

@@ -194,6 +194,22 @@ struct AnthropicFrontAttackTests {
         }
     }
 
+    @Test("anthropic-beta reaches an Anthropic target only as feature names: anything else in it is a 400, sent nowhere")
+    func betaHeader() async throws {
+        let body = #"{"model":"auto","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#
+        try await withGateway(.answer(pieces: ["ok"]), kind: "anthropic") { gateway, provider in
+            let good = try await gateway.post("/v1/messages", body, headers: [("anthropic-beta", "prompt-caching-2024-07-31, token-efficient-tools-2025-02-19")])
+            #expect(good.status == 200, "\(good.bodyText)")
+            #expect(provider.received.first?.headers[.init("anthropic-beta")!] == "prompt-caching-2024-07-31,token-efficient-tools-2025-02-19")
+            for hostile in ["x, jane.doe@example.com", "a b", "x,,y", String(repeating: "f", count: 65)] {
+                let refused = try await gateway.post("/v1/messages", body, headers: [("anthropic-beta", hostile)])
+                #expect(refused.status == 400, "\(hostile): \(refused.status)")
+                #expect(refused.json["error"]?["type"] == .string("invalid_request_error"))
+            }
+            #expect(provider.received.count == 1)
+        }
+    }
+
     // MARK: - Hostile Anthropic upstreams (passed through)
 
     static func event(_ type: String, _ json: String) -> String { "event: \(type)\ndata: \(json)\n\n" }
@@ -227,7 +243,7 @@ struct AnthropicFrontAttackTests {
             try await withGateway(scenario, kind: "anthropic") { gateway, _ in
                 let response = try await gateway.post("/v1/messages", Self.streamRequest, timeout: .seconds(30))
                 #expect(response.status == 200, "\(name): \(response.status) \(response.bodyText.prefix(300))")
-                let events = anthropicEvents(response.body)
+                let events = namedSSEEvents(response.body)
                 #expect(events.first?.event == "message_start", "\(name): \(events.map(\.event))")
                 #expect(events.last?.event == "error", "\(name): \(events.map(\.event))")
                 #expect(!events.contains { $0.event == "message_stop" }, "\(name): \(events.map(\.event))")
@@ -259,7 +275,7 @@ struct AnthropicFrontAttackTests {
             #expect(eventLines.filter { $0 == "event: message_stop" }.count == 1, "\(eventLines)")
             #expect(!eventLines.contains("event: error"), "\(eventLines)")
             #expect(lines.last == #"data: {"type":"message_stop"}"#, "\(lines.suffix(3))")
-            let events = anthropicEvents(response.body)
+            let events = namedSSEEvents(response.body)
             #expect(events.last?.event == "message_stop")
             #expect(events.count == Self.start.count + hostile.count + Self.end.count, "\(events.map(\.event))")
             expectWellFramed(response.body, "injection")
@@ -307,7 +323,7 @@ struct AnthropicFrontAttackTests {
                 }
                 let streamed = try await gateway.post("/v1/messages", Self.streamRequest)
                 #expect(streamed.status == 200)
-                let events = anthropicEvents(streamed.body)
+                let events = namedSSEEvents(streamed.body)
                 #expect(events.last?.event == "message_stop", "\(events.map(\.event))")
                 if kind == "openai", let delta = events.first(where: { $0.event == "message_delta" }), let data = try? JSON.parse(delta.data) {
                     #expect((data["usage"]?["output_tokens"]?.intValue ?? -1) >= 0, "\(delta.data)")
@@ -341,7 +357,7 @@ struct AnthropicFrontAttackTests {
 // MARK: - Helpers
 
 /// The events of an SSE body, with their `event:` names.
-func anthropicEvents(_ body: [UInt8]) -> [SSEEvent] {
+func namedSSEEvents(_ body: [UInt8]) -> [SSEEvent] {
     var parser = SSEParser()
     var events = (try? parser.feed(body)) ?? []
     if let last = try? parser.finish() { events.append(last) }

@@ -52,12 +52,3 @@ struct AuthMiddleware: RouterMiddleware {
         return nil
     }
 }
-
-private extension Substring {
-    func trimmingCharacters(in set: Character) -> Substring {
-        var s = self
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return s
-    }
-}

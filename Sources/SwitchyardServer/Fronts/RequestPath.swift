@@ -45,7 +45,7 @@ struct RequestPath: Sendable {
             if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
-            let providerContext = ProviderContext(requestID: requestID, anthropicBeta: request.headers[.anthropicBeta])
+            let providerContext = ProviderContext(requestID: requestID)
             let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: summary.model,
                                                                  stream: summary.stream, caller: caller, promptBytes: summary.sizeInBytes,
                                                                  maxOutputTokens: summary.maxTokens ?? Pricing.defaultMaxOutputTokens),

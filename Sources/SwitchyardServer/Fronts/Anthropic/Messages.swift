@@ -13,7 +13,24 @@ struct Messages: ClientFormat {
 
     func parse(_ body: ByteBuffer, headers: HTTPFields) throws(GatewayError) -> GatewayRequest {
         let messages = try MessagesRequest.parse(body.readableBytesView)
-        return GatewayRequest(messages, chat: try messages.chatRequest())
+        return GatewayRequest(messages, chat: try messages.chatRequest(), anthropicBeta: try Self.betaFeatures(headers[.anthropicBeta]))
+    }
+
+    /// `anthropic-beta` as a comma-separated list of feature names (`prompt-caching-2024-07-31`):
+    /// the header goes upstream beside the body, so it may not carry anything a name cannot.
+    static func betaFeatures(_ header: String?) throws(GatewayError) -> String? {
+        guard let header else { return nil }
+        let names = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: " ") }
+        let valid = names.count <= 32 && names.allSatisfy { name in
+            (1...64).contains(name.utf8.count) && name.utf8.allSatisfy {
+                ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F
+            }
+        }
+        guard valid else {
+            throw .invalidRequest("'anthropic-beta' must be a comma-separated list of at most 32 feature names (letters, digits, '-', '.', '_').",
+                                  param: "anthropic-beta")
+        }
+        return names.joined(separator: ",")
     }
 
     func headers(requestID: String) -> HTTPFields { [.anthropicRequestID: "req_\(requestID)"] }
