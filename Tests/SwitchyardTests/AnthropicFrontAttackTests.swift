@@ -207,6 +207,10 @@ struct AnthropicFrontAttackTests {
                 #expect(refused.json["error"]?["type"] == .string("invalid_request_error"))
             }
             #expect(provider.received.count == 1)
+            // Any anthropic-version is accepted (the provider sends its own upstream).
+            let future = try await gateway.post("/v1/messages", body, headers: [("anthropic-version", "2099-12-31")])
+            #expect(future.status == 200, "\(future.bodyText)")
+            #expect(provider.received.last?.headers[.init("anthropic-version")!] == "2023-06-01")
         }
     }
 
