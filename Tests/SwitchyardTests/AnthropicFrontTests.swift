@@ -109,6 +109,9 @@ struct AnthropicFrontTests {
             #expect(result["stream_text"]?.stringValue?.isEmpty == false)
             #expect(result["stream_text"] == result["stream_final_text"])
             #expect((result["stream_usage"]?.intValue ?? 0) > 0)
+            // The policy's long-context rule counted the prompt: message_start says so.
+            #expect((result["stream_start_input_tokens"]?.intValue ?? 0) > 0, "\(result["stream_start_input_tokens"] ?? .null)")
+            #expect((result["stream_final_input_tokens"]?.intValue ?? 0) > 0)
             for key in ["tool", "tool_follow_up", "tool_stream"] {
                 let types = result[key]?["types"]?.arrayValue
                 #expect(types?.isEmpty == false, "\(key): \(result[key] ?? .null)")

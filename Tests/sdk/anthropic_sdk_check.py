@@ -95,6 +95,14 @@ def stream():
             pieces.append(text)
         final = s.get_final_message()
     seen["stream"] = check_message(final, "stream")
+    seen["stream_final_input_tokens"] = final.usage.input_tokens
+    # The events as the SDK parses them: message_start's usage, as some clients read it.
+    with client.messages.stream(
+        model="auto", max_tokens=4, extra_body=GREEDY,
+        messages=[{"role": "user", "content": "Name a colour."}],
+    ) as s:
+        starts = [event.message.usage.input_tokens for event in s if event.type == "message_start"]
+    seen["stream_start_input_tokens"] = starts[0] if len(starts) == 1 else starts
     seen["stream_text"] = "".join(pieces)
     seen["stream_final_text"] = text_of(final)
     seen["stream_usage"] = final.usage.output_tokens

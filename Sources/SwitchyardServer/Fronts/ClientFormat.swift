@@ -21,8 +21,9 @@ protocol ClientFormat: Sendable {
     func body(_ answer: Completion, request: GatewayRequest, requestID: String) -> JSON
 
     /// Writes one streamed answer, whose elements are in `answer` format, in this format;
-    /// `model` is the name the answer goes by.
-    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, requestID: String) -> Renderer
+    /// `model` is the name the answer goes by, `promptTokens` the prompt's size if the decision
+    /// counted it (before the upstream's own count arrives with the usage).
+    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, promptTokens: Int?, requestID: String) -> Renderer
 }
 
 /// Turns a stream's elements into this format's bytes, and ends it either way.

@@ -59,7 +59,8 @@ struct RequestPath: Sendable {
                 await tracker.commit(served.attempt)
                 let delivery = StreamDelivery(served: served, request: gatewayRequest, decision: decision, tracker: tracker, hangup: hangup,
                                               renderer: format.renderer(for: gatewayRequest, answer: served.answer.format,
-                                                                        model: served.target.remote?.model ?? served.target.name, requestID: requestID))
+                                                                        model: served.target.remote?.model ?? served.target.name,
+                                                                        promptTokens: decision.signals.promptTokens, requestID: requestID))
                 return delivery.response(headers: headers)
             }
             let served = try await router.complete(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)

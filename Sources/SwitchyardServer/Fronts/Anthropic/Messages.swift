@@ -45,10 +45,12 @@ struct Messages: ClientFormat {
         }
     }
 
-    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, requestID: String) -> EventRenderer {
+    /// `message_start` reports the prompt's tokens as the decision counted them, when it did (some
+    /// clients read the context's size there); `message_delta` then has the upstream's count.
+    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, promptTokens: Int?, requestID: String) -> EventRenderer {
         switch answer {
         case .anthropic: EventRenderer(encoder: nil)
-        case .openAI: EventRenderer(encoder: MessagesStreamEncoder(id: "msg_\(requestID)", model: model, inputTokens: nil))
+        case .openAI: EventRenderer(encoder: MessagesStreamEncoder(id: "msg_\(requestID)", model: model, inputTokens: promptTokens))
         }
     }
 

@@ -20,7 +20,7 @@ struct ChatCompletions: ClientFormat {
         .object(answer.body)
     }
 
-    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, requestID: String) -> ChunkRenderer {
+    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, promptTokens: Int?, requestID: String) -> ChunkRenderer {
         ChunkRenderer(includeUsage: request.chat.includeUsage)
     }
 
