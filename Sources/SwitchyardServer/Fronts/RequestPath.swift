@@ -31,6 +31,7 @@ struct RequestPath: Sendable {
         let policy = live.snapshot
         let (router, metrics) = (policy.router, policy.metrics)
         let caller = key?.caller ?? .anonymous
+        metrics.requests(format.front).increment()
         do {
             if let key { headers.append(try rateLimiter.admit(key)) }
             let body = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes)
