@@ -145,6 +145,10 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
             case 503 where retry != nil:
                 return GatewayError(status: 503, code: "upstream_unavailable",
                                 message: "upstream answered 503: \(message)", retryAfterSeconds: retry)
+            case 529:
+                // Anthropic's "overloaded": a 503 to come back to, which each front renders as its overloaded error.
+                return GatewayError(status: 503, code: "upstream_overloaded", message: "upstream overloaded (529): \(message)",
+                                    retryAfterSeconds: retry ?? 1)
             default:
                 return .upstream("upstream answered \(status): \(message)")
             }

@@ -200,7 +200,7 @@ public final class Gateway: Sendable {
         let api = http.group().add(middleware: AuthMiddleware(live: live, keys: keys))
         api.post("/v1/chat/completions") { request, context in try await path.respond(to: request, context: context, as: ChatCompletions()) }
         api.post("/v1/messages") { request, context in try await path.respond(to: request, context: context, as: Messages()) }
-        api.post("/v1/messages/count_tokens") { request, _ in try await Messages.countTokens(request, live: live) }
+        api.post("/v1/messages/count_tokens") { request, context in try await Messages.countTokens(request, context: context, path: path) }
         api.post("/v1/switchyard/explain") { request, context in try await ChatCompletions.explain(request, context: context, live: live) }
         api.get("/v1/models") { _, _ in endpoints.models() }
         if let ledger, let keys {

@@ -18,8 +18,7 @@ struct GatewayMetrics: Sendable {
 
     private let targets: [String: PerTarget]
     /// Model requests by the front they came through (`openai`, `anthropic`).
-    let openAIRequests: Counter
-    let anthropicRequests: Counter
+    private let requestsByFront: [FrontEnd: Counter]
     let rejected: Counter
     let fallbacks: Counter
     /// Cascades that sent a request on to the cloud after scoring the local answer, and those
@@ -31,12 +30,7 @@ struct GatewayMetrics: Sendable {
     /// Requests the private-data constraint narrowed, by PII class and outcome (`kept_local`, `refused`).
     private let privateData: [String: (keptLocal: Counter, refused: Counter)]
 
-    func requests(_ front: FrontEnd) -> Counter {
-        switch front {
-        case .openAI: openAIRequests
-        case .anthropic: anthropicRequests
-        }
-    }
+    func requests(_ front: FrontEnd) -> Counter { requestsByFront[front]! }
 
     init(policy: Policy) {
         var targets: [String: PerTarget] = [:]
@@ -56,8 +50,9 @@ struct GatewayMetrics: Sendable {
             )
         }
         self.targets = targets
-        openAIRequests = Counter(label: "switchyard_requests_total", dimensions: [("front", "openai")])
-        anthropicRequests = Counter(label: "switchyard_requests_total", dimensions: [("front", "anthropic")])
+        requestsByFront = Dictionary(uniqueKeysWithValues: FrontEnd.allCases.map {
+            ($0, Counter(label: "switchyard_requests_total", dimensions: [("front", $0.rawValue)]))
+        })
         rejected = Counter(label: "switchyard_requests_rejected_total")
         fallbacks = Counter(label: "switchyard_fallbacks_total")
         escalated = Counter(label: "switchyard_cascade_escalations_total", dimensions: [("outcome", "escalated")])

@@ -201,6 +201,15 @@ struct CostControlTests {
                 #expect(Int(third.header("retry-after") ?? "") ?? 0 >= 1)
                 #expect(third.header("x-ratelimit-remaining-requests") == "0")
                 #expect(cloud.received.count == 2)
+                // The same key on the Anthropic front, and on count_tokens (which asks the engine's
+                // tokenizer, so it is work too): 429 in Anthropic's shape.
+                for path in ["/v1/messages", "/v1/messages/count_tokens"] {
+                    let refused = try await gateway.post(path, #"{"model":"auto","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#,
+                                                         headers: [("x-api-key", key.secret)])
+                    #expect(refused.status == 429, "\(path): \(refused.status)")
+                    #expect(refused.json["error"]?["type"] == .string("rate_limit_error"), "\(path): \(refused.bodyText)")
+                    #expect(refused.header("x-switchyard-request-id") != nil)
+                }
             }
         }
     }

@@ -4,8 +4,9 @@ import SwitchyardWire
 
 /// The wire formats clients speak to the gateway. Each renders the gateway's errors its own way,
 /// so a client's SDK raises the exception it knows.
-enum FrontEnd: Sendable {
-    case openAI
+enum FrontEnd: String, Sendable, CaseIterable {
+    /// The raw value names the front in logs and metrics.
+    case openAI = "openai"
     case anthropic
 
     /// The front a path belongs to: Anthropic's Messages API under `/v1/messages`, OpenAI's for

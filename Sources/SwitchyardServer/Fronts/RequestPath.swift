@@ -87,6 +87,30 @@ struct RequestPath: Sendable {
         }
     }
 
+    /// A request that calls no model but takes work of the gateway (`count_tokens` asks the
+    /// engine's tokenizer): admitted as a model request is (the key's rate limit, a request id, the
+    /// body within its limit, cancelled by a hang-up), then `work` answers it.
+    func respond(to request: Request, context: GatewayRequestContext, front: FrontEnd,
+                 _ work: @escaping @Sendable (ByteBuffer, RequestRouter) async throws(GatewayError) -> (JSON, HTTPFields)) async throws -> Response {
+        let key = context.key
+        let run: @Sendable () async -> Response = {
+            let requestID = Self.makeRequestID()
+            var headers: HTTPFields = [.switchyardRequestID: requestID]
+            let router = live.snapshot.router
+            do throws(GatewayError) {
+                if let key { headers.append(try rateLimiter.admit(key)) }
+                let (answer, extra) = try await work(try await Self.readBody(request, limit: router.policy.server.maxBodyBytes), router)
+                headers[.contentType] = "application/json"
+                headers.append(contentsOf: extra)
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
+            } catch {
+                return front.errorResponse(error, headers: headers)
+            }
+        }
+        guard let hangup = context.hangup else { return await run() }
+        return try await hangup.cancellingOnHangup { await run() }
+    }
+
     /// `x-switchyard-NAME` request headers by NAME (lowercased): the `tenant`, `team` and `header.NAME` signals.
     static func switchyardHeaders(_ fields: HTTPFields) -> [String: String] {
         var headers: [String: String] = [:]
@@ -166,7 +190,7 @@ struct RequestPath: Sendable {
                      skipped: [SkippedTarget], escalation: Escalation?) {
         logger.info("routed", metadata: [
             "escalation": "\(escalation.map { ($0.escalated ? "escalated " : "kept-local ") + $0.reason } ?? "none")",
-            "front": "\(front)",
+            "front": "\(front.rawValue)",
             "request_id": "\(requestID)",
             "requested_model": "\(request.model)",
             "rule": "\(decision.rule)",

@@ -78,18 +78,12 @@ extension Messages {
     /// `POST /v1/messages/count_tokens`: the prompt's tokens on the local model (its chat template
     /// applied), or an estimate when the engine cannot be asked; `x-switchyard-tokens-estimated`
     /// says which. A cloud model's tokenizer may count differently.
-    static func countTokens(_ request: Request, live: LivePolicy) async throws -> Response {
-        let router = live.snapshot.router
-        do {
-            let body = try await RequestPath.readBody(request, limit: router.policy.server.maxBodyBytes)
+    static func countTokens(_ request: Request, context: GatewayRequestContext, path: RequestPath) async throws -> Response {
+        try await path.respond(to: request, context: context, front: .anthropic) { (body, router) throws(GatewayError) in
             let messages = try MessagesRequest.parse(body.readableBytesView, countingTokens: true)
             try router.check(model: messages.model)
             let (count, estimated) = await router.promptTokens(messages.summary)
-            let answer = JSON.object(["input_tokens": .int(count)])
-            return Response(status: .ok, headers: [.contentType: "application/json", .switchyardTokensEstimated: String(estimated)],
-                            body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
-        } catch {
-            return FrontEnd.anthropic.errorResponse(error)
+            return (.object(["input_tokens": .int(count)]), [.switchyardTokensEstimated: String(estimated)])
         }
     }
 }
