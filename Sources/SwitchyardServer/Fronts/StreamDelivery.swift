@@ -1,4 +1,5 @@
 import HTTPTypes
+import Synchronization
 import Hummingbird
 import SwitchyardProviders
 import SwitchyardRouter
@@ -17,6 +18,19 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
     let tracker: AttemptTracker
     let hangup: ClientHangup?
     let renderer: Renderer
+    private let closer: AttemptCloser
+
+    init(served: Served<CompletionStream>, request: GatewayRequest, decision: RouteDecision, tracker: AttemptTracker,
+         hangup: ClientHangup?, renderer: Renderer) {
+        self.served = served
+        self.request = request
+        self.decision = decision
+        self.tracker = tracker
+        self.hangup = hangup
+        self.renderer = renderer
+        closer = AttemptCloser(served.attempt, tracker: tracker,
+                               unwritten: UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: 0))
+    }
 
     func response(headers: HTTPFields) -> Response {
         var headers = headers
@@ -37,7 +51,7 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
             usage.usage ?? UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: characters)
         }
         func end() async {
-            await tracker.end(served.attempt, outcome, usage: counted(), estimated: usage.usage == nil, detail: detail)
+            await closer.end(outcome, usage: counted(), estimated: usage.usage == nil, detail: detail)
         }
         // While waiting silently for the next token, only the hang-up signal notices a client gone.
         if let hangup, hangup.hasHungUp { return await end() }
@@ -67,5 +81,34 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
         }
         await end()
         try await writer.finish(nil)
+    }
+}
+
+/// Ends a stream's attempt exactly once. The response body that writes the stream may never run
+/// (the client left after the handler returned, before the head was written): then nothing would
+/// end the attempt, its ledger record would stay in progress and its budget reservation held. So
+/// the last reference going away ends it as cancelled if the body did not.
+final class AttemptCloser: Sendable {
+    private let attempt: Attempt
+    private let tracker: AttemptTracker
+    /// What an attempt whose stream was never written is charged: its prompt, nothing generated.
+    private let unwritten: TokenUsage
+    private let ended = Atomic<Bool>(false)
+
+    init(_ attempt: Attempt, tracker: AttemptTracker, unwritten: TokenUsage) {
+        self.attempt = attempt
+        self.tracker = tracker
+        self.unwritten = unwritten
+    }
+
+    func end(_ outcome: Attempt.Outcome, usage: TokenUsage, estimated: Bool, detail: String?) async {
+        guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        await tracker.end(attempt, outcome, usage: usage, estimated: estimated, detail: detail)
+    }
+
+    deinit {
+        guard !ended.load(ordering: .acquiring) else { return }
+        let (attempt, tracker, usage) = (attempt, tracker, unwritten)
+        Task { await tracker.end(attempt, .cancelled, usage: usage, estimated: true, detail: "the stream was never written to the client") }
     }
 }
