@@ -1,7 +1,12 @@
 /// Token counts of one completion, as every provider reports them once translated.
 public struct TokenUsage: Sendable, Equatable {
+    /// Every prompt token, those read from and written to a prompt cache included.
     public var promptTokens: Int
     public var completionTokens: Int
+    /// Of `promptTokens`, those an upstream read from its prompt cache, and those it wrote to it
+    /// (Anthropic's `cache_read_input_tokens`, `cache_creation_input_tokens`): priced apart.
+    public var cacheReadTokens = 0
+    public var cacheWriteTokens = 0
     public var totalTokens: Int { promptTokens + completionTokens }
 
     public init(promptTokens: Int, completionTokens: Int) {
@@ -23,13 +28,14 @@ public struct TokenUsage: Sendable, Equatable {
     /// read from the prompt cache; nil when a count is missing or not plausible.
     public init?(anthropic json: JSON?) {
         guard let json, let input = json["input_tokens"]?.tokenCount, let output = json["output_tokens"]?.tokenCount else { return nil }
-        var prompt = input
-        for cached in ["cache_creation_input_tokens", "cache_read_input_tokens"] {
-            guard let value = json[cached], !value.isNull else { continue }
-            guard let count = value.tokenCount else { return nil }
-            prompt += count
+        func cached(_ field: String) -> Int?? {
+            guard let value = json[field], !value.isNull else { return .some(0) }
+            return value.tokenCount.map { .some($0) } ?? .none
         }
-        self.init(promptTokens: prompt, completionTokens: output)
+        guard case let write?? = cached("cache_creation_input_tokens"), case let read?? = cached("cache_read_input_tokens") else { return nil }
+        self.init(promptTokens: input + write + read, completionTokens: output)
+        cacheReadTokens = read
+        cacheWriteTokens = write
     }
 
     public var json: JSON {

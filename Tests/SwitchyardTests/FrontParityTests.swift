@@ -53,3 +53,16 @@ struct FrontParityTests {
         #expect(a.privateData == ["email"])
     }
 }
+
+@Suite("Prompt-cache pricing")
+struct CachePricingTests {
+    @Test("Anthropic's cache reads cost 0.1× the input price and writes 1.25×; the tokens all count as prompt")
+    func cacheRates() throws {
+        let usage = try #require(TokenUsage(anthropic: try JSON.parse(
+            #"{"input_tokens":100,"cache_read_input_tokens":1000,"cache_creation_input_tokens":200,"output_tokens":10}"#)))
+        #expect(usage.promptTokens == 1300 && usage.cacheReadTokens == 1000 && usage.cacheWriteTokens == 200)
+        // $1 per million in and out: 100 + 1000 × 0.1 + 200 × 1.25 = 450 prompt-token equivalents, 10 out.
+        #expect(Pricing.nanodollars(usage, Price(inputPerMillion: 1, outputPerMillion: 1)) == 460_000)
+        #expect(TokenUsage(anthropic: try JSON.parse(#"{"input_tokens":1,"output_tokens":1,"cache_read_input_tokens":-5}"#)) == nil)
+    }
+}

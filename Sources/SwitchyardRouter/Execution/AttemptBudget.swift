@@ -27,14 +27,22 @@ public struct BudgetExhausted: Error, Sendable, Equatable, CustomStringConvertib
 
 /// Prices in the ledger's unit: nano-dollars (1e-9 USD), exact to sum.
 public enum Pricing {
+    /// Prompt-cache reads and writes against the input price: Anthropic's rates (a read 0.1×, a
+    /// five-minute write 1.25×), the only upstream that reports them apart.
+    static let cacheReadFactor = 0.1
+    static let cacheWriteFactor = 1.25
+
     /// What `usage` costs at `price` (USD per million tokens).
     public static func nanodollars(_ usage: TokenUsage, _ price: Price) -> Int64 {
-        let value = (Double(usage.promptTokens) * price.inputPerMillion + Double(usage.completionTokens) * price.outputPerMillion) * 1000
+        let uncached = max(0, usage.promptTokens - usage.cacheReadTokens - usage.cacheWriteTokens)
+        let input = Double(uncached) + Double(usage.cacheReadTokens) * cacheReadFactor + Double(usage.cacheWriteTokens) * cacheWriteFactor
+        let value = (input * price.inputPerMillion + Double(usage.completionTokens) * price.outputPerMillion) * 1000
         return value.isFinite ? Int64(min(value.rounded(), 9e18)) : 0
     }
 
     /// The most an attempt can cost: a token per byte of the request (no tokenizer makes more),
-    /// and the output tokens the request allows.
+    /// and the output tokens the request allows. At the plain input rate: a prompt written to a
+    /// cache (1.25×) stays within it while it has under 0.8 tokens a byte, and text has about 0.25.
     public static func worstCase(_ request: AttemptRequest, _ price: Price) -> Int64 {
         nanodollars(TokenUsage(promptTokens: min(request.promptBytes, TokenUsage.maxTokens),
                                completionTokens: min(request.maxOutputTokens, TokenUsage.maxTokens)), price)
