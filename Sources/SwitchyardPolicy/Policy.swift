@@ -74,6 +74,7 @@ public struct ModelTarget: Sendable, Equatable {
     public var line: Int
 
     public var isLocal: Bool { if case .local = kind { true } else { false } }
+    public var isAnthropic: Bool { if case .anthropic = kind { true } else { false } }
     public var remote: RemoteSettings? {
         switch kind {
         case .local: nil

@@ -25,6 +25,9 @@ extension HTTPField.Name {
     static let switchyardBudget = HTTPField.Name("x-switchyard-budget")!
     /// `true` when a token count is the estimate (four characters a token), not the local model's tokenizer.
     static let switchyardTokensEstimated = HTTPField.Name("x-switchyard-tokens-estimated")!
+    /// What of an Anthropic request the target that served it never saw, having been sent the
+    /// OpenAI chat form (`document,server_tool`).
+    static let switchyardDropped = HTTPField.Name("x-switchyard-dropped")!
     /// Why a cascade escalated to the cloud (`confidence=0.41<0.6`), or why it could not.
     static let switchyardEscalated = HTTPField.Name("x-switchyard-escalated")!
 }

@@ -214,6 +214,24 @@ struct AnthropicFrontAttackTests {
         }
     }
 
+    @Test("what the chat form cannot carry is named in x-switchyard-dropped when a non-Anthropic target serves, never silently lost",
+          arguments: ["openai", "anthropic"])
+    func droppedInTranslation(kind: String) async throws {
+        let body = #"""
+        {"model":"auto","max_tokens":8,"tools":[{"type":"web_search_20250305","name":"web_search"}],
+         "messages":[{"role":"user","content":[
+           {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQK"}},
+           {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},
+           {"type":"text","text":"Summarise the PDF."}]}]}
+        """#
+        try await withGateway(.answer(pieces: ["ok"]), kind: kind) { gateway, _ in
+            let response = try await gateway.post("/v1/messages", body)
+            #expect(response.status == 200, "\(response.bodyText)")
+            #expect(response.header("x-switchyard-dropped") == (kind == "openai" ? "document,server_tool" : nil),
+                    "\(response.header("x-switchyard-dropped") ?? "-")")
+        }
+    }
+
     // MARK: - Hostile Anthropic upstreams (passed through)
 
     static func event(_ type: String, _ json: String) -> String { "event: \(type)\ndata: \(json)\n\n" }

@@ -53,7 +53,7 @@ struct RequestPath: Sendable {
                                          sink: policy.accounting, budget: budgets)
             if summary.stream {
                 let served = try await router.stream(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
-                describe(served, in: &headers)
+                describe(served, gatewayRequest, in: &headers)
                 count(served, metrics)
                 log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
                     escalation: served.escalation)
@@ -72,7 +72,7 @@ struct RequestPath: Sendable {
                                                 completionCharacters: UsageEstimate.characters(in: served.answer.body))
                 await tracker.end(served.attempt, .served, usage: estimate, estimated: true)
             }
-            describe(served, in: &headers)
+            describe(served, gatewayRequest, in: &headers)
             headers[.switchyardCostUSD] = Self.usd(tracker.costNanodollars)
             count(served, metrics)
             log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
@@ -150,8 +150,13 @@ struct RequestPath: Sendable {
         } catch {}
     }
 
-    private func describe<Answer>(_ served: Served<Answer>, in headers: inout HTTPFields) {
+    private func describe<Answer>(_ served: Served<Answer>, _ request: GatewayRequest, in headers: inout HTTPFields) {
         headers[.switchyardRoute] = Tier(served.target).rawValue
+        // An Anthropic request served from its chat form: what that form could not carry.
+        if let messages = request.messages, !served.target.isAnthropic {
+            let dropped = messages.untranslatable
+            if !dropped.isEmpty { headers[.switchyardDropped] = dropped.joined(separator: ",") }
+        }
         headers[.switchyardModel] = served.target.name
         if let escalation = served.escalation {
             headers[.switchyardEscalated] = escalation.escalated ? escalation.reason : "not-escalated(\(escalation.reason))"

@@ -167,3 +167,33 @@ extension MessagesRequest {
         }
     }
 }
+
+extension MessagesRequest {
+    /// What `chatRequest()` leaves out that the model would have read: documents other than text,
+    /// images it cannot address (a Files API id), block types OpenAI has no form for, server
+    /// tools, extended thinking. An answer served from the chat form says so
+    /// (`x-switchyard-dropped`), so that a model answering "summarise this PDF" without the PDF is
+    /// never a silent loss. Empty for most requests; sorted, each kind once.
+    public var untranslatable: [String] {
+        var kinds = Set<String>()
+        for message in body["messages"]?.arrayValue ?? [] {
+            guard case .array(let blocks)? = message["content"] else { continue }
+            let assistant = message["role"]?.stringValue == "assistant"
+            for block in blocks {
+                let type = block["type"]?.stringValue ?? "block"
+                switch type {
+                case "text", "tool_use", "tool_result": break
+                case "thinking", "redacted_thinking" where assistant: break  // the model's own earlier reasoning, not the request's
+                case "image" where !assistant && Self.imageURL(block["source"]) != nil: break
+                case "document" where !assistant && block["source"]?["type"]?.stringValue == "text": break
+                default: kinds.insert(type)
+                }
+            }
+        }
+        for tool in body["tools"]?.arrayValue ?? [] where (tool["type"]?.stringValue ?? "custom") != "custom" {
+            kinds.insert("server_tool")
+        }
+        if let thinking = body["thinking"], thinking["type"]?.stringValue == "enabled" { kinds.insert("thinking") }
+        return kinds.sorted()
+    }
+}
