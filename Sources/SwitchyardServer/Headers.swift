@@ -34,10 +34,19 @@ extension HTTPField.Name {
 
 /// Header values are read trimmed of the spaces around them (and around list items).
 extension Substring {
-    func trimmingCharacters(in set: Character) -> Substring {
+    func trimming(_ set: Character) -> Substring {
         var s = self
         while s.first == set { s = s.dropFirst() }
         while s.last == set { s = s.dropLast() }
         return s
+    }
+}
+
+extension HTTPFields {
+    /// Adds headers given by name (names that are not valid header names are dropped).
+    mutating func append(_ extra: [String: String]) {
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { self[field] = value }
+        }
     }
 }

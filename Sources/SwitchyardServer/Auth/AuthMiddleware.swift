@@ -44,7 +44,7 @@ struct AuthMiddleware: RouterMiddleware {
         if let authorization = headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
-                let token = parts[1].trimmingCharacters(in: " ")
+                let token = parts[1].trimming(" ")
                 if !token.isEmpty { return String(token) }
             }
         }

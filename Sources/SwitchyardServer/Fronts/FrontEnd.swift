@@ -32,12 +32,3 @@ enum FrontEnd: String, Sendable, CaseIterable {
                         body: .init(byteBuffer: ByteBuffer(bytes: body(error).serialized())))
     }
 }
-
-extension HTTPFields {
-    /// Adds headers given by name (names that are not valid header names are dropped).
-    mutating func append(_ extra: [String: String]) {
-        for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
-            if let field = HTTPField.Name(name) { self[field] = value }
-        }
-    }
-}

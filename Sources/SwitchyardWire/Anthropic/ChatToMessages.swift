@@ -26,10 +26,7 @@ public enum AnthropicMessages {
         // Content is never empty: an answer with nothing in it is one empty text block.
         if !text.isEmpty || toolUses.isEmpty { content.append(.object(["type": .string("text"), "text": .string(text)])) }
         content += toolUses
-        var reason = stopReason(finishReason: choice?["finish_reason"]?.stringValue)
-        // Some OpenAI-compatible servers say `stop` after tool calls; Anthropic clients loop on
-        // `tool_use`, so calls are announced as such whatever the finish reason says.
-        if reason == "end_turn", !toolUses.isEmpty { reason = "tool_use" }
+        let reason = stopReason(finishReason: choice?["finish_reason"]?.stringValue, calledTools: !toolUses.isEmpty)
         let usage = TokenUsage(openAI: completion["usage"])
         return [
             "id": .string(id),
@@ -47,13 +44,15 @@ public enum AnthropicMessages {
     }
 
     /// OpenAI's `finish_reason` as Anthropic's `stop_reason`. `stop` cannot tell a stop sequence
-    /// from a natural end, so it is `end_turn`; unknown reasons are too.
-    public static func stopReason(finishReason: String?) -> String {
+    /// from a natural end, so it is `end_turn`; unknown reasons are too. Some OpenAI-compatible
+    /// servers say `stop` after tool calls, and Anthropic clients loop on `tool_use`: an answer that
+    /// `calledTools` is announced as such whatever its finish reason says.
+    public static func stopReason(finishReason: String?, calledTools: Bool = false) -> String {
         switch finishReason {
         case "length": "max_tokens"
         case "tool_calls", "function_call": "tool_use"
         case "content_filter": "refusal"
-        default: "end_turn"
+        default: calledTools ? "tool_use" : "end_turn"
         }
     }
 

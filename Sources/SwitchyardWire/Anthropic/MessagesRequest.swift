@@ -10,6 +10,8 @@ public struct MessagesRequest: Sendable {
     /// 0 for a token count, which takes no `max_tokens`.
     public let maxTokens: Int
     public let stream: Bool
+    /// `system` as one text (a string, or its text blocks joined by newlines).
+    let system: String
     /// What routing reads of it (sized once parsed from bytes).
     public private(set) var summary: RequestSummary
 
@@ -57,7 +59,7 @@ public struct MessagesRequest: Sendable {
         guard let items = try fields.array("messages") else { throw fields.missing("messages") }
         guard !items.isEmpty else { throw .invalidRequest("'messages' must contain at least one message.", param: "messages") }
         var turns: [RequestSummary.Turn] = []
-        let system = try Self.systemText(fields)
+        system = try Self.systemText(fields)
         if !system.isEmpty { turns.append(RequestSummary.Turn(role: .system, text: system)) }
         for (index, item) in items.enumerated() {
             let message = try AnthropicFieldReader.element(item, path: "messages.\(index)")

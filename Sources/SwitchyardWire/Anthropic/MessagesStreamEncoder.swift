@@ -26,7 +26,7 @@ public struct MessagesStreamEncoder: Sendable {
     /// OpenAI tool-call indices that have had a block.
     private var toolIndices: Set<Int> = []
     private var lastToolIndex: Int?
-    private var stopReason: String?
+    private var finishReason: String?
 
     public init(id: String, model: String, inputTokens: Int?) {
         self.id = id
@@ -43,7 +43,7 @@ public struct MessagesStreamEncoder: Sendable {
         for call in delta?["tool_calls"]?.arrayValue ?? [] {
             if let call = call.objectValue { out += appendToolCall(call) }
         }
-        if let reason = choice["finish_reason"]?.stringValue { stopReason = AnthropicMessages.stopReason(finishReason: reason) }
+        if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
         return out
     }
 
@@ -54,9 +54,7 @@ public struct MessagesStreamEncoder: Sendable {
         var out = start()
         out += closeBlock()
         finished = true
-        var reason = stopReason ?? "end_turn"
-        // Some servers finish tool calls with `stop`; Anthropic clients loop on `tool_use`.
-        if reason == "end_turn", !toolIndices.isEmpty { reason = "tool_use" }
+        let reason = AnthropicMessages.stopReason(finishReason: finishReason, calledTools: !toolIndices.isEmpty)
         out.append(AnthropicEvent(type: "message_delta", data: [
             "delta": .object(["stop_reason": .string(reason), "stop_sequence": .null]),
             "usage": .object([

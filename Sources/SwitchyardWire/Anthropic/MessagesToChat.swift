@@ -8,7 +8,6 @@ extension MessagesRequest {
     public func chatRequest() throws(GatewayError) -> ChatRequest {
         var chat: JSONObject = ["model": .string(model)]
         var messages: [JSON] = []
-        let system = (try? Self.systemText(AnthropicFieldReader(body))) ?? ""
         if !system.isEmpty { messages.append(.object(["role": .string("system"), "content": .string(system)])) }
         for message in body["messages"]?.arrayValue ?? [] {
             if message["role"]?.stringValue == "assistant" {

@@ -22,7 +22,6 @@ public struct ChatRequest: Sendable {
     public var localOnlyFields: [String] = []
     /// What routing reads of it (sized once parsed from bytes).
     public private(set) var summary: RequestSummary
-    public var sizeInBytes: Int { summary.sizeInBytes }
 
     /// Parses and validates; every failure names the offending field, as OpenAI does.
     public static func parse(_ bytes: some Collection<UInt8>) throws(GatewayError) -> ChatRequest {

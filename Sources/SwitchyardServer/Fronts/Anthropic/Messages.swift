@@ -20,7 +20,7 @@ struct Messages: ClientFormat {
     /// the header goes upstream beside the body, so it may not carry anything a name cannot.
     static func betaFeatures(_ header: String?) throws(GatewayError) -> String? {
         guard let header else { return nil }
-        let names = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: " ") }
+        let names = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimming(" ") }
         let valid = names.count <= 32 && names.allSatisfy { name in
             (1...64).contains(name.utf8.count) && name.utf8.allSatisfy {
                 ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F

@@ -1,0 +1,39 @@
+import SwitchyardWire
+
+/// The usage a stream reports, read from its elements as they pass: an OpenAI stream's usage
+/// chunk; an Anthropic stream's input in `message_start` and output in `message_delta`.
+public struct StreamUsage: Sendable {
+    public private(set) var usage: TokenUsage?
+    private var anthropicStart: JSON?
+
+    public init() {}
+
+    /// Reads one element; true when it reported (or completed) the usage.
+    public mutating func read(_ element: JSONObject, format: AnswerFormat) -> Bool {
+        switch format {
+        case .openAI:
+            guard let reported = TokenUsage(openAI: element["usage"]) else { return false }
+            usage = reported
+            return true
+        case .anthropic:
+            switch element["type"]?.stringValue {
+            case "message_start":
+                anthropicStart = element["message"]?["usage"]
+                return false
+            case "message_delta":
+                // The final counts; input fields absent here come from `message_start`.
+                guard case .object(var counts)? = element["usage"] else { return false }
+                if case .object(let start)? = anthropicStart {
+                    for field in start.fields where counts[field.key] == nil || counts[field.key]?.isNull == true {
+                        counts[field.key] = field.value
+                    }
+                }
+                guard let reported = TokenUsage(anthropic: .object(counts)) else { return false }
+                usage = reported
+                return true
+            default:
+                return false
+            }
+        }
+    }
+}
