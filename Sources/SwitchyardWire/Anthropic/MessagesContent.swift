@@ -41,7 +41,7 @@ enum MessagesContent {
     }
 
     private static func readBlock(_ block: JSON, path: String, role: String?, into reading: inout Reading) throws(GatewayError) {
-        let fields = try AnthropicFieldReader.element(block, path: path)
+        let fields = try FieldReader.element(block, path: path)
         let type = try fields.requiredString("type")
         // Counted at the message's own level: a tool result's content belongs to the result.
         if role != nil {
@@ -85,8 +85,8 @@ enum MessagesContent {
         }
     }
 
-    private static func checkImageSource(_ block: AnthropicFieldReader) throws(GatewayError) {
-        let source = AnthropicFieldReader(try block.requiredObject("source"), path: block.path("source"))
+    private static func checkImageSource(_ block: FieldReader) throws(GatewayError) {
+        let source = FieldReader(try block.requiredObject("source"), path: block.path("source"))
         switch try source.requiredChoice("type", of: ["base64", "url", "file"]) {
         case "base64":
             _ = try source.requiredString("media_type")

@@ -50,7 +50,7 @@ public struct MessagesRequest: Sendable {
     /// `countingTokens`: the body of a count_tokens call, where `max_tokens` is not required.
     public init(body: JSONObject, countingTokens: Bool = false) throws(GatewayError) {
         self.body = body
-        let fields = AnthropicFieldReader(body)
+        let fields = FieldReader(body)
         model = try fields.requiredString("model")
         let maxTokens = try fields.int("max_tokens", minimum: 1)
         if maxTokens == nil, !countingTokens { throw fields.missing("max_tokens") }
@@ -62,7 +62,7 @@ public struct MessagesRequest: Sendable {
         system = try Self.systemText(fields)
         if !system.isEmpty { turns.append(RequestSummary.Turn(role: .system, text: system)) }
         for (index, item) in items.enumerated() {
-            let message = try AnthropicFieldReader.element(item, path: "messages.\(index)")
+            let message = try FieldReader.element(item, path: "messages.\(index)")
             let role = try message.requiredChoice("role", of: MessagesContent.roles)
             let reading = try MessagesContent.read(message.present("content"), path: message.path("content"), role: role)
             // A user turn that only returns tool results is the OpenAI front's `tool` message:
@@ -80,7 +80,7 @@ public struct MessagesRequest: Sendable {
         let hasTools = try Self.checkTools(fields)
         try Self.checkToolChoice(fields)
         if let metadata = try fields.object("metadata") {
-            _ = try AnthropicFieldReader(metadata, path: "metadata").string("user_id")
+            _ = try FieldReader(metadata, path: "metadata").string("user_id")
         }
         try Self.checkThinking(fields)
 
@@ -89,7 +89,7 @@ public struct MessagesRequest: Sendable {
     }
 
     /// The system prompt's text: a string, or text blocks joined by newlines.
-    static func systemText(_ fields: AnthropicFieldReader) throws(GatewayError) -> String {
+    static func systemText(_ fields: FieldReader) throws(GatewayError) -> String {
         switch fields.present("system") {
         case nil:
             return ""
@@ -98,7 +98,7 @@ public struct MessagesRequest: Sendable {
         case .array(let blocks)?:
             var texts: [String] = []
             for (index, block) in blocks.enumerated() {
-                let part = try AnthropicFieldReader.element(block, path: "system.\(index)")
+                let part = try FieldReader.element(block, path: "system.\(index)")
                 _ = try part.requiredChoice("type", of: ["text"])
                 texts.append(try part.requiredString("text"))
             }
@@ -112,7 +112,7 @@ public struct MessagesRequest: Sendable {
     /// request the gateway may route to either must fit both.
     static let maxStopSequences = 4
 
-    static func checkStopSequences(_ fields: AnthropicFieldReader) throws(GatewayError) {
+    static func checkStopSequences(_ fields: FieldReader) throws(GatewayError) {
         guard let sequences = try fields.array("stop_sequences") else { return }
         for (index, sequence) in sequences.enumerated() where sequence.stringValue == nil {
             throw .invalidRequest("'stop_sequences.\(index)' must be a string, not \(sequence.typeName).", param: "stop_sequences.\(index)")
@@ -124,10 +124,10 @@ public struct MessagesRequest: Sendable {
     }
 
     /// Returns whether any tool is declared.
-    static func checkTools(_ fields: AnthropicFieldReader) throws(GatewayError) -> Bool {
+    static func checkTools(_ fields: FieldReader) throws(GatewayError) -> Bool {
         guard let tools = try fields.array("tools") else { return false }
         for (index, item) in tools.enumerated() {
-            let tool = try AnthropicFieldReader.element(item, path: "tools.\(index)")
+            let tool = try FieldReader.element(item, path: "tools.\(index)")
             _ = try tool.requiredString("name")
             // Server tools (web search, code execution, …) have a versioned type and no schema.
             let type = try tool.string("type") ?? "custom"
@@ -136,18 +136,18 @@ public struct MessagesRequest: Sendable {
         return !tools.isEmpty
     }
 
-    static func checkToolChoice(_ fields: AnthropicFieldReader) throws(GatewayError) {
+    static func checkToolChoice(_ fields: FieldReader) throws(GatewayError) {
         guard let choice = try fields.object("tool_choice") else { return }
-        let choiceFields = AnthropicFieldReader(choice, path: "tool_choice")
+        let choiceFields = FieldReader(choice, path: "tool_choice")
         if try choiceFields.requiredChoice("type", of: ["auto", "any", "tool", "none"]) == "tool" {
             _ = try choiceFields.requiredString("name")
         }
         _ = try choiceFields.bool("disable_parallel_tool_use")
     }
 
-    static func checkThinking(_ fields: AnthropicFieldReader) throws(GatewayError) {
+    static func checkThinking(_ fields: FieldReader) throws(GatewayError) {
         guard let thinking = try fields.object("thinking") else { return }
-        let thinkingFields = AnthropicFieldReader(thinking, path: "thinking")
+        let thinkingFields = FieldReader(thinking, path: "thinking")
         // Anthropic also wants budget_tokens < max_tokens; that rule is its own to enforce.
         if try thinkingFields.requiredChoice("type", of: ["enabled", "disabled", "adaptive"]) == "enabled" {
             guard try thinkingFields.int("budget_tokens", minimum: 1024) != nil else { throw thinkingFields.missing("budget_tokens") }

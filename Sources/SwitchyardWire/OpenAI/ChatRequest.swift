@@ -41,7 +41,7 @@ public struct ChatRequest: Sendable {
 
     public init(body: JSONObject) throws(GatewayError) {
         self.body = body
-        let v = FieldValidator(body)
+        let v = FieldReader(body)
         model = try v.requiredString("model")
         guard let rawMessages = body["messages"] else {
             throw .invalidRequest("Missing required parameter: 'messages'.", param: "messages", code: "missing_required_parameter")
@@ -62,19 +62,19 @@ public struct ChatRequest: Sendable {
             }
             return b
         } ?? false
-        let maxCompletion = try v.int("max_completion_tokens", range: 1...)
-        let legacyMax = try v.int("max_tokens", range: 1...)
+        let maxCompletion = try v.int("max_completion_tokens", minimum: 1)
+        let legacyMax = try v.int("max_tokens", minimum: 1)
         maxTokens = maxCompletion ?? legacyMax
         temperature = try v.double("temperature", range: 0...2)
         topP = try v.double("top_p", range: 0...1)
         _ = try v.int("n", range: 1...128)
-        _ = try v.int("seed", range: Int.min...)
+        _ = try v.int("seed", minimum: Int.min)
         _ = try v.string("user")
         logprobs = try v.bool("logprobs") ?? false
         topLogprobs = try v.int("top_logprobs", range: 0...20)
         _ = try v.double("presence_penalty", range: -2...2)
         _ = try v.double("frequency_penalty", range: -2...2)
-        stop = try v.stopSequences()
+        stop = try Self.stopSequences(v)
         if let tools = body["tools"], !tools.isNull {
             guard case .array(let list) = tools else { throw .invalidRequest("'tools' must be an array.", param: "tools") }
             hasTools = !list.isEmpty
@@ -156,85 +156,10 @@ public struct ChatMessage: Sendable {
     }
 }
 
-extension ChatMessage {
-    var turn: RequestSummary.Turn {
-        let role: RequestSummary.Role = switch self.role {
-        case .system, .developer: .system
-        case .user: .user
-        case .assistant: .assistant
-        case .tool: .tool
-        }
-        // Tool calls' arguments are part of the conversation the model reads back (and the
-        // Anthropic front counts its `tool_use` input the same way).
-        let arguments = raw["tool_calls"]?.arrayValue?.compactMap { $0["function"]?["arguments"]?.stringValue } ?? []
-        let text = arguments.isEmpty ? self.text : ([self.text].filter { !$0.isEmpty } + arguments).joined(separator: "\n")
-        return RequestSummary.Turn(role: role, text: text, hasImages: hasImages)
-    }
-}
-
-/// Type and range checks for top-level request fields, each error naming its field.
-struct FieldValidator {
-    let body: JSONObject
-    init(_ body: JSONObject) { self.body = body }
-
-    private func present(_ name: String) -> JSON? {
-        guard let value = body[name], !value.isNull else { return nil }
-        return value
-    }
-
-    func requiredString(_ name: String) throws(GatewayError) -> String {
-        guard let value = body[name], !value.isNull else {
-            throw .invalidRequest("Missing required parameter: '\(name)'.", param: name, code: "missing_required_parameter")
-        }
-        guard let s = value.stringValue else { throw .invalidRequest("'\(name)' must be a string, not \(value.typeName).", param: name) }
-        return s
-    }
-
-    func string(_ name: String) throws(GatewayError) -> String? {
-        guard let value = present(name) else { return nil }
-        guard let s = value.stringValue else { throw .invalidRequest("'\(name)' must be a string, not \(value.typeName).", param: name) }
-        return s
-    }
-
-    func bool(_ name: String) throws(GatewayError) -> Bool? {
-        guard let value = present(name) else { return nil }
-        guard let b = value.boolValue else { throw .invalidRequest("'\(name)' must be a boolean, not \(value.typeName).", param: name) }
-        return b
-    }
-
-    func object(_ name: String) throws(GatewayError) -> JSONObject? {
-        guard let value = present(name) else { return nil }
-        guard let o = value.objectValue else { throw .invalidRequest("'\(name)' must be an object, not \(value.typeName).", param: name) }
-        return o
-    }
-
-    func int(_ name: String, range: PartialRangeFrom<Int>) throws(GatewayError) -> Int? {
-        guard let value = present(name) else { return nil }
-        guard let i = value.intValue else { throw .invalidRequest("'\(name)' must be an integer, not \(value.typeName).", param: name) }
-        guard range.contains(i) else { throw .invalidRequest("'\(name)' must be at least \(range.lowerBound); got \(i).", param: name) }
-        return i
-    }
-
-    func int(_ name: String, range: ClosedRange<Int>) throws(GatewayError) -> Int? {
-        guard let value = present(name) else { return nil }
-        guard let i = value.intValue else { throw .invalidRequest("'\(name)' must be an integer, not \(value.typeName).", param: name) }
-        guard range.contains(i) else {
-            throw .invalidRequest("'\(name)' must be between \(range.lowerBound) and \(range.upperBound); got \(i).", param: name)
-        }
-        return i
-    }
-
-    func double(_ name: String, range: ClosedRange<Double>) throws(GatewayError) -> Double? {
-        guard let value = present(name) else { return nil }
-        guard let d = value.doubleValue else { throw .invalidRequest("'\(name)' must be a number, not \(value.typeName).", param: name) }
-        guard range.contains(d) else {
-            throw .invalidRequest("'\(name)' must be between \(range.lowerBound) and \(range.upperBound); got \(d).", param: name)
-        }
-        return d
-    }
-
-    func stopSequences() throws(GatewayError) -> [String] {
-        guard let value = present("stop") else { return [] }
+extension ChatRequest {
+    /// `stop`: a string or up to 4 strings.
+    static func stopSequences(_ v: FieldReader) throws(GatewayError) -> [String] {
+        guard let value = v.present("stop") else { return [] }
         switch value {
         case .string(let s): return [s]
         case .array(let items):
@@ -248,5 +173,21 @@ struct FieldValidator {
         default:
             throw .invalidRequest("'stop' must be a string or an array of strings, not \(value.typeName).", param: "stop")
         }
+    }
+}
+
+extension ChatMessage {
+    var turn: RequestSummary.Turn {
+        let role: RequestSummary.Role = switch self.role {
+        case .system, .developer: .system
+        case .user: .user
+        case .assistant: .assistant
+        case .tool: .tool
+        }
+        // Tool calls' arguments are part of the conversation the model reads back (and the
+        // Anthropic front counts its `tool_use` input the same way).
+        let arguments = raw["tool_calls"]?.arrayValue?.compactMap { $0["function"]?["arguments"]?.stringValue } ?? []
+        let text = arguments.isEmpty ? self.text : ([self.text].filter { !$0.isEmpty } + arguments).joined(separator: "\n")
+        return RequestSummary.Turn(role: role, text: text, hasImages: hasImages)
     }
 }

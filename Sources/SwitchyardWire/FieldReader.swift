@@ -1,10 +1,10 @@
-/// Type and range checks on the fields of one object in an Anthropic Messages body. Errors name
-/// the field by its dotted path (`messages.0.content.1.text`), the form Anthropic's own errors
-/// use, so a client's existing error handling and logs point at the right place.
+/// Type and range checks on the fields of one object of a request body, every error a 400 naming
+/// the field. At the top level a field is named by its key, as both fronts do; deeper, by its
+/// dotted path (`messages.0.content.1.text`), the form Anthropic's own errors use, so a client's
+/// existing error handling and logs point at the right place.
 ///
-/// A field that is `null` counts as absent, as in the OpenAI front: SDKs serialise unset
-/// optionals either way.
-struct AnthropicFieldReader {
+/// A field that is `null` counts as absent: SDKs serialise unset optionals either way.
+struct FieldReader {
     let object: JSONObject
     /// The object's own path; empty at the top level.
     let path: String
@@ -74,6 +74,15 @@ struct AnthropicFieldReader {
         return i
     }
 
+    func int(_ key: String, range: ClosedRange<Int>) throws(GatewayError) -> Int? {
+        guard let value = present(key) else { return nil }
+        guard let i = value.intValue else { throw wrongType(key, "an integer", value) }
+        guard range.contains(i) else {
+            throw .invalidRequest("'\(path(key))' must be between \(range.lowerBound) and \(range.upperBound); got \(i).", param: path(key))
+        }
+        return i
+    }
+
     func double(_ key: String, range: ClosedRange<Double>) throws(GatewayError) -> Double? {
         guard let value = present(key) else { return nil }
         guard let d = value.doubleValue else { throw wrongType(key, "a number", value) }
@@ -93,10 +102,10 @@ struct AnthropicFieldReader {
     }
 
     /// The array element at `index` as an object, for per-element checks.
-    static func element(_ value: JSON, path: String) throws(GatewayError) -> AnthropicFieldReader {
+    static func element(_ value: JSON, path: String) throws(GatewayError) -> FieldReader {
         guard let o = value.objectValue else {
             throw .invalidRequest("'\(path)' must be an object, not \(value.typeName).", param: path)
         }
-        return AnthropicFieldReader(o, path: path)
+        return FieldReader(o, path: path)
     }
 }
