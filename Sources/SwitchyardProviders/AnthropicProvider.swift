@@ -200,26 +200,8 @@ public enum AnthropicTranslation {
     }
 
     public static func completion(_ message: JSONObject, requestID: String) throws(ProviderError) -> JSONObject {
-        guard let blocks = message["content"]?.arrayValue else { throw .malformedResponse("no `content` in the Anthropic message") }
-        var text = ""
-        var toolCalls: [JSON] = []
-        for block in blocks {
-            switch block["type"]?.stringValue {
-            case "text": text += block["text"]?.stringValue ?? ""
-            case "tool_use":
-                toolCalls.append(.object([
-                    "id": block["id"] ?? .string("call"),
-                    "type": .string("function"),
-                    "function": .object([
-                        "name": block["name"] ?? .string("tool"),
-                        "arguments": .string((block["input"] ?? .object([:])).text),
-                    ]),
-                ]))
-            default: break
-            }
-        }
-        var assistant: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
-        if !toolCalls.isEmpty { assistant["tool_calls"] = .array(toolCalls) }
+        guard let content = message["content"], content.arrayValue != nil else { throw .malformedResponse("no `content` in the Anthropic message") }
+        let assistant = MessagesRequest.assistantMessage(content)
         var completion: JSONObject = [
             "id": .string("chatcmpl-\(requestID)"),
             "object": .string("chat.completion"),

@@ -111,7 +111,10 @@ extension MessagesRequest {
         return toolMessages + [.object(["role": .string("user"), "content": single ?? .array(parts)])]
     }
 
-    static func assistantMessage(_ content: JSON?) -> JSONObject {
+    /// An Anthropic assistant turn's content as an OpenAI assistant message: its text blocks as
+    /// `content`, its `tool_use` blocks as `tool_calls`. For a client's earlier turns here, and for
+    /// an Anthropic upstream's answer to an OpenAI client (`AnthropicTranslation.completion`).
+    public static func assistantMessage(_ content: JSON?) -> JSONObject {
         guard case .array(let blocks)? = content else {
             return ["role": .string("assistant"), "content": content ?? .string("")]
         }
