@@ -48,15 +48,7 @@ struct CostControlTests {
 
     /// The gateway's own ledger, read beside it (SQLite in WAL lets a second reader in).
     func withLedger<T: Sendable>(_ gateway: RunningGateway, _ body: (any LedgerStore) async throws -> T) async throws -> T {
-        let store = try await Ledger.sqlite(path: gateway.directory + "/ledger.sqlite", logger: Logger(label: "test-ledger"))
-        do {
-            let result = try await body(store)
-            try await store.close()
-            return result
-        } catch {
-            try? await store.close()
-            throw error
-        }
+        try await closing(try await Ledger.sqlite(path: gateway.directory + "/ledger.sqlite", logger: Logger(label: "test-ledger")), body)
     }
 
     @Test("auth required: no key, an unknown key and a revoked key are 401 in OpenAI's format; a valid key is served")

@@ -57,16 +57,23 @@ final class LedgerLocation: Sendable {
 
     /// Opens a store, runs `body` with it, and closes it whatever happens.
     func with<T: Sendable>(migrate: Bool = true, _ body: (any LedgerStore) async throws -> T) async throws -> T {
-        let store = try await open()
-        do {
+        try await closing(try await open()) { store in
             if migrate { try await store.migrate() }
-            let result = try await body(store)
-            try await store.close()
-            return result
-        } catch {
-            try? await store.close()
-            throw error
+            return try await body(store)
         }
+    }
+}
+
+/// Runs `body` with `store` and closes it whatever happens (a close that fails after `body`
+/// succeeded fails the test too).
+func closing<T: Sendable>(_ store: any LedgerStore, _ body: (any LedgerStore) async throws -> T) async throws -> T {
+    do {
+        let result = try await body(store)
+        try await store.close()
+        return result
+    } catch {
+        try? await store.close()
+        throw error
     }
 }
 
