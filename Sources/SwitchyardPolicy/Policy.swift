@@ -131,6 +131,9 @@ public struct RemoteSettings: Sendable, Equatable {
 public struct Price: Sendable, Equatable {
     public var inputPerMillion: Double
     public var outputPerMillion: Double
+    /// The most input tokens one image can be billed as on this target (`image_tokens`); nil for
+    /// its kind's documented worst case (`Pricing.imageTokens`).
+    public var imageTokens: Int? = nil
 }
 
 public struct TimeoutSettings: Sendable, Equatable {

@@ -73,7 +73,7 @@ private struct PolicyBuilder {
     static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers"]
     static let timeoutKeys = ["connect", "first_byte", "stall", "total"]
     static let limitKeys = ["max_concurrency", "queue", "queue_timeout", "max_response_bytes"]
-    static let priceKeys = ["input", "output"]
+    static let priceKeys = ["input", "output", "image_tokens"]
     static let ruleKeys = ["name", "when", "serve", "fallbacks", "cascade", "deny"]
     static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks", "hold_tokens", "hold_time"]
     static let constraintKeys = ["private_data"]
@@ -296,7 +296,8 @@ private struct PolicyBuilder {
         reader.checkKeys(map, allowed: Self.priceKeys, in: "price (USD per million tokens)")
         let input = map.value("input").flatMap { reader.number($0, "price.input", in: SettingRanges.price) } ?? 0
         let output = map.value("output").flatMap { reader.number($0, "price.output", in: SettingRanges.price) } ?? 0
-        return Price(inputPerMillion: input, outputPerMillion: output)
+        let images = map.value("image_tokens").flatMap { reader.int($0, "price.image_tokens", in: SettingRanges.imageTokens) }
+        return Price(inputPerMillion: input, outputPerMillion: output, imageTokens: images)
     }
 
     mutating func buildRules(_ node: Node, models: [ModelTarget]) -> [Rule] {

@@ -19,6 +19,8 @@ enum SettingRanges {
     static let timeout = DurationRange(min: .milliseconds(1), max: .seconds(24 * 3600))
     /// USD per million tokens.
     static let price = 0.0...1_000_000
+    /// Input tokens one image may be billed as.
+    static let imageTokens = 1...10_000_000
 
     static let maxConcurrency = 1...10_000
     static let queueDepth = 0...100_000

@@ -195,10 +195,6 @@ public enum AnthropicTranslation {
         }
     }
 
-    static func usage(input: Int, output: Int) -> JSON {
-        TokenUsage(promptTokens: input, completionTokens: output).json
-    }
-
     public static func completion(_ message: JSONObject, requestID: String) throws(ProviderError) -> JSONObject {
         guard let content = message["content"], content.arrayValue != nil else { throw .malformedResponse("no `content` in the Anthropic message") }
         let assistant = MessagesRequest.assistantMessage(content)
@@ -214,10 +210,8 @@ public enum AnthropicTranslation {
             ])]),
         ]
         // Usage only when the upstream reported plausible counts: a missing figure is estimated
-        // later, never taken as zero.
-        if let input = message["usage"]?["input_tokens"]?.tokenCount, let output = message["usage"]?["output_tokens"]?.tokenCount {
-            completion["usage"] = Self.usage(input: input, output: output)
-        }
+        // later, never taken as zero. Its prompt-cache tokens go along (`TokenUsage.json`).
+        if let usage = TokenUsage(anthropic: message["usage"]) { completion["usage"] = usage.json }
         return completion
     }
 }
@@ -241,8 +235,9 @@ struct AnthropicStreamTranslator: StreamTranslator {
     let id: String
     let created: Int
     private var model: JSON = .string("anthropic")
-    private var inputTokens: Int?
-    private var outputTokens: Int?
+    /// Read from `message_start` and `message_delta` as a passed-through stream's is, prompt-cache
+    /// tokens included.
+    private var usage = StreamUsage()
     /// Anthropic content-block index → OpenAI tool-call index.
     private var toolIndex: [Int: Int] = [:]
 
@@ -265,12 +260,10 @@ struct AnthropicStreamTranslator: StreamTranslator {
         guard let json = try? JSON.parse(event.data), case .object(let data) = json else {
             throw .malformedResponse("stream event is not JSON: \(event.data.prefix(200))")
         }
+        _ = usage.read(data, format: .anthropic)
         switch event.event ?? data["type"]?.stringValue {
         case "message_start":
-            let message = data["message"]
-            if let m = message?["model"] { model = m }
-            inputTokens = message?["usage"]?["input_tokens"]?.tokenCount
-            outputTokens = message?["usage"]?["output_tokens"]?.tokenCount
+            if let m = data["message"]?["model"] { model = m }
             return ([chunk(delta: ["role": .string("assistant"), "content": .string("")])], false)
         case "content_block_start":
             guard let block = data["content_block"], block["type"]?.stringValue == "tool_use", let index = data["index"]?.intValue else {
@@ -299,16 +292,14 @@ struct AnthropicStreamTranslator: StreamTranslator {
                 return ([], false)
             }
         case "message_delta":
-            if let output = data["usage"]?["output_tokens"]?.tokenCount { outputTokens = output }
-            if let input = data["usage"]?["input_tokens"]?.tokenCount, input > 0 { inputTokens = input }
             let reason = AnthropicTranslation.finishReason(data["delta"]?["stop_reason"]?.stringValue)
             return ([chunk(delta: [:], finishReason: reason)], false)
         case "message_stop":
-            guard let inputTokens, let outputTokens else { return ([], true) }
-            var usage: JSONObject = chunk(delta: [:])
-            usage["choices"] = .array([])
-            usage["usage"] = AnthropicTranslation.usage(input: inputTokens, output: outputTokens)
-            return ([usage], true)
+            guard let reported = usage.usage else { return ([], true) }
+            var final: JSONObject = chunk(delta: [:])
+            final["choices"] = .array([])
+            final["usage"] = reported.json
+            return ([final], true)
         case "error":
             throw Self.upstreamError(data, raw: event.data)
         default:  // ping, content_block_stop, and future event types

@@ -21,11 +21,16 @@ public struct StreamUsage: Sendable {
                 anthropicStart = element["message"]?["usage"]
                 return false
             case "message_delta":
-                // The final counts; input fields absent here come from `message_start`.
+                // The final counts. They are cumulative: a field absent here, or smaller than in
+                // `message_start` (a server that sends 0 for what it reported there), is taken
+                // from `message_start`, so a cached prompt is never charged as none.
                 guard case .object(var counts)? = element["usage"] else { return false }
                 if case .object(let start)? = anthropicStart {
-                    for field in start.fields where counts[field.key] == nil || counts[field.key]?.isNull == true {
-                        counts[field.key] = field.value
+                    for field in start.fields {
+                        let later = counts[field.key]
+                        if later == nil || later == .null || field.value.tokenCount.map({ earlier in later?.tokenCount.map { $0 < earlier } ?? false }) == true {
+                            counts[field.key] = field.value
+                        }
                     }
                 }
                 guard let reported = TokenUsage(anthropic: .object(counts)) else { return false }

@@ -203,7 +203,7 @@ extension RequestRouter {
             }
             var record = tracker.begin(provider.target)
             do {
-                record.reserved = try await reserve(record, tracker)
+                record.reserved = try await tracker.reserve(record)
             } catch {
                 // No room in a budget: `deny` refuses; `local_only` passes over every cloud target,
                 // and the box answers if nothing else can. A budget never blocks the local model.
@@ -227,12 +227,6 @@ extension RequestRouter {
         }
         if lastError == nil, let exhausted { throw .budgetExceeded(exhausted) }
         throw (lastError ?? unconfigured)?.gatewayError ?? .internalError("the policy names no target for this request")
-    }
-
-    /// Reserves a priced attempt's worst case in the caller's budgets; false when none applies.
-    private func reserve(_ attempt: Attempt, _ tracker: AttemptTracker) async throws(BudgetExhausted) -> Bool {
-        guard let budget = tracker.budget, !attempt.target.isLocal, let price = attempt.target.remote?.price else { return false }
-        return try await budget.reserve(attemptID: attempt.id, target: attempt.target, worstCase: Pricing.worstCase(tracker.request, price))
     }
 
     private func admit(_ target: ModelTarget) async throws(ProviderError) -> Permit {

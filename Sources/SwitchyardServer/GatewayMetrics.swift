@@ -27,6 +27,8 @@ struct GatewayMetrics: Sendable {
     let escalationsKeptLocal: Counter
     /// Spend and tokens by target and tenant, created on first use (tenants are not known at load).
     private let byTenant = TenantCounters()
+    /// What remains of each budget, by scope, created on first use (keys are not known at load).
+    let budgetRemaining = BudgetGauges()
     /// Requests the private-data constraint narrowed, by PII class and outcome (`kept_local`, `refused`).
     private let privateData: [String: (keptLocal: Counter, refused: Counter)]
 

@@ -65,19 +65,17 @@ public struct AttemptRequest: Sendable {
     public var requestedModel: String
     public var stream: Bool
     public var caller: Caller
-    /// Upper bounds for a budget reservation: the request's size in bytes, its output cap.
-    public var promptBytes: Int
-    public var maxOutputTokens: Int
+    /// The caller's budgets and the request's worst cases; nil when no budget applies.
+    public var budget: RequestBudget?
 
     public init(requestID: String, rule: String, requestedModel: String, stream: Bool, caller: Caller = .anonymous,
-                promptBytes: Int = 0, maxOutputTokens: Int = Pricing.defaultMaxOutputTokens) {
+                budget: RequestBudget? = nil) {
         self.requestID = requestID
         self.rule = rule
         self.requestedModel = requestedModel
         self.stream = stream
         self.caller = caller
-        self.promptBytes = promptBytes
-        self.maxOutputTokens = maxOutputTokens
+        self.budget = budget
     }
 }
 
@@ -101,18 +99,21 @@ extension AttemptSink {
 public final class AttemptTracker: Sendable {
     public let request: AttemptRequest
     private let sink: any AttemptSink
-    /// The caller's budgets; nil when none applies.
-    let budget: (any AttemptBudget)?
     private let next = Atomic<Int>(1)
     private let cost = Atomic<Int64>(0)
+    private let exhausted = Mutex<String?>(nil)
 
     /// What the attempts ended so far cost (priced cloud usage, in nano-dollars).
     public var costNanodollars: Int64 { cost.load(ordering: .relaxed) }
 
-    public init(request: AttemptRequest, sink: any AttemptSink, budget: (any AttemptBudget)? = nil) {
+    /// The first budget (`key:ID`, `tenant:NAME`) that had no room for an attempt of this
+    /// request, whatever path the request then took (a fallback, a cascade keeping its local
+    /// answer, a cheaper target): the answer says so.
+    public var exhaustedBudget: String? { exhausted.withLock { $0 } }
+
+    public init(request: AttemptRequest, sink: any AttemptSink) {
         self.request = request
         self.sink = sink
-        self.budget = budget
     }
 
     func begin(_ target: ModelTarget) -> Attempt {
@@ -139,6 +140,19 @@ public final class AttemptTracker: Sendable {
 
     public func commit(_ attempt: Attempt) async {
         await sink.attemptCommitted(attempt, of: request)
+    }
+
+    /// Reserves a priced attempt's worst case on its target in the caller's budgets; false when
+    /// none applies (no budget, a local or unpriced target).
+    func reserve(_ attempt: Attempt) async throws(BudgetExhausted) -> Bool {
+        guard let budget = request.budget, attempt.target.remote?.price != nil else { return false }
+        do {
+            return try await budget.budgets.reserve(attemptID: attempt.id,
+                                                    worstCase: Pricing.worstCase(budget.bounds.bound(for: attempt.target), on: attempt.target))
+        } catch {
+            exhausted.withLock { $0 = $0 ?? error.scope }
+            throw error
+        }
     }
 }
 

@@ -7,7 +7,22 @@ import SwitchyardWire
 public protocol AttemptBudget: Sendable {
     /// Reserves `worstCase` nano-dollars under `attemptID`; false when no budget applies to this
     /// caller (nothing reserved). Throws when a budget has no room.
-    func reserve(attemptID: String, target: ModelTarget, worstCase: Int64) async throws(BudgetExhausted) -> Bool
+    func reserve(attemptID: String, worstCase: Int64) async throws(BudgetExhausted) -> Bool
+    /// Ends the reservation held under `attemptID`: spent at `cost` nano-dollars, or released when
+    /// the attempt cost nothing.
+    func settle(attemptID: String, cost: Int64) async throws
+}
+
+/// The caller's budgets, and what the request can cost on each kind of target: what a priced
+/// attempt reserves (`AttemptTracker.reserve`).
+public struct RequestBudget: Sendable {
+    public var budgets: any AttemptBudget
+    public var bounds: BillingBounds
+
+    public init(budgets: any AttemptBudget, bounds: BillingBounds) {
+        self.budgets = budgets
+        self.bounds = bounds
+    }
 }
 
 /// A budget with no room for an attempt's worst case.
@@ -40,12 +55,28 @@ public enum Pricing {
         return value.isFinite ? Int64(min(value.rounded(), 9e18)) : 0
     }
 
-    /// The most an attempt can cost: a token per byte of the request (no tokenizer makes more),
-    /// and the output tokens the request allows. At the plain input rate: a prompt written to a
-    /// cache (1.25×) stays within it while it has under 0.8 tokens a byte, and text has about 0.25.
-    public static func worstCase(_ request: AttemptRequest, _ price: Price) -> Int64 {
-        nanodollars(TokenUsage(promptTokens: min(request.promptBytes, TokenUsage.maxTokens),
-                               completionTokens: min(request.maxOutputTokens, TokenUsage.maxTokens)), price)
+    /// The most an attempt on `target` can cost (docs/cost.md, "The reservation rule"): its
+    /// request's billable tokens there, images at the target's per-image worst case, the prompt at
+    /// its dearest cache-write rate. A request with no bound costs more than any budget holds.
+    public static func worstCase(_ bound: BillingBound, on target: ModelTarget) -> Int64 {
+        guard let price = target.remote?.price else { return 0 }
+        guard case .bounded(let tokens) = bound else { return unboundedWorstCase }
+        let input = (Double(tokens.promptTokens) + Double(tokens.images) * Double(imageTokens(target))) * tokens.inputFactor
+        let value = (input * price.inputPerMillion + Double(tokens.outputTokens) * price.outputPerMillion) * 1000
+        return Int64(min(value.rounded(), Double(unboundedWorstCase)))
+    }
+
+    /// Twice the largest budget a policy or key may hold ($1e9), and far from what overflows a
+    /// ledger's sums of spent, reserved and asked.
+    static let unboundedWorstCase: Int64 = 2_000_000_000_000_000_000
+
+    /// The most input tokens one image can be billed as on `target`: its `price.image_tokens`, or
+    /// the most its kind documents. Anthropic scales larger images down to about 1,600 tokens.
+    /// OpenAI counts a high-detail image in 512-pixel tiles of an image fitted to 2048×2048 and
+    /// then to 768 pixels on its short side (at most 2×4 tiles); gpt-4o-mini counts each tile as
+    /// 5,667 tokens on a base of 2,833 (gpt-4o: 170 on 85), so 48,169 covers every OpenAI model.
+    public static func imageTokens(_ target: ModelTarget) -> Int {
+        target.remote?.price?.imageTokens ?? (target.isAnthropic ? 1600 : 2833 + 8 * 5667)
     }
 
     /// Output tokens a budgeted request may generate when it does not say: the gateway asks the

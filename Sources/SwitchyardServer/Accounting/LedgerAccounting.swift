@@ -27,10 +27,10 @@ struct LedgerAccounting: AttemptSink {
         // The budget first, then the record: a crash between the two leaves the money counted
         // (the upstream billed it) and at worst a record in progress, never a spend the budget
         // forgot. Either way the client's answer is sent only after both.
-        if attempt.reserved {
+        if attempt.reserved, let budget = request.budget {
             do {
                 // Whatever the attempt cost is spent, even a failed one; one that cost nothing frees its reservation.
-                if entry.cost > .zero { try await ledger.settle(id: attempt.id, actual: entry.cost) } else { try await ledger.release(id: attempt.id) }
+                try await budget.budgets.settle(attemptID: attempt.id, cost: entry.cost.value)
             } catch {
                 writeFailures.increment()
                 logger.error("budget settlement failed; the reservation is released at the next recovery",

@@ -1,4 +1,3 @@
-import Metrics
 import SwitchyardLedger
 import SwitchyardPolicy
 import SwitchyardRouter
@@ -8,8 +7,10 @@ import SwitchyardRouter
 struct CallerBudgets: AttemptBudget, BudgetSignals {
     let ledger: any LedgerStore
     let scopes: [BudgetScope]
+    /// `switchyard_budget_remaining_usd`, refreshed after each reservation and each settlement.
+    let gauges: BudgetGauges
 
-    init?(ledger: any LedgerStore, key: AuthenticatedKey?, policy: Policy) {
+    init?(ledger: any LedgerStore, key: AuthenticatedKey?, policy: Policy, gauges: BudgetGauges) {
         guard let key else { return nil }
         var scopes: [BudgetScope] = []
         if let scope = key.budget { scopes.append(scope) }
@@ -19,9 +20,10 @@ struct CallerBudgets: AttemptBudget, BudgetSignals {
         guard !scopes.isEmpty else { return nil }
         self.ledger = ledger
         self.scopes = scopes
+        self.gauges = gauges
     }
 
-    func reserve(attemptID: String, target: ModelTarget, worstCase: Int64) async throws(BudgetExhausted) -> Bool {
+    func reserve(attemptID: String, worstCase: Int64) async throws(BudgetExhausted) -> Bool {
         let outcome: ReservationOutcome
         do {
             outcome = try await ledger.reserve(id: attemptID, scopes: scopes, amount: Nanodollars(worstCase), now: .now)
@@ -29,7 +31,7 @@ struct CallerBudgets: AttemptBudget, BudgetSignals {
             // A budget that cannot be checked is not spent against: the cloud is refused, the box is not.
             throw BudgetExhausted(scope: "ledger unavailable", resetsAtUnixMilliseconds: nil)
         }
-        refreshGauges()
+        await gauges.refresh(scopes, from: ledger)
         switch outcome {
         case .reserved:
             return true
@@ -38,16 +40,15 @@ struct CallerBudgets: AttemptBudget, BudgetSignals {
         }
     }
 
-    /// `switchyard_budget_remaining_usd{scope}`, refreshed off the request path after each reservation.
-    private func refreshGauges() {
-        let (ledger, scopes) = (self.ledger, self.scopes)
-        Task {
-            for scope in scopes {
-                guard let state = try? await ledger.budgetState(scope, now: .now) else { continue }
-                Gauge(label: "switchyard_budget_remaining_usd", dimensions: [("scope", "\(scope.kind.rawValue):\(scope.id)")])
-                    .record(state.remaining.usd)
-            }
+    func settle(attemptID: String, cost: Int64) async throws {
+        var failure: (any Error)?
+        do {
+            if cost > 0 { try await ledger.settle(id: attemptID, actual: Nanodollars(cost)) } else { try await ledger.release(id: attemptID) }
+        } catch {
+            failure = error
         }
+        await gauges.refresh(scopes, from: ledger)
+        if let failure { throw failure }
     }
 
     /// The tightest budget: least remaining, and its used share.

@@ -37,23 +37,25 @@ struct RequestPath: Sendable {
             let body = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes)
             var gatewayRequest = try format.parse(body, headers: request.headers)
             let summary = gatewayRequest.summary
-            let budgets = policy.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: router.policy) }
+            let budgets = policy.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: router.policy, gauges: metrics.budgetRemaining) }
             if budgets != nil, summary.maxTokens == nil {
                 // A budgeted request's output is capped, so that its reservation bounds what it can spend.
                 gatewayRequest.chat.body["max_tokens"] = .int(Pricing.defaultMaxOutputTokens)
             }
-            let decision = try await router.decide(summary, headers: Self.switchyardHeaders(request.headers), caller: caller, budgets: budgets)
+            var decision = try await router.decide(summary, headers: Self.switchyardHeaders(request.headers), caller: caller, budgets: budgets)
+            // A budgeted request is sent only where its worst case is known, and reserved at it.
+            let budget = budgets.map { RequestBudget(budgets: $0, bounds: BillingBounds(gatewayRequest)) }
+            if let budget { decision = try decision.bounded(by: budget.bounds, in: router.policy) }
             if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
             let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: summary.model,
-                                                                 stream: summary.stream, caller: caller, promptBytes: summary.sizeInBytes,
-                                                                 maxOutputTokens: summary.maxTokens ?? Pricing.defaultMaxOutputTokens),
-                                         sink: policy.accounting, budget: budgets)
+                                                                 stream: summary.stream, caller: caller, budget: budget),
+                                         sink: policy.accounting)
             if summary.stream {
                 let served = try await router.stream(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
-                describe(served, gatewayRequest, in: &headers)
+                describe(served, gatewayRequest, tracker, in: &headers)
                 count(served, metrics)
                 log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
                     escalation: served.escalation)
@@ -72,7 +74,7 @@ struct RequestPath: Sendable {
                                                 completionCharacters: UsageEstimate.characters(in: served.answer.body))
                 await tracker.end(served.attempt, .served, usage: estimate, estimated: true)
             }
-            describe(served, gatewayRequest, in: &headers)
+            describe(served, gatewayRequest, tracker, in: &headers)
             headers[.switchyardCostUSD] = Self.usd(tracker.costNanodollars)
             count(served, metrics)
             log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
@@ -150,7 +152,7 @@ struct RequestPath: Sendable {
         } catch {}
     }
 
-    private func describe<Answer>(_ served: Served<Answer>, _ request: GatewayRequest, in headers: inout HTTPFields) {
+    private func describe<Answer>(_ served: Served<Answer>, _ request: GatewayRequest, _ tracker: AttemptTracker, in headers: inout HTTPFields) {
         headers[.switchyardRoute] = Tier(served.target).rawValue
         // An Anthropic request served from its chat form: what that form could not carry.
         if let messages = request.messages, !served.target.isAnthropic {
@@ -164,8 +166,9 @@ struct RequestPath: Sendable {
         if !served.skipped.isEmpty {
             headers[.switchyardFallback] = served.skipped.map(\.description).joined(separator: ", ")
         }
-        if let scope = served.skipped.lazy.compactMap({ if case .budget(let scope) = $0.why { scope } else { nil } }).first {
-            headers[.switchyardBudget] = "exhausted(\(scope)); served on the box"
+        // Whatever path it took (a fallback, a cascade keeping its local answer, a cheaper target).
+        if let scope = tracker.exhaustedBudget {
+            headers[.switchyardBudget] = "exhausted(\(scope)); " + (served.target.isLocal ? "served on the box" : "served by \(served.target.name)")
         }
     }
 
