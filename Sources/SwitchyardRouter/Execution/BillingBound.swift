@@ -60,18 +60,19 @@ public struct BillingBounds: Sendable, Equatable {
                 case "image_url", "input_image": images += 1
                 // Audio is billed at an audio rate the policy's price does not know; a file (a PDF)
                 // by its pages; a part type the gateway does not know, by nobody knows what.
-                case let type: return .unbounded(what: type ?? "content part", param: "messages[\(m)].content[\(p)]")
+                case let type: return .unbounded(what: "content part '\(type?.prefix(40) ?? "")'", param: "messages[\(m)].content[\(p)]")
                 }
             }
         }
-        if let modalities = body["modalities"]?.arrayValue, modalities.contains(where: { $0 != .string("text") }) {
+        if let modalities = body["modalities"], !modalities.isNull, modalities.arrayValue?.allSatisfy({ $0 == .string("text") }) != true {
             return .unbounded(what: "audio output", param: "modalities")
         }
         if let audio = body["audio"], !audio.isNull { return .unbounded(what: "audio output", param: "audio") }
         // Searches are billed per call, and the pages they bring back as input.
         if let search = body["web_search_options"], !search.isNull { return .unbounded(what: "web_search_options", param: "web_search_options") }
-        if let tier = body["service_tier"]?.stringValue, !["auto", "default", "flex"].contains(tier) {
-            return .unbounded(what: "service_tier '\(tier)' (billed above the standard price)", param: "service_tier")
+        // Priority processing is billed above the standard price the policy states.
+        if let tier = body["service_tier"], !tier.isNull, !["auto", "default", "flex"].contains(tier.stringValue ?? "") {
+            return .unbounded(what: "service_tier", param: "service_tier")
         }
         var choices = body["n"]?.intValue ?? 1
         if let bestOf = body["best_of"], !bestOf.isNull {
@@ -108,7 +109,7 @@ public struct BillingBounds: Sendable, Equatable {
             // Server tools (web search and fetch, code execution, …) bill per call and bring back
             // input of their own; only Anthropic-defined client tools have a known cost.
             guard ["bash_", "text_editor_", "computer_", "memory_"].contains(where: type.hasPrefix) else {
-                return .unbounded(what: "server tool \(type)", param: "tools.\(t)")
+                return .unbounded(what: "server tool '\(type.prefix(60))'", param: "tools.\(t)")
             }
             prompt += anthropicDefinedToolTokens
         }
@@ -187,13 +188,15 @@ extension RouteDecision {
     /// targets stay (no budget ever blocks the local model). Nothing left is a 400 that names
     /// what cannot be bounded.
     public func bounded(by bounds: BillingBounds, in policy: Policy) throws(GatewayError) -> RouteDecision {
+        let named = action.targets
         var unbounded: (what: String, param: String?)?
         let allowed = policy.models.filter { target in
             guard target.remote?.price != nil, case .unbounded(let what, let param) = bounds.bound(for: target) else { return true }
-            unbounded = unbounded ?? (what, param)
+            if unbounded == nil, named.contains(target.name) { unbounded = (what, param) }
             return false
         }.map(\.name)
-        guard let unbounded, case let kept = action.restricted(to: allowed, otherwise: .deny("")), kept != action else { return self }
+        guard let unbounded else { return self }
+        let kept = action.restricted(to: allowed, otherwise: .deny(""))
         if case .deny = kept {
             throw GatewayError(status: 400, code: "budget_unbounded",
                                message: "This request's \(unbounded.what) is billed in a way no budget reservation can bound before it is sent, "
@@ -205,5 +208,16 @@ extension RouteDecision {
         decision.action = kept
         decision.reason += " budget-unbounded=\(unbounded.param ?? "request")"
         return decision
+    }
+}
+
+extension RouteDecision.Action {
+    /// Every target the action may send the request to.
+    var targets: [String] {
+        switch self {
+        case .serve(let candidates): candidates
+        case .cascade(let cascade): [cascade.first, cascade.escalateTo] + cascade.fallbacks
+        case .deny: []
+        }
     }
 }
