@@ -25,7 +25,7 @@ struct LedgerMeasurementTests {
             for n in 0..<20 { try await store.record([LedgerSamples.attempt("warm-\(n)", request: "warm")]) }
 
             // One caller at a time: the latency of a lone call (a commit each).
-            var recordLatency: [Duration] = [], reserveLatency: [Duration] = [], settleLatency: [Duration] = []
+            var recordLatency: [Duration] = [], reserveLatency: [Duration] = [], settleLatency: [Duration] = [], stateLatency: [Duration] = []
             let clock = ContinuousClock()
             for n in 0..<200 {
                 let attempt = LedgerSamples.attempt("seq-\(n)", request: "seq-\(n)")
@@ -36,6 +36,8 @@ struct LedgerMeasurementTests {
                 })
                 #expect(outcome == .reserved)
                 settleLatency.append(try await clock.measure { try await store.settle(id: "seq-\(n)", actual: Nanodollars(100)) })
+                // The read a budgeted request makes after each reservation and settlement (the remaining-budget gauge).
+                stateLatency.append(try await clock.measure { _ = try await store.budgetState(budget, now: day) })
             }
 
             // 64 concurrent callers, one attempt per call: group commit shares transactions.
@@ -76,7 +78,8 @@ struct LedgerMeasurementTests {
             print("""
                 ledger \(backend.rawValue): record p50 \(Self.percentile(recordLatency, 0.5)) p99 \(Self.percentile(recordLatency, 0.99)); \
                 reserve p50 \(Self.percentile(reserveLatency, 0.5)) p99 \(Self.percentile(reserveLatency, 0.99)); \
-                settle p50 \(Self.percentile(settleLatency, 0.5)); \
+                settle p50 \(Self.percentile(settleLatency, 0.5)); budget state p50 \(Self.percentile(stateLatency, 0.5)) \
+                p99 \(Self.percentile(stateLatency, 0.99)); \
                 \(writers) concurrent recorders: \(Self.perSecond(writers * perWriter, recordElapsed)) attempts/s; \
                 \(reservers) concurrent reservers: \(Self.perSecond(reservers * perReserver, reserveElapsed)) reservations/s
                 """)
