@@ -28,9 +28,8 @@ public struct StreamUsage: Sendable {
                 if case .object(let start)? = anthropicStart {
                     for field in start.fields {
                         let later = counts[field.key]
-                        if later == nil || later == .null || field.value.tokenCount.map({ earlier in later?.tokenCount.map { $0 < earlier } ?? false }) == true {
-                            counts[field.key] = field.value
-                        }
+                        let smaller = later?.tokenCount.flatMap { later in field.value.tokenCount.map { later < $0 } } ?? false
+                        if later == nil || later == .null || smaller { counts[field.key] = field.value }
                     }
                 }
                 guard let reported = TokenUsage(anthropic: .object(counts)) else { return false }
