@@ -399,6 +399,29 @@ struct BudgetHeaderTests {
         }
     }
 
+    @Test("A budget that had no room for one target, then another target failed: the error still says the budget had no room")
+    func exhaustedThenFailed() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["ok"])) { cloud in
+            try await ScriptedProvider.with(.status(500, body: #"{"error":{"message":"down"}}"#)) { down in
+                let models = """
+                  dear: {kind: openai, base_url: "\(cloud.baseURL)", model: m, api_key_env: K, price: {input: 1000, output: 2000}}
+                  down: {kind: openai, base_url: "\(down.baseURL)", model: m, api_key_env: K}
+                """
+                try await Fixtures.withGateway(policy: policy(cloud, exhausted: "local_only", models: models,
+                                                              rules: "  - {name: main, serve: dear, fallbacks: [down]}"),
+                                               environment: environment) { gateway in
+                    let key = try await CostControlTests().createKey(gateway, #"{"name":"broke","budget_usd":0,"period":"total"}"#)
+                    for (anthropic, stream) in Self.shapes {
+                        let response = try await ask(gateway, key: key.secret, anthropic: anthropic, stream: stream)
+                        #expect(response.status == 502, "\(response.bodyText)")
+                        #expect(response.header("x-switchyard-budget") == "exhausted(key:\(key.id))", "anthropic \(anthropic), stream \(stream)")
+                    }
+                    #expect(cloud.received.isEmpty && down.received.count == Self.shapes.count)
+                }
+            }
+        }
+    }
+
     @Test("Kept on the box by an exhausted budget, by a cascade or a fallback, under deny and local_only: the header says so on both fronts; what cannot be bounded goes to the box too")
     func keptOnTheBox() async throws {
         try Fixtures.requireEngine()

@@ -32,6 +32,7 @@ struct RequestPath: Sendable {
         let (router, metrics) = (policy.router, policy.metrics)
         let caller = key?.caller ?? .anonymous
         metrics.requests(format.front).increment()
+        var tracked: AttemptTracker?
         do {
             if let key { headers.append(try rateLimiter.admit(key)) }
             let body = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes)
@@ -53,6 +54,7 @@ struct RequestPath: Sendable {
             let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: summary.model,
                                                                  stream: summary.stream, caller: caller, budget: budget),
                                          sink: policy.accounting)
+            tracked = tracker
             if summary.stream {
                 let served = try await router.stream(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
                 describe(served, gatewayRequest, tracker, in: &headers)
@@ -85,6 +87,8 @@ struct RequestPath: Sendable {
         } catch {
             metrics.rejected.increment()
             logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
+            // A budget that had no room says so when the request then failed another way too.
+            if let scope = tracked?.exhaustedBudget { headers[.switchyardBudget] = "exhausted(\(scope))" }
             return format.front.errorResponse(error, headers: headers)
         }
     }
