@@ -158,6 +158,10 @@ struct BudgetBillingTests {
         let usage = #"{"prompt_tokens":\#(promptTokens),"completion_tokens":\#(completion),"total_tokens":\#(promptTokens + completion)}"#
         try await ScriptedProvider.with(.hostileUsage(openAI: usage, anthropic: "{}")) { cloud in
             try await Self.withGateway(models: Self.target("gpt", kind: "openai", cloud, rate), budgetUSD: 0.05) { gateway, _ in
+                // The issue's request: 128 choices of 100 tokens at $10 per million could bill $0.128.
+                let all = try await gateway.post("/v1/chat/completions", Self.chat("gpt", .string("Name a colour."), maxTokens: maxTokens,
+                                                                                  stream: false, extra: ["n": .int(128)]))
+                #expect(all.status == 429 && all.json["error"]?["code"] == .string("budget_exceeded"), "\(all.status) \(all.bodyText)")
                 var spent = Nanodollars.zero
                 var statuses: [Int] = []
                 for round in 0..<8 {
