@@ -123,10 +123,13 @@ def ledger_rows(state: pathlib.Path, sql: str, *args) -> list[tuple]:
 def run() -> None:
     if not check(f"the image {IMAGE} exists (`make image` builds it)", podman("image", "exists", IMAGE).returncode == 0):
         return
-    config = json.loads(podman("image", "inspect", IMAGE).stdout)[0]["Config"]
-    check("the image runs as a non-root user", config.get("User") == f"{UID}:{UID}", config.get("User", ""))
-    check("the image has a health check on /healthz", "/healthz" in " ".join((config.get("Healthcheck") or {}).get("Test", [])))
-    shipped = podman("run", "--rm", "--network", "host", IMAGE, "switchyard", "policy", "check", "/etc/switchyard/policy.yaml")
+    inspected = json.loads(podman("image", "inspect", IMAGE).stdout)[0]
+    user = inspected["Config"].get("User", "")
+    check("the image runs as a non-root user", user == f"{UID}:{UID}", user)
+    health = " ".join((inspected.get("Healthcheck") or {}).get("Test", []))
+    check("the image has a health check on /healthz", "/healthz" in health, health or "none")
+    shipped = podman("run", "--rm", "--network", "host", "--no-healthcheck", IMAGE,
+                     "switchyard", "policy", "check", "/etc/switchyard/policy.yaml")
     check("the image's own policy passes `switchyard policy check`", shipped.returncode == 0, shipped.stdout + shipped.stderr)
 
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="switchyard-image-test-"))
