@@ -25,6 +25,7 @@ import tempfile
 import helm_python as helm
 import kubernetes_validate
 import yaml
+from checklist import Checklist
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "deploy" / "helm" / "switchyard"
@@ -34,14 +35,8 @@ CHART = pathlib.Path(tempfile.mkdtemp(prefix="switchyard-chart-")) / "switchyard
 KUBE_VERSION = os.environ.get("KUBE_VERSION", "1.37.0")
 RELEASE, NAMESPACE = "sy", "switchyard"
 
-passed: list[str] = []
-failed: list[str] = []
-
-
-def check(name: str, ok: bool, detail: str = "") -> bool:
-    (passed if ok else failed).append(name)
-    print(f"{'PASS' if ok else 'FAIL'} {name}" + (f": {detail}" if detail and not ok else ""))
-    return ok
+checks = Checklist("chart-test")
+check = checks.check
 
 
 def render(values: dict | None) -> list[dict]:
@@ -261,10 +256,7 @@ def main() -> int:
         check_refusals()
     finally:
         shutil.rmtree(CHART.parent)
-    print(f"chart-test: {len(passed)} passed, {len(failed)} failed")
-    for name in failed:
-        print(f"  failed: {name}")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

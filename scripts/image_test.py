@@ -35,6 +35,8 @@ import time
 import urllib.error
 import urllib.request
 
+from checklist import Checklist
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "scripts" / "containers.conf"))
 VERSION = re.search(r'^appVersion: *"(.*)"$', (ROOT / "deploy/helm/switchyard/Chart.yaml").read_text(), re.M).group(1)
@@ -42,14 +44,8 @@ IMAGE = f"{os.environ.get('SWITCHYARD_IMAGE', 'localhost/switchyard')}:{VERSION}
 UID = 10001  # deploy/Containerfile's user
 READY_SECONDS, RELOAD_SECONDS, STOP_SECONDS = 180, 30, 30
 
-passed: list[str] = []
-failed: list[str] = []
-
-
-def check(name: str, ok: bool, detail: str = "") -> bool:
-    (passed if ok else failed).append(name)
-    print(f"{'PASS' if ok else 'FAIL'} {name}" + (f": {detail}" if detail and not ok else ""), flush=True)
-    return ok
+checks = Checklist("image-test")
+check = checks.check
 
 
 def podman(*args: str, timeout: float = 60, check_status: bool = False) -> subprocess.CompletedProcess:
@@ -232,10 +228,7 @@ def run() -> None:
 
 def main() -> int:
     run()
-    print(f"image-test: {len(passed)} passed, {len(failed)} failed")
-    for name in failed:
-        print(f"  failed: {name}")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

@@ -21,12 +21,13 @@ KUBERNETES_VALIDATE="kubernetes-validate==1.37.0"  # Kubernetes' schemas up to 1
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. Debian packages.
-missing=()
-for pkg in libcurl4-openssl-dev libssl-dev libsqlite3-dev postgresql; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Installs those of the named Debian packages that are missing, as root; otherwise names them and fails.
+apt_install_missing() {
+  local missing=() pkg
+  for pkg; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   if [ "$(id -u)" = 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -34,24 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     log "missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})"
-    exit 1
+    return 1
   fi
-fi
-# The image's tools (shared/notes/containers.md): optional, since the image test is skipped without them.
-missing=()
-for pkg in podman runc mmdebstrap; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    log "installing ${missing[*]} (container image)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    log "not installed: ${missing[*]}; \`make image\` needs them, and \`make test\` skips the image test (sudo apt-get install ${missing[*]})"
-  fi
-fi
+}
+
+# 1. Debian packages.
+apt_install_missing libcurl4-openssl-dev libssl-dev libsqlite3-dev postgresql || exit 1
+# The container image's tools (shared/notes/containers.md): optional.
+apt_install_missing podman runc mmdebstrap \
+  || log "without them \`make image\` cannot run, and \`make test\` skips the image test"
 
 # 2. Python venv with the engine, the default model and the SDK used by the tests.
 if [ ! -x "$VENV/bin/python" ]; then
