@@ -222,6 +222,10 @@ def check_refusals() -> None:
         ("an external engine with a kind: local model", {"engine": {"mode": "external"}}, "model \"local\" is kind: local"),
         ("a policy that is not a mapping", {"policy": {"content": "- just\n- a list\n"}}, "is not a policy"),
         ("a Secret key that is not a variable name", {"secrets": {"env": {"OPENAI API KEY": "x"}}}, "'OPENAI API KEY' does not match pattern"),
+        ("a policy without API keys", {"policy": {"content": policy.replace("auth: {mode: required}", "auth: {mode: off}")}},
+         "the policy's auth.mode is off"),
+        ("a policy that does not mention auth", {"policy": {"content": policy.replace("auth: {mode: required}", "")}},
+         "the policy's auth.mode is off"),
         ("both an existing Secret and secrets.env", {"secrets": {"existingSecret": "s", "env": {"OPENAI_API_KEY": "x"}}}, "not both"),
         # values.schema.json: a misspelt or mistyped setting is an error, not silently ignored.
         ("a misspelt setting", {"replicas": 3}, "additional properties 'replicas' not allowed"),
@@ -230,6 +234,12 @@ def check_refusals() -> None:
     for name, values, message in cases:
         error = render_error(values)
         check(f"refused: {name}", error is not None and message in error, f"rendered, or without '{message}': {error}")
+
+    # An open policy behind something that authenticates: served with --allow-unauthenticated.
+    container = one(render({"allowUnauthenticated": True, "policy": {"content": policy.replace("auth: {mode: required}", "")}}),
+                    "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    check("accepted: an open policy with allowUnauthenticated, served with --allow-unauthenticated",
+          "--allow-unauthenticated" in container["args"])
 
     # A policy that names its PostgreSQL ledger itself renders, unchanged (no second ledger line).
     values = {"ledger": {"postgres": {"enabled": True}}, "secrets": {"existingSecret": "s"}, "replicaCount": 2, "policy": {"content": postgres_policy}}

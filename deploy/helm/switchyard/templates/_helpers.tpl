@@ -41,14 +41,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{/* The operator's policy: policy.content, or the chart's copy of deploy/policy.yaml. */}}
+{{- define "switchyard.policySource" -}}
+{{- .Values.policy.content | default (.Files.Get "files/policy.yaml") -}}
+{{- end -}}
+
 {{/*
-The policy file as mounted: policy.content, or the chart's copy of deploy/policy.yaml; with
-ledger.postgres and no `ledger:` section of its own, the chart's ledger line appended. The
-operator's text is otherwise kept byte for byte, so the gateway's FILE:LINE diagnostics point
-at lines the operator wrote.
+The policy file as mounted: the operator's, with the chart's ledger line appended when
+ledger.postgres is on and the policy has no `ledger:` section. The text is otherwise kept byte
+for byte, so the gateway's FILE:LINE diagnostics point at lines the operator wrote.
 */}}
 {{- define "switchyard.policyText" -}}
-{{- $text := .Values.policy.content | default (.Files.Get "files/policy.yaml") -}}
+{{- $text := include "switchyard.policySource" . -}}
 {{- $doc := fromYaml $text -}}
 {{- if and .Values.ledger.postgres.enabled (not (hasKey $doc "ledger")) -}}
 {{- printf "%s\n\n# Added by the Helm chart (ledger.postgres.enabled): replicas share keys, budgets and records.\nledger: {postgres_url_env: %s}\n" (trimSuffix "\n" $text) .Values.ledger.postgres.urlEnv -}}
@@ -81,7 +85,7 @@ Settings that refuse to render, each with what to do instead. Included by the De
 that every render checks them.
 */}}
 {{- define "switchyard.checks" -}}
-{{- $text := .Values.policy.content | default (.Files.Get "files/policy.yaml") -}}
+{{- $text := include "switchyard.policySource" . -}}
 {{- if not $text -}}
 {{- fail "switchyard: no policy: set policy.content (e.g. --set-file policy.content=my-policy.yaml)" -}}
 {{- end -}}
@@ -108,7 +112,7 @@ that every render checks them.
   {{- fail (printf "switchyard: ledger.postgres.enabled needs the database URL in the Secret under %s: set secrets.existingSecret to a Secret holding it, or secrets.env.%s" $urlEnv $urlEnv) -}}
   {{- end -}}
 {{- else if eq $kind "postgres" -}}
-  {{- fail (printf "switchyard: the policy keeps the ledger in PostgreSQL (ledger.postgres_url_env: %s): set ledger.postgres.enabled=true and ledger.postgres.urlEnv=%s, with the URL in the Secret" (fromYaml $text).ledger.postgres_url_env (fromYaml $text).ledger.postgres_url_env) -}}
+  {{- fail (printf "switchyard: the policy keeps the ledger in PostgreSQL (ledger.postgres_url_env: %s): set ledger.postgres.enabled=true and ledger.postgres.urlEnv=%s, with the URL in the Secret" $doc.ledger.postgres_url_env $doc.ledger.postgres_url_env) -}}
 {{- end -}}
 {{- $max := int (include "switchyard.maxReplicas" .) -}}
 {{- if and (gt $max 1) (eq $kind "sqlite") -}}
@@ -116,6 +120,10 @@ that every render checks them.
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- fail "switchyard: autoscaling.minReplicas is larger than autoscaling.maxReplicas" -}}
+{{- end -}}
+{{- $auth := (($doc.auth | default dict).mode | default "off") | toString -}}
+{{- if and (eq $auth "off") (not .Values.allowUnauthenticated) -}}
+{{- fail "switchyard: the policy's auth.mode is off (the default), and the gateway refuses to listen beyond loopback with it: anyone reaching the Service could spend the cloud budget. Set `auth: {mode: required}` in the policy, or allowUnauthenticated=true if something in front of the gateway authenticates callers" -}}
 {{- end -}}
 {{- if eq .Values.engine.mode "external" -}}
   {{- range $name, $model := $doc.models -}}
