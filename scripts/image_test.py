@@ -227,7 +227,10 @@ def run() -> None:
 
 
 def main() -> int:
-    run()
+    try:
+        run()
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, sqlite3.Error) as error:
+        check("the test ran to its end", False, f"{type(error).__name__}: {error}")
     return checks.finish()
 
 
