@@ -78,7 +78,8 @@ if ! has anthropic; then
   log "installing the anthropic SDK (used by the tests)"
   "$py" -m pip install -q "$ANTHROPIC_SDK"
 fi
-if ! has helm-python-sdk || ! has kubernetes-validate; then
+# Asked of Python rather than pip: one interpreter start, not two `pip show` (a second each).
+if ! "$py" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("helm_python") and u.find_spec("kubernetes_validate")))'; then
   log "installing $HELM_SDK and $KUBERNETES_VALIDATE (the Helm chart's check)"
   "$py" -m pip install -q "$HELM_SDK" "$KUBERNETES_VALIDATE"
 fi
