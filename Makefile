@@ -8,8 +8,11 @@ SWIFT_BUILD_FLAGS ?=
 # Seconds of fuzzing per harness: `make fuzz` (FUZZ_SECONDS), and the quick pass `make test` ends with.
 FUZZ_SECONDS ?= 60
 FUZZ_QUICK_SECONDS ?= 5
+PYTHON := $(SWITCHYARD_HOME)/venv/bin/python
+# Podman works here when it answers `podman info` with the settings the image scripts use.
+PODMAN_WORKS := command -v podman >/dev/null 2>&1 && CONTAINERS_CONF=$${CONTAINERS_CONF:-scripts/containers.conf} podman info >/dev/null 2>&1
 
-.PHONY: setup build release run test fuzz bench clean
+.PHONY: setup build release run test fuzz bench clean image image-test chart-test
 
 setup:
 	@bash scripts/setup.sh
@@ -26,9 +29,24 @@ run: release
 # One test at a time: several tests measure how fast a cancellation reaches an upstream,
 # and a load test running beside them on 2 cores would measure the scheduler instead.
 # Then every fuzz harness for a few seconds, after replaying the inputs that once failed.
+# Then the Helm chart's offline check, and the container image's test where podman works.
 test: setup
 	swift test --no-parallel $(SWIFT_BUILD_FLAGS)
+	$(PYTHON) scripts/chart_check.py
+	@if $(PODMAN_WORKS); then $(MAKE) --no-print-directory image-test; \
+	else echo "image-test: skipped: podman is not installed or does not work here (\`podman info\` fails); see docs/operations.md"; fi
 	FUZZ_SECONDS=$(FUZZ_QUICK_SECONDS) bash scripts/fuzz.sh
+
+# The container image, deploy/Containerfile (docs/operations.md, "The container image"), and a
+# test that runs it; the Helm chart deploy/helm/switchyard, rendered and validated offline.
+image: setup
+	bash scripts/image.sh
+
+image-test: image
+	$(PYTHON) scripts/image_test.py
+
+chart-test: setup
+	$(PYTHON) scripts/chart_check.py
 
 # libFuzzer harnesses for the code that parses hostile bytes (Fuzz/, docs/operations.md#fuzzing).
 fuzz:

