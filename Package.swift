@@ -38,7 +38,8 @@ let package = Package(
         .target(name: "SwitchyardHTTP", dependencies: ["CCurl"]),
         .target(name: "SwitchyardWire"),
         .target(name: "SwitchyardPolicy", dependencies: [
-            "SwitchyardWire",
+            // HeaderSyntax: a policy's headers are refused at load by the rule the client enforces.
+            "SwitchyardWire", "SwitchyardHTTP",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "SwitchyardLedger", dependencies: [
