@@ -1,4 +1,5 @@
 import CCurl
+import SwitchyardWire
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,3 @@
-import SwitchyardHTTP
 import SwitchyardWire
 import Yams
 

@@ -255,7 +255,7 @@ struct BoundedLoadTests {
                 #expect(ContinuousClock.now - started < .seconds(4))
                 // A body that never completes is cut too.
                 let bodyClient = try RawClient(port: gateway.port, readTimeout: .seconds(3))
-                try bodyClient.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+                try bodyClient.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
                 let bodyStarted = ContinuousClock.now
                 #expect(bodyClient.peerClosed())
                 #expect(ContinuousClock.now - bodyStarted < .seconds(3))

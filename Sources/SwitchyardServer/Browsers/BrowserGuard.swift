@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import SwitchyardHTTP
 import SwitchyardPolicy
 import SwitchyardWire
 
