@@ -353,7 +353,7 @@ struct EngineEnvironmentTests {
             "LLAMA_ARG_N_GPU_LAYERS": "0", "GGML_CUDA_NO_PINNED": "1",
             "OPENAI_API_KEY": "sk", "ANTHROPIC_API_KEY": "sk", "PEER_API_KEY": "k", "SWITCHYARD_ADMIN_KEY": "admin",
             "GITHUB_TOKEN": "t", "HF_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "s", "MY_SECRET": "s", "DB_PASSWORD": "p",
-            "LLAMA_API_KEY": "k", "LLAMA_ARG_HF_TOKEN": "t", "GGML_SECRET_THING": "s",
+            "LLAMA_API_KEY": "k", "LLAMA_ARG_HF_TOKEN": "t", "GGML_SECRET_THING": "s", "LLAMA_ARG_API_KEY_FILE": "/tmp/operator-keys",
             "SWITCHYARD_HOME": "/x", "USER": "root", "SHELL": "/bin/sh", "PWD": "/", "TERM": "xterm", "LC_CTYPE": "C",
         ]
         #expect(EngineEnvironment.allowlist.filter(gateway) == [
