@@ -35,7 +35,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "SwitchyardHTTP", dependencies: ["CCurl"]),
+        // SwitchyardWire for HeaderSyntax: the client and the policy loader refuse the same headers.
+        .target(name: "SwitchyardHTTP", dependencies: ["CCurl", "SwitchyardWire"]),
         .target(name: "SwitchyardWire"),
         .target(name: "SwitchyardPolicy", dependencies: [
             "SwitchyardWire",

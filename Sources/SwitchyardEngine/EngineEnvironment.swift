@@ -18,6 +18,18 @@ struct EngineEnvironment: Sendable, Equatable {
         prefixes: ["LLAMA_", "GGML_"]
     )
 
+    /// Set by the gateway over whatever the operator's environment says. llama-server's CORS
+    /// default reflects any `Origin`, credentials allowed; this makes it name one origin no page
+    /// can have (`.invalid` is reserved, RFC 2606), and it reflects nothing then. It also turns
+    /// off the web UI, which the gateway never uses. Environment variables rather than flags: a
+    /// llama-server too old to know them ignores them, where an unknown flag would stop it from
+    /// starting. The engine's key (`EngineKey`) is what keeps pages and processes out; this keeps
+    /// a page from reading an answer even so.
+    static let lockdown = [
+        "LLAMA_ARG_CORS_ORIGINS": "https://engine.switchyard.invalid",
+        "LLAMA_ARG_UI": "0",
+    ]
+
     /// The variables of `environment` that the engine may see.
     func filter(_ environment: [String: String]) -> [String: String] {
         environment.filter { name, _ in
@@ -26,10 +38,11 @@ struct EngineEnvironment: Sendable, Equatable {
     }
 
     /// Credential-shaped names (`*_KEY` covers `*_API_KEY` and `SWITCHYARD_ADMIN_KEY`): never
-    /// passed, whatever the allowlist says.
+    /// passed, whatever the allowlist says. `API_KEY` anywhere also drops `LLAMA_ARG_API_KEY_FILE`,
+    /// which would add keys of the operator's beside the gateway's own.
     static func looksLikeSecret(_ name: String) -> Bool {
         let upper = name.uppercased()
         return upper.hasSuffix("_KEY") || upper.hasSuffix("_TOKEN")
-            || ["SECRET", "PASSWORD", "CREDENTIAL"].contains { upper.contains($0) }
+            || ["SECRET", "PASSWORD", "CREDENTIAL", "API_KEY"].contains { upper.contains($0) }
     }
 }

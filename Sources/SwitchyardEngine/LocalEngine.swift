@@ -48,9 +48,16 @@ public final class LocalEngine: Service, Sendable {
     /// What llama-server starts with, fixed at init from the locator's environment.
     private let environment: [String: String]
     private let pidFile: PidFile
+    private let keyFile: EngineKeyFile
     private let client: HTTPClient
     private let logger: Logger
-    private let state: Mutex<EngineStatus>
+    private let state: Mutex<Live>
+
+    /// The status, and the key of the engine start it describes.
+    private struct Live {
+        var status: EngineStatus
+        var key: EngineKey?
+    }
 
     /// A start that has not become healthy by then is stopped and retried.
     private static let startTimeout: Duration = .seconds(300)
@@ -75,19 +82,23 @@ public final class LocalEngine: Service, Sendable {
         self.settings = settings
         executable = try locator.llamaServer(explicit: settings.binary)
         modelPath = try locator.modelFile(settings.modelFile)
-        environment = EngineEnvironment.allowlist.filter(locator.environment)
+        environment = EngineEnvironment.allowlist.filter(locator.environment).merging(EngineEnvironment.lockdown) { $1 }
         mkdir(stateDirectory, 0o755)
         pidFile = PidFile(path: "\(stateDirectory)/engine-\(modelName).pid")
+        keyFile = EngineKeyFile(path: "\(stateDirectory)/engine-\(modelName).key")
         self.client = client
         self.logger = logger
-        state = Mutex(EngineStatus(phase: .starting, restarts: 0, logPath: "\(stateDirectory)/engine-\(modelName).log"))
+        state = Mutex(Live(status: EngineStatus(phase: .starting, restarts: 0, logPath: "\(stateDirectory)/engine-\(modelName).log")))
     }
 
-    public var status: EngineStatus { state.withLock { $0 } }
+    public var status: EngineStatus { state.withLock { $0.status } }
 
-    /// The engine's base URL when it can take requests, nil otherwise.
-    public var readyBaseURL: String? {
-        state.withLock { $0.phase == .ready ? $0.baseURL : nil }
+    /// Where and how to reach the engine when it can take requests, nil otherwise.
+    public var readyEndpoint: EngineEndpoint? {
+        state.withLock { live in
+            guard live.status.phase == .ready, let baseURL = live.status.baseURL, let key = live.key else { return nil }
+            return EngineEndpoint(baseURL: baseURL, key: key)
+        }
     }
 
     public func run() async throws {
@@ -110,34 +121,42 @@ public final class LocalEngine: Service, Sendable {
                 if !(await backoff(consecutiveFailures)) { break }
                 continue
             }
+            let key = EngineKey.random()
+            guard keyFile.write(key) else {
+                logger.error("cannot write the engine's key file", metadata: ["path": "\(keyFile.path)", "error": "\(String(cString: strerror(errno)))"])
+                consecutiveFailures += 1
+                if !(await backoff(consecutiveFailures)) { break }
+                continue
+            }
             let baseURL = "http://127.0.0.1:\(port)"
-            state.withLock { $0.phase = .starting; $0.baseURL = baseURL; $0.pid = nil }
+            state.withLock { $0.status.phase = .starting; $0.status.baseURL = baseURL; $0.status.pid = nil; $0.key = key }
             let run = await runOnce(arguments: arguments(port: port), baseURL: baseURL)
             pidFile.remove()
+            keyFile.remove()
             switch run.end {
             case .failedToStart(let error):
                 logger.error("cannot start llama-server", metadata: ["error": "\(error)"])
-                state.withLock { $0.phase = .restarting; $0.baseURL = nil; $0.pid = nil; $0.lastExit = "\(error)" }
+                state.withLock { $0.status.phase = .restarting; $0.status.baseURL = nil; $0.status.pid = nil; $0.status.lastExit = "\(error)" }
                 consecutiveFailures += 1
             case .exited(let exit) where Task.isCancelled:
-                state.withLock { $0.phase = .stopped; $0.baseURL = nil; $0.pid = nil; $0.lastExit = Self.describe(exit) }
+                state.withLock { $0.status.phase = .stopped; $0.status.baseURL = nil; $0.status.pid = nil; $0.status.lastExit = Self.describe(exit) }
                 logger.info("llama-server stopped", metadata: ["exit": "\(Self.describe(exit))"])
                 return
             case .exited(let exit):
                 consecutiveFailures = run.readyFor >= Self.stableAfter ? 1 : consecutiveFailures + 1
                 state.withLock {
-                    $0.phase = .restarting
-                    $0.baseURL = nil
-                    $0.pid = nil
-                    $0.restarts += 1
-                    $0.lastExit = Self.describe(exit)
+                    $0.status.phase = .restarting
+                    $0.status.baseURL = nil
+                    $0.status.pid = nil
+                    $0.status.restarts += 1
+                    $0.status.lastExit = Self.describe(exit)
                 }
                 let why = run.stoppedBecause.map { " after it \($0)" } ?? ""
                 logger.error("llama-server \(Self.describe(exit))\(why); restarting", metadata: ["log": "\(status.logPath)"])
             }
             if !(await backoff(consecutiveFailures)) { break }
         }
-        state.withLock { $0.phase = .stopped; $0.baseURL = nil; $0.pid = nil }
+        state.withLock { $0.status.phase = .stopped; $0.status.baseURL = nil; $0.status.pid = nil }
     }
 
     private struct Run {
@@ -184,7 +203,7 @@ public final class LocalEngine: Service, Sendable {
                 switch event {
                 case .ended(let result):
                     // Not ready from now on, before the health task has wound down.
-                    state.withLock { $0.phase = Task.isCancelled ? .stopped : .restarting; $0.baseURL = nil; $0.pid = nil }
+                    state.withLock { $0.status.phase = Task.isCancelled ? .stopped : .restarting; $0.status.baseURL = nil; $0.status.pid = nil }
                     end = switch result {
                     case .success(let exit): .exited(exit)
                     case .failure(let error): .failedToStart(error)
@@ -229,7 +248,7 @@ public final class LocalEngine: Service, Sendable {
             ) { execution in
                 let pid = execution.processIdentifier.value
                 self.pidFile.record(pid)
-                self.state.withLock { $0.pid = pid }
+                self.state.withLock { $0.status.pid = pid }
                 self.logger.info("llama-server starting", metadata: ["pid": "\(pid)", "url": "\(self.status.baseURL ?? "")", "model": "\(self.modelPath)"])
             }
             return .success(result.terminationStatus)
@@ -257,7 +276,9 @@ public final class LocalEngine: Service, Sendable {
                 if readySince == nil {
                     readySince = clock.now
                     // Only from starting: the child may have exited since this check began.
-                    state.withLock { if $0.phase == .starting { $0.phase = .ready } }
+                    state.withLock { if $0.status.phase == .starting { $0.status.phase = .ready } }
+                    // It answers, so it has read its key: the file need not outlive this.
+                    keyFile.remove()
                     logger.info("llama-server ready", metadata: ["url": "\(baseURL)", "after": "\(clock.now - startedAt)"])
                 }
             } else if readySince != nil {
@@ -302,6 +323,7 @@ public final class LocalEngine: Service, Sendable {
             "--model", modelPath,
             "--host", "127.0.0.1",
             "--port", String(port),
+            "--api-key-file", keyFile.path,
             "--ctx-size", String(settings.context),
             "--parallel", String(settings.slots),
             "--threads", String(settings.threads),

@@ -55,7 +55,7 @@ public struct LocalAnswerer: Sendable {
         let engineTask = Task { try await engine.run() }
         defer { engineTask.cancel() }
         let deadline = ContinuousClock.now + .seconds(300)
-        while engine.readyBaseURL == nil {
+        while engine.readyEndpoint == nil {
             guard ContinuousClock.now < deadline else { throw EvalError("the local engine did not start: see \(engine.status.logPath)") }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -4,6 +4,9 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     public enum TimeoutKind: String, Sendable { case connect, firstByte = "first-byte", stall, total }
 
     case invalidURL(String)
+    /// A header that cannot be one header line (CR, LF or another control in it, or a name that is
+    /// not a token): refused before anything was sent. Says why, never the value.
+    case invalidHeader(String)
     case dns(String)
     case connect(String)
     case tls(String)
@@ -20,6 +23,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         switch self {
         case .invalidURL(let url): "invalid URL: \(url)"
+        case .invalidHeader(let problem): "header refused: \(problem)"
         case .dns(let detail): "DNS resolution failed: \(detail)"
         case .connect(let detail): "connection failed: \(detail)"
         case .tls(let detail): "TLS failed: \(detail)"

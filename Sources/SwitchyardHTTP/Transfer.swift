@@ -1,4 +1,5 @@
 import CCurl
+import SwitchyardWire
 
 #if canImport(Glibc)
 import Glibc
@@ -42,6 +43,9 @@ final class Transfer {
         guard sy_easy_setopt_string(easy, CURLOPT_URL, request.url) == CURLE_OK,
               request.url.hasPrefix("http://") || request.url.hasPrefix("https://")
         else { return .invalidURL(request.url) }
+        for header in request.headers {
+            if let problem = HeaderSyntax.problem(name: header.name, value: header.value) { return .invalidHeader(problem) }
+        }
         sy_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         sy_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         sy_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)

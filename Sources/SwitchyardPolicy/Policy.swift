@@ -53,6 +53,13 @@ public struct ServerSettings: Sendable, Equatable {
     public var headerTimeout: Duration = .seconds(10)
     /// How long a client has to send the whole body after the head (slow-body clients).
     public var bodyTimeout: Duration = .seconds(60)
+    /// Host names a request's `Host` may carry besides `localhost`, IP addresses and the listening
+    /// address (`*`: any). Others are refused: a DNS-rebinding page reaches the gateway under a
+    /// name of its own.
+    public var allowedHosts: [String] = []
+    /// Browser origins (`https://app.example.com`) that may call the gateway, answered with CORS.
+    /// A request with any other `Origin` is refused: it is a page the operator did not choose.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 }

@@ -67,7 +67,8 @@ private struct PolicyBuilder {
     static let ledgerKeys = ["postgres_url_env", "sqlite_path", "enabled"]
     static let budgetKeys = ["on_exhausted", "tenants", "savings_reference"]
     static let budgetLimitKeys = ["usd", "period"]
-    static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout"]
+    static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout",
+                             "allowed_hosts", "allowed_origins"]
     static let commonModelKeys = ["kind", "context", "limits"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
     static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers"]
@@ -143,6 +144,8 @@ private struct PolicyBuilder {
         if let n = map.value("idle_timeout"), let v = reader.duration(n, "idle_timeout", in: SettingRanges.idleTimeout) { settings.idleTimeout = v }
         if let n = map.value("header_timeout"), let v = reader.duration(n, "header_timeout", in: SettingRanges.headerTimeout) { settings.headerTimeout = v }
         if let n = map.value("body_timeout"), let v = reader.duration(n, "body_timeout", in: SettingRanges.bodyTimeout) { settings.bodyTimeout = v }
+        if let n = map.value("allowed_hosts") { settings.allowedHosts = checkedStrings(n, "allowed_hosts", BrowserAccess.hostProblem) }
+        if let n = map.value("allowed_origins") { settings.allowedOrigins = checkedStrings(n, "allowed_origins", BrowserAccess.originProblem) }
         return settings
     }
 
@@ -158,7 +161,7 @@ private struct PolicyBuilder {
         var settings = LedgerSettings()
         guard let map = reader.mapping(node, "ledger") else { return settings }
         reader.checkKeys(map, allowed: Self.ledgerKeys, in: "ledger")
-        if let n = map.value("postgres_url_env") { settings.postgresURLEnv = reader.string(n, "postgres_url_env") }
+        if let n = map.value("postgres_url_env") { settings.postgresURLEnv = environmentName(n, "postgres_url_env") }
         if let n = map.value("sqlite_path") { settings.sqlitePath = reader.string(n, "sqlite_path") }
         if let n = map.value("enabled") {
             if let value = n.bool { settings.enabled = value } else { reader.error(n, "`enabled` must be true or false") }
@@ -227,7 +230,7 @@ private struct PolicyBuilder {
             if let n = map.value("slots"), let v = reader.int(n, "slots", in: SettingRanges.slots) { local.slots = v }
             if let n = map.value("threads"), let v = reader.int(n, "threads", in: SettingRanges.threads) { local.threads = v }
             if let n = map.value("binary"), let v = reader.string(n, "binary") { local.binary = v }
-            if let n = map.value("extra_args") { local.extraArgs = reader.strings(n, "extra_args") }
+            if let n = map.value("extra_args") { local.extraArgs = checkedStrings(n, "extra_args", EngineFlags.problem) }
             if let n = map.value("timeouts") { local.timeouts = buildTimeouts(n, defaults: local.timeouts) }
             if local.contextPerSlot < 128, let n = map.value("slots") {
                 reader.error(n, "\(local.slots) slots leave \(local.contextPerSlot) tokens each of a \(local.context)-token context; use fewer slots or a larger context")
@@ -247,12 +250,17 @@ private struct PolicyBuilder {
             }
             var remote = RemoteSettings(baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
                                         model: reader.string(modelNode, "model") ?? name)
-            if let n = map.value("api_key_env"), let v = reader.string(n, "api_key_env") { remote.apiKeyEnv = v }
+            if let n = map.value("api_key_env") { remote.apiKeyEnv = environmentName(n, "api_key_env") }
             if let n = map.value("price") { remote.price = buildPrice(n) }
             if let n = map.value("timeouts") { remote.timeouts = buildTimeouts(n, defaults: remote.timeouts) }
             if let n = map.value("headers"), let headers = reader.mapping(n, "headers") {
                 for header in headers {
-                    if let v = reader.string(header.value, "headers.\(header.key)", allowEmpty: true) { remote.headers[header.key] = v }
+                    guard let v = reader.string(header.value, "headers.\(header.key)", allowEmpty: true) else { continue }
+                    if let problem = HeaderSyntax.problem(name: header.key, value: v) ?? Self.clientOwnedHeader(header.key) {
+                        reader.error(header.keyNode, problem)
+                    } else {
+                        remote.headers[header.key] = v
+                    }
                 }
             }
             let context = map.value("context").flatMap { reader.int($0, "context", in: SettingRanges.context) } ?? 128_000
@@ -264,6 +272,42 @@ private struct PolicyBuilder {
             reader.error(kindNode, "unknown model kind '\(kind)'\(hint); expected local, openai or anthropic")
             return nil
         }
+    }
+
+    /// The name of an environment variable, never the secret it holds (`EnvironmentName`).
+    mutating func environmentName(_ node: Node, _ field: String) -> String? {
+        guard let name = reader.string(node, field) else { return nil }
+        if let problem = EnvironmentName.problem(name, field: field) {
+            reader.error(node, problem)
+            return nil
+        }
+        return name
+    }
+
+    /// A list of strings, each refused where it is when `problem` has something to say about it.
+    mutating func checkedStrings(_ node: Node, _ field: String, _ problem: (String) -> String?) -> [String] {
+        guard case .sequence(let items) = node else {
+            reader.error(node, "`\(field)` must be a list of strings")
+            return []
+        }
+        return items.compactMap { item in
+            guard let text = reader.string(item, field) else { return nil }
+            if let message = problem(text) {
+                reader.error(item, message)
+                return nil
+            }
+            return text
+        }
+    }
+
+    /// Headers that frame the request or its connection are the HTTP client's to write: from a
+    /// policy they would desynchronise the upstream (`Content-Length`, `Transfer-Encoding`) or
+    /// send the request to another host (`Host`).
+    static func clientOwnedHeader(_ name: String) -> String? {
+        let owned = ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer",
+                     "upgrade", "expect"]
+        guard owned.contains(name.lowercased()) else { return nil }
+        return "the header '\(name)' is set by the HTTP client itself; a policy may not set it"
     }
 
     mutating func buildTimeouts(_ node: Node, defaults: TimeoutSettings) -> TimeoutSettings {

@@ -17,7 +17,8 @@ public struct OpenAIProvider: Provider {
     private let timeouts: HTTPTimeouts
     /// The remote endpoint, fixed at start-up (unused for the local engine, whose port moves with each restart).
     private let remoteURL: String
-    /// Headers fixed at start-up: content type, auth, the policy's extra headers.
+    /// Headers fixed at start-up: content type, auth, the policy's extra headers (the local
+    /// engine's key changes with each of its starts, and is added per request).
     private let headers: [(name: String, value: String)]
 
     public init(target: ModelTarget, endpoint: Endpoint, client: HTTPClient) {
@@ -44,20 +45,21 @@ public struct OpenAIProvider: Provider {
             if apiKey == nil, let env = remote.apiKeyEnv { return .unconfigured("\(env) is not set") }
             return .available
         case .local(let engine):
-            if engine.readyBaseURL != nil { return .available }
+            if engine.readyEndpoint != nil { return .available }
             return .unavailable(Self.notReady(engine), retryAfterSeconds: 2)
         }
     }
 
     private static func notReady(_ engine: LocalEngine) -> String { "the local engine is \(engine.status.phase.rawValue)" }
 
-    private func url() throws(ProviderError) -> String {
+    /// Where to send a completion, with every header it needs.
+    private func destination() throws(ProviderError) -> (url: String, headers: [(name: String, value: String)]) {
         switch endpoint {
         case .remote:
-            return remoteURL
+            return (remoteURL, headers)
         case .local(let engine):
-            guard let base = engine.readyBaseURL else { throw .unavailable(Self.notReady(engine), retryAfterSeconds: 2) }
-            return base + "/v1/chat/completions"
+            guard let ready = engine.readyEndpoint else { throw .unavailable(Self.notReady(engine), retryAfterSeconds: 2) }
+            return (ready.baseURL + "/v1/chat/completions", headers + [ready.authorization])
         }
     }
 
@@ -91,7 +93,8 @@ public struct OpenAIProvider: Provider {
         if case .local = endpoint { return try await assembled(request.chat, context: context) }
         var body = request.chat
         body.body["stream"] = .bool(false)
-        let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers, body: upstreamBody(body, stream: false),
+        let (url, headers) = try destination()
+        let httpRequest = HTTPRequest(method: .post, url: url, headers: headers, body: upstreamBody(body, stream: false),
                                       timeouts: timeouts, limits: target.httpLimits)
         var object: JSONObject
         do {
@@ -111,7 +114,8 @@ public struct OpenAIProvider: Provider {
     }
 
     private func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
-        let httpRequest = HTTPRequest(method: .post, url: try url(), headers: headers + [("Accept", "text/event-stream")],
+        let (url, headers) = try destination()
+        let httpRequest = HTTPRequest(method: .post, url: url, headers: headers + [("Accept", "text/event-stream")],
                                       body: upstreamBody(request, stream: true), timeouts: timeouts, limits: target.httpLimits)
         let translator = OpenAIStreamTranslator(model: localModelName)
         do {

@@ -67,26 +67,25 @@ public struct LlamaTokenizer: PromptTokenizer {
     public func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
         let key = cache.key(request)
         if let count = cache.get(key) { return (count, false) }
-        guard let base = engine.readyBaseURL, let count = await count(request, base: base) else {
+        guard let endpoint = engine.readyEndpoint, let count = await count(request, at: endpoint) else {
             return (EstimatingTokenizer.estimate(request), true)
         }
         cache.put(key, count)
         return (count, false)
     }
 
-    private func count(_ request: RequestSummary, base: String) async -> Int? {
+    private func count(_ request: RequestSummary, at engine: EngineEndpoint) async -> Int? {
         // The turns as the engine's chat template renders them: whatever the client's format,
         // its text is what the model reads.
         let messages = JSON.object(["messages": .array(request.turns.map {
             .object(["role": .string($0.role.rawValue), "content": .string($0.text)])
         })])
-        guard let rendered = try? await client.send(HTTPRequest(method: .post, url: base + "/apply-template",
-                                                                headers: [("Content-Type", "application/json")],
+        let headers = [("Content-Type", "application/json"), engine.authorization]
+        guard let rendered = try? await client.send(HTTPRequest(method: .post, url: engine.baseURL + "/apply-template", headers: headers,
                                                                 body: messages.serialized(), timeouts: Self.timeouts)),
               rendered.status == 200, let prompt = (try? JSON.parse(rendered.body))?["prompt"]?.stringValue else { return nil }
         let body = JSON.object(["content": .string(prompt), "add_special": .bool(true), "parse_special": .bool(true)])
-        guard let tokenized = try? await client.send(HTTPRequest(method: .post, url: base + "/tokenize",
-                                                                 headers: [("Content-Type", "application/json")],
+        guard let tokenized = try? await client.send(HTTPRequest(method: .post, url: engine.baseURL + "/tokenize", headers: headers,
                                                                  body: body.serialized(), timeouts: Self.timeouts)),
               tokenized.status == 200, let tokens = (try? JSON.parse(tokenized.body))?["tokens"]?.arrayValue else { return nil }
         return tokens.count

@@ -31,7 +31,8 @@ struct Endpoints: Sendable {
 
     /// `GET /readyz`: 200 when the policy is loaded and the local engine (if any) serves;
     /// 503 otherwise. The body says the state of every target, so an operator sees an
-    /// unconfigured cloud target without reading logs.
+    /// unconfigured cloud target without reading logs. It answers without a key, so it says
+    /// nothing that helps to reach the engine around the gateway: not its port, not its pid.
     func readyz() -> Response {
         let router = live.snapshot.router
         var ready = true
@@ -65,8 +66,6 @@ struct Endpoints: Sendable {
                 "restarts": .int(status.restarts),
                 "log": .string(status.logPath),
             ]
-            if let pid = status.pid { detail["pid"] = .int(Int(pid)) }
-            if let url = status.baseURL { detail["url"] = .string(url) }
             if let exit = status.lastExit { detail["last_exit"] = .string(exit) }
             body["engine"] = .object(detail)
         }

@@ -195,26 +195,33 @@ public final class Gateway: Sendable {
         let path = RequestPath(live: live, logger: logger, rateLimiter: rateLimiter)
         let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus)
         let http = Router(context: GatewayRequestContext.self)
+        // Outermost, so that what it lets through gets its CORS headers even when it is an error.
+        http.middlewares.add(BrowserGuard(settings: policy.server, listeningOn: options.host))
         http.middlewares.add(ErrorMiddleware())
         // The model API: callers identified (and, under `auth: required`, refused) by their key.
-        let api = http.group().add(middleware: AuthMiddleware(live: live, keys: keys))
+        let api = http.group().add(middleware: JSONContentType()).add(middleware: AuthMiddleware(live: live, keys: keys))
         api.post("/v1/chat/completions") { request, context in try await path.respond(to: request, context: context, as: ChatCompletions()) }
         api.post("/v1/messages") { request, context in try await path.respond(to: request, context: context, as: Messages()) }
         api.post("/v1/messages/count_tokens") { request, context in try await Messages.countTokens(request, context: context, path: path) }
         api.post("/v1/switchyard/explain") { request, context in try await ChatCompletions.explain(request, context: context, live: live) }
         api.get("/v1/models") { _, _ in endpoints.models() }
         if let ledger, let keys {
-            let admin = AdminAPI(ledger: ledger, keys: keys, adminKey: options.environment["SWITCHYARD_ADMIN_KEY"])
-            http.post("/v1/switchyard/keys") { request, _ in try await admin.createKey(request) }
-            http.get("/v1/switchyard/keys") { request, _ in try await admin.listKeys(request) }
-            http.get("/v1/switchyard/keys/{id}") { request, context in try await admin.showKey(request, id: context.parameters.get("id") ?? "") }
-            http.delete("/v1/switchyard/keys/{id}") { request, context in try await admin.revokeKey(request, id: context.parameters.get("id") ?? "") }
-            http.get("/v1/switchyard/usage") { request, _ in try await admin.usage(request) }
+            let admin = AdminAPI(ledger: ledger, keys: keys, adminKey: OperatorSecret(options.environment["SWITCHYARD_ADMIN_KEY"]))
+            let routes = http.group().add(middleware: JSONContentType())
+            routes.post("/v1/switchyard/keys") { request, _ in try await admin.createKey(request) }
+            routes.get("/v1/switchyard/keys") { request, _ in try await admin.listKeys(request) }
+            routes.get("/v1/switchyard/keys/{id}") { request, context in try await admin.showKey(request, id: context.parameters.get("id") ?? "") }
+            routes.delete("/v1/switchyard/keys/{id}") { request, context in try await admin.revokeKey(request, id: context.parameters.get("id") ?? "") }
+            routes.get("/v1/switchyard/usage") { request, _ in try await admin.usage(request) }
         }
-        // Operations: liveness, readiness and metrics answer without a key.
+        // Operations: liveness and readiness answer without a key; metrics, only where the gateway is open.
+        let metrics = MetricsAccess(live: live, host: options.host, environment: options.environment)
         http.get("/healthz") { _, _ in endpoints.healthz() }
         http.get("/readyz") { _, _ in endpoints.readyz() }
-        http.get("/metrics") { _, _ in endpoints.metrics() }
+        http.get("/metrics") { request, _ in
+            try metrics.check(request)
+            return endpoints.metrics()
+        }
         return http
     }
 }

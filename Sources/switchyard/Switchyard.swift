@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }

@@ -364,7 +364,7 @@ struct AnthropicFrontAttackTests {
         try await withGateway(.trickle(every: .milliseconds(50), limit: 400), kind: kind) { gateway, provider in
             let client = try RawClient(port: gateway.port, readTimeout: .seconds(2))
             let body = Self.streamRequest
-            try client.send("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            try client.send("POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
             let deadline = ContinuousClock.now + .seconds(5)
             while provider.received.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             try await Task.sleep(for: .milliseconds(400))

@@ -146,7 +146,7 @@ struct BinaryTests {
                                                             "--state-dir", directory, "--no-watch-policy"],
                                                 logPath: directory + "/log")
             let client = HTTPClient()
-            let chat = HTTPRequest(method: .post, url: "http://127.0.0.1:\(port)/v1/chat/completions",
+            let chat = HTTPRequest(method: .post, url: "http://127.0.0.1:\(port)/v1/chat/completions", headers: [("Content-Type", "application/json")],
                                    body: Array(#"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#.utf8))
             func rule() async -> String? { try? await client.send(chat).head.header("x-switchyard-rule") }
             let deadline = ContinuousClock.now + .seconds(30)
@@ -189,8 +189,8 @@ struct BinaryTests {
         defer { for pid in engines where Self.isLlamaServer(pid) { kill(pid, SIGKILL) } }
 
         /// A gateway with cloud keys in its environment, as operators run it; returns once
-        /// /readyz says 200, with the engine's pid. Every wait is bounded, and a gateway that
-        /// exits first (EADDRINUSE) fails the test with its log.
+        /// /readyz says 200, with the engine's pid (from its pid file: /readyz does not publish it).
+        /// Every wait is bounded, and a gateway that exits first (EADDRINUSE) fails the test with its log.
         func start(_ name: String) async throws -> (gateway: ChildProcess, engine: Int32, log: String) {
             let log = directory + "/\(name).log"
             let gateway = try ChildProcess.spawn(
@@ -206,9 +206,9 @@ struct BinaryTests {
                     throw FixtureError("\(name) gateway \(exit) before it was ready: \(TextFile.read(log) ?? "")")
                 }
                 if let ready = try? await client.send(readyz), ready.status == 200,
-                   let pid = (try? JSON.parse(ready.body))?["engine"]?["pid"]?.intValue {
-                    engines.append(Int32(pid))
-                    return (gateway, Int32(pid), log)
+                   let pid = Self.enginePID(directory) {
+                    engines.append(pid)
+                    return (gateway, pid, log)
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -273,7 +273,7 @@ struct BinaryTests {
         let deadline = ContinuousClock.now + .seconds(30)
         while enginePID == nil, ContinuousClock.now < deadline, gateway.poll() == nil {
             if let ready = try? await client.send(HTTPRequest(url: "http://127.0.0.1:\(port)/readyz")), ready.status == 200 {
-                enginePID = (try? JSON.parse(ready.body))?["engine"]?["pid"]?.intValue.map(Int32.init)
+                enginePID = Self.enginePID(directory)
             } else {
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -325,6 +325,11 @@ struct BinaryTests {
     static func isRunning(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0, let stat = TextFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
         return stat[stat.index(after: close)...].dropFirst().first != "Z"
+    }
+
+    /// The engine's pid, from the pid file a gateway with this state directory keeps.
+    static func enginePID(_ stateDirectory: String) -> Int32? {
+        (TextFile.read(stateDirectory + "/engine-local.pid") ?? "").split(separator: "\n").first.flatMap { Int32($0) }
     }
 
     /// Running, and still a llama-server (not a reused pid).

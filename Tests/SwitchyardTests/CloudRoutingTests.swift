@@ -181,7 +181,8 @@ struct CloudRoutingTests {
             let url = gateway.baseURL + "/v1/chat/completions"
             let reader = Task {
                 let body = #"{"model":"oai","stream":true,"messages":[{"role":"user","content":"go"}]}"#
-                let response = try await client.execute(HTTPRequest(method: .post, url: url, body: Array(body.utf8)))
+                let response = try await client.execute(HTTPRequest(method: .post, url: url, headers: [("Content-Type", "application/json")],
+                                                                    body: Array(body.utf8)))
                 for try await _ in response.body {}
             }
             try await Task.sleep(for: .milliseconds(400))

@@ -146,7 +146,7 @@ struct FaultInjectionTests {
                 try await Fixtures.withGateway(policy: policy(bad, good, wire: .openai, fallback: false), environment: ["K": "key"]) { gateway in
                     // A raw client that sends the request and then never reads.
                     let socket = try RawClient(port: gateway.port)
-                    try socket.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(request(stream: true).utf8.count)\r\n\r\n\(request(stream: true))")
+                    try socket.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(request(stream: true).utf8.count)\r\n\r\n\(request(stream: true))")
                     try await Task.sleep(for: .seconds(3))
                     let written = bad.bytesWritten
                     // Kernel socket buffers on both sides plus the gateway's bounded stream buffer: a few MB,

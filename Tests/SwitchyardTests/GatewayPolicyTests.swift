@@ -130,7 +130,8 @@ struct GatewayPolicyTests {
                     var rules = Set<String>()
                     for _ in 0..<5000 where !stop.isSet {
                         let body = Array(#"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#.utf8)
-                        let response = try await client.send(HTTPRequest(method: .post, url: url, body: body))
+                        let response = try await client.send(HTTPRequest(method: .post, url: url, headers: [("Content-Type", "application/json")],
+                                                                         body: body))
                         statuses[response.status, default: 0] += 1
                         if let rule = response.head.header("x-switchyard-rule") { rules.insert(rule) }
                     }

@@ -48,7 +48,7 @@ struct PromisesUnderAttackTests {
             try await Fixtures.withGateway(policy: cloudPolicy(provider), environment: ["K": "k"]) { gateway in
                 let client = try RawClient(port: gateway.port)
                 let body = #"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#
-                try client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+                try client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
                 let deadline = ContinuousClock.now + .seconds(5)
                 while provider.received.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
                 try await Task.sleep(for: .milliseconds(300))
@@ -64,12 +64,12 @@ struct PromisesUnderAttackTests {
     func hangupFreesLocalSlot() async throws {
         try Fixtures.requireEngine()
         try await Fixtures.withGateway(policy: "version: 1\nmodels:\n\(Fixtures.localModelYAML)\n") { gateway in
-            let engine = try #require(gateway.gateway.engine?.readyBaseURL)
+            let engine = try #require(gateway.gateway.engine?.readyEndpoint)
             let client = try RawClient(port: gateway.port)
             let body = #"{"model":"auto","max_tokens":400,"messages":[{"role":"user","content":"Write a very long story about the sea."}]}"#
-            try client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            try client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
             func busy() async throws -> Bool {
-                let slots = try await gateway.client.send(HTTPRequest(url: engine + "/slots"))
+                let slots = try await gateway.client.send(HTTPRequest(url: engine.baseURL + "/slots", headers: [engine.authorization]))
                 return (try JSON.parse(slots.body)).arrayValue?.contains { $0["is_processing"] == .bool(true) } ?? true
             }
             let started = ContinuousClock.now
@@ -147,7 +147,7 @@ struct PromisesUnderAttackTests {
             }
             // Back once the supervisor has restarted it (a new pid, ready again).
             let deadline = ContinuousClock.now + .seconds(60)
-            while engine.status.pid == pid || engine.readyBaseURL == nil, ContinuousClock.now < deadline {
+            while engine.status.pid == pid || engine.readyEndpoint == nil, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(try await gateway.chat("hi").status == 200)
@@ -245,7 +245,7 @@ struct BoundedLoadTests {
                 let started = ContinuousClock.now
                 var closed = false
                 // One header byte every 200 ms: never a complete head.
-                for byte in "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8 {
+                for byte in "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".utf8 {
                     if (try? client.send(String(UnicodeScalar(byte)))) == nil { closed = true; break }
                     try await Task.sleep(for: .milliseconds(200))
                     if ContinuousClock.now - started > .seconds(4) { break }
@@ -255,7 +255,7 @@ struct BoundedLoadTests {
                 #expect(ContinuousClock.now - started < .seconds(4))
                 // A body that never completes is cut too.
                 let bodyClient = try RawClient(port: gateway.port, readTimeout: .seconds(3))
-                try bodyClient.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+                try bodyClient.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
                 let bodyStarted = ContinuousClock.now
                 #expect(bodyClient.peerClosed())
                 #expect(ContinuousClock.now - bodyStarted < .seconds(3))

@@ -73,14 +73,14 @@ struct StreamingCascadeTests {
         try await ScriptedProvider.with(.answer(pieces: ["from ", "the ", "cloud"])) { provider in
             try await Fixtures.withGateway(policy: policy(provider.baseURL, when: "confidence <= 1", holdTokens: 4),
                                            environment: ["TEST_CLOUD_API_KEY": "k"]) { gateway in
-                let engine = try #require(gateway.gateway.engine?.readyBaseURL)
+                let engine = try #require(gateway.gateway.engine?.readyEndpoint)
                 // 512 local tokens take about 5 s here; the cloud's answer takes milliseconds.
                 let response = try await gateway.chat("Write a very long story about the sea.", maxTokens: 512, stream: true)
                 #expect(response.header("x-switchyard-route") == "cloud")
                 let answeredAt = ContinuousClock.now
                 var busy = true
                 while busy, ContinuousClock.now < answeredAt + .seconds(3) {
-                    let slots = try await gateway.client.send(HTTPRequest(url: engine + "/slots"))
+                    let slots = try await gateway.client.send(HTTPRequest(url: engine.baseURL + "/slots", headers: [engine.authorization]))
                     busy = (try JSON.parse(slots.body)).arrayValue?.contains { $0["is_processing"] == .bool(true) } ?? true
                     if busy { try await Task.sleep(for: .milliseconds(50)) }
                 }

@@ -1,4 +1,3 @@
-import Crypto
 import Hummingbird
 import SwitchyardLedger
 import SwitchyardWire
@@ -9,22 +8,12 @@ import SwitchyardWire
 struct AdminAPI: Sendable {
     let ledger: any LedgerStore
     let keys: LedgerKeyDirectory
-    /// SHA-256 of the admin key: compared by digest, so timing says nothing about the key.
-    let adminKeyDigest: [UInt8]?
+    let adminKey: OperatorSecret?
 
-    init(ledger: any LedgerStore, keys: LedgerKeyDirectory, adminKey: String?) {
-        self.ledger = ledger
-        self.keys = keys
-        adminKeyDigest = adminKey.flatMap { $0.isEmpty ? nil : Array(SHA256.hash(data: Array($0.utf8))) }
-    }
-
-    private func isAdmin(_ request: Request) -> Bool {
-        guard let adminKeyDigest, let secret = AuthMiddleware.secret(request.headers) else { return false }
-        return Array(SHA256.hash(data: Array(secret.utf8))) == adminKeyDigest
-    }
+    private func isAdmin(_ request: Request) -> Bool { adminKey?.isSent(in: request) ?? false }
 
     private func requireAdmin(_ request: Request) throws(GatewayError) {
-        guard adminKeyDigest != nil else {
+        guard adminKey != nil else {
             throw GatewayError(status: 403, code: "admin_disabled",
                            message: "The admin API is off: set SWITCHYARD_ADMIN_KEY to enable it.")
         }
@@ -37,19 +26,27 @@ struct AdminAPI: Sendable {
         let json: JSON
         do { json = try JSON.parse(body.readableBytesView) } catch { throw GatewayError(jsonError: error) }
         guard case .object(let object) = json else { throw GatewayError.invalidRequest("The body must be a JSON object.") }
-        var spec = KeySpec(name: object["name"]?.stringValue ?? "")
-        spec.tenant = object["tenant"]?.stringValue
-        spec.team = object["team"]?.stringValue
-        spec.budgetUSD = object["budget_usd"]?.doubleValue
-        if let period = object["period"]?.stringValue {
-            guard let value = BudgetPeriod(rawValue: period) else { throw GatewayError.invalidRequest("'period' must be day, month or total.", param: "period") }
-            spec.period = value
-        }
-        spec.rpm = object["rpm"]?.intValue
-        spec.tpm = object["tpm"]?.intValue
-        spec.models = object["models"]?.arrayValue?.compactMap(\.stringValue)
+        let spec = try Self.keySpec(FieldReader(object))
         let (secret, record) = try await KeyIssuer.issue(spec, in: ledger)
         return Self.json(LedgerJSON.key(record, secret: secret), status: .created)
+    }
+
+    /// Every field read strictly: a key's restrictions are what the admin asked for or a 400, never
+    /// a misspelt or mistyped field dropped into a key with no budget, no rate limit or any model.
+    static func keySpec(_ fields: FieldReader) throws(GatewayError) -> KeySpec {
+        try fields.onlyFields(["name", "tenant", "team", "budget_usd", "period", "rpm", "tpm", "models"])
+        var spec = KeySpec(name: try fields.requiredString("name"))
+        spec.tenant = try fields.string("tenant")
+        spec.team = try fields.string("team")
+        spec.budgetUSD = try fields.double("budget_usd", range: KeySpec.budgetRange)
+        if let period = try fields.string("period") {
+            guard let value = BudgetPeriod(rawValue: period) else { throw .invalidRequest("'period' must be day, month or total.", param: "period") }
+            spec.period = value
+        }
+        spec.rpm = try fields.int("rpm", range: KeySpec.rateRange)
+        spec.tpm = try fields.int("tpm", range: KeySpec.rateRange)
+        spec.models = try fields.strings("models")
+        return spec
     }
 
     func listKeys(_ request: Request) async throws -> Response {

@@ -14,14 +14,19 @@ public struct KeySpec: Sendable {
 
     public init(name: String) { self.name = name }
 
+    /// What `budget_usd` may be.
+    public static let budgetRange = 0.0...1_000_000_000
+    /// What `rpm` and `tpm` may be.
+    public static let rateRange = 1...100_000_000
+
     /// Checks a spec before a key is made from it; the message names the bad field.
     public func validate() throws(GatewayError) {
         guard !name.isEmpty, name.count <= 200 else { throw .invalidRequest("'name' must be 1 to 200 characters.", param: "name") }
-        if let budgetUSD, !(budgetUSD.isFinite && budgetUSD >= 0 && budgetUSD <= 1_000_000_000) {
+        if let budgetUSD, !Self.budgetRange.contains(budgetUSD) {
             throw .invalidRequest("'budget_usd' must be between 0 and 1e9.", param: "budget_usd")
         }
         for (field, value) in [("rpm", rpm), ("tpm", tpm)] {
-            if let value, !(1...100_000_000).contains(value) { throw .invalidRequest("'\(field)' must be between 1 and 1e8.", param: field) }
+            if let value, !Self.rateRange.contains(value) { throw .invalidRequest("'\(field)' must be between 1 and 1e8.", param: field) }
         }
         if let models, models.isEmpty || models.contains(where: \.isEmpty) {
             throw .invalidRequest("'models' must be a non-empty list of model names.", param: "models")

@@ -133,7 +133,7 @@ enum Fixtures {
 
     static func waitUntilReady(_ engine: LocalEngine, timeout: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while engine.readyBaseURL == nil {
+        while engine.readyEndpoint == nil {
             guard ContinuousClock.now < deadline else { throw FixtureError("engine not ready after \(timeout): \(engine.status)") }
             try await Task.sleep(for: .milliseconds(50))
         }
