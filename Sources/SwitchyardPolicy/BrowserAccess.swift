@@ -1,10 +1,10 @@
 /// The forms `server.allowed_hosts` and `server.allowed_origins` take, checked at load. The
 /// gateway compares them with what browsers send (`SwitchyardServer.BrowserGuard`): host names
 /// and origins in lower case, which is how browsers write them.
-enum BrowserAccess {
+public enum BrowserAccess {
     /// A DNS name (`gateway.example.com`, a trailing dot allowed) or `*` for any host. No port:
     /// the port is not what DNS rebinding changes.
-    static func hostProblem(_ entry: String) -> String? {
+    public static func hostProblem(_ entry: String) -> String? {
         if entry == "*" { return nil }
         var name = Substring(entry)
         if name.hasSuffix(".") { name = name.dropLast() }

@@ -25,10 +25,19 @@ public struct GatewayOptions: Sendable {
     public var shutdownSignals: [UnixSignal]
     /// Reload the policy when its file changes (SIGHUP always reloads).
     public var watchPolicyFile: Bool
+    /// Host names accepted besides the policy's `server.allowed_hosts` (`serve --allowed-host`):
+    /// the names a deployment gives the gateway (a Kubernetes Service), which belong to the
+    /// deployment rather than to the policy.
+    public var allowedHosts: [String]
+    /// Replicas sharing each key's rate limits (`SWITCHYARD_RATE_LIMIT_DIVISOR`): each enforces
+    /// its share, so N replicas together admit about the key's limit.
+    public var rateLimitDivisor: Int
 
     public init(host: String = "127.0.0.1", port: Int = 8080, policyPath: String, stateDirectory: String,
                 environment: [String: String] = ProcessEnvironment.current, shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
-                watchPolicyFile: Bool = true) {
+                watchPolicyFile: Bool = true, allowedHosts: [String] = [], rateLimitDivisor: Int = 1) {
+        self.allowedHosts = allowedHosts
+        self.rateLimitDivisor = rateLimitDivisor
         self.host = host
         self.port = port
         self.policyPath = policyPath
@@ -53,7 +62,7 @@ public final class Gateway: Sendable {
     /// Each target's concurrency gate, kept across reloads (in-flight attempts stay counted).
     private let gates = TargetGates()
     /// Per-key request and token allowances, kept across reloads.
-    private let rateLimiter = RateLimiter()
+    private let rateLimiter: RateLimiter
     /// Keys, budgets and attempt records (nil when the policy turns the ledger off).
     private let ledger: (any LedgerStore)?
     /// API keys, when the gateway has a ledger.
@@ -75,6 +84,7 @@ public final class Gateway: Sendable {
         self.options = options
         self.logger = logger
         self.prometheus = prometheus
+        rateLimiter = RateLimiter(divisor: options.rateLimitDivisor)
         let policy = try PolicyLoader.load(path: options.policyPath)
         let ledger = try await LedgerOpener.open(policy.ledger, stateDirectory: options.stateDirectory,
                                                  environment: options.environment, logger: logger)
@@ -196,7 +206,7 @@ public final class Gateway: Sendable {
         let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus)
         let http = Router(context: GatewayRequestContext.self)
         // Outermost, so that what it lets through gets its CORS headers even when it is an error.
-        http.middlewares.add(BrowserGuard(settings: policy.server, listeningOn: options.host))
+        http.middlewares.add(BrowserGuard(settings: policy.server, listeningOn: options.host, alsoAllowing: options.allowedHosts))
         http.middlewares.add(ErrorMiddleware())
         // The model API: callers identified (and, under `auth: required`, refused) by their key.
         let api = http.group().add(middleware: JSONContentType()).add(middleware: AuthMiddleware(live: live, keys: keys))

@@ -43,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Listen beyond loopback although the policy's `auth.mode` is off (e.g. behind a proxy that authenticates).")
     var allowUnauthenticated = false
 
+    @Option(name: .long, help: "A host name clients reach the gateway by, besides the policy's `server.allowed_hosts` (repeatable; e.g. a Kubernetes Service name).")
+    var allowedHost: [String] = []
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
@@ -76,9 +79,21 @@ struct Serve: AsyncParsableCommand {
         }
 
         let environment = ProcessEnvironment.current
+        for name in allowedHost {
+            if let problem = BrowserAccess.hostProblem(name) { throw ValidationError("--allowed-host \(name): \(problem)") }
+        }
+        // Set by the Helm chart to the replica count: each replica enforces its share of a key's limits.
+        var divisor = 1
+        if let text = environment["SWITCHYARD_RATE_LIMIT_DIVISOR"] {
+            guard let n = Int(text), (1...10_000).contains(n) else {
+                throw ValidationError("SWITCHYARD_RATE_LIMIT_DIVISOR must be a whole number from 1 to 10000; got '\(text)'")
+            }
+            divisor = n
+        }
         let stateDirectory = stateDir ?? EngineLocator(environment: environment).home + "/state"
         let options = GatewayOptions(host: host, port: port, policyPath: policy, stateDirectory: stateDirectory,
-                                     environment: environment, watchPolicyFile: watchPolicy)
+                                     environment: environment, watchPolicyFile: watchPolicy, allowedHosts: allowedHost,
+                                     rateLimitDivisor: divisor)
         let gateway: Gateway
         do {
             gateway = try await Gateway(options: options, logger: logger, prometheus: registry)

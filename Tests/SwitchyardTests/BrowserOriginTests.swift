@@ -199,6 +199,22 @@ struct BrowserOriginTests {
         }
     }
 
+    @Test("serve --allowed-host adds a deployment's names (a Kubernetes Service) to the policy's; other names stay refused")
+    func deploymentHosts() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["ok"])) { cloud in
+            try await Fixtures.withGateway(policy: policy(cloud), environment: ["K": "k"],
+                                           allowedHosts: ["switchyard", "switchyard.ai.svc.cluster.local"]) { gateway in
+                let json = ("Content-Type", "application/json")
+                for (host, status) in [("switchyard:\(gateway.port)", 200), ("switchyard.ai.svc.cluster.local", 200),
+                                        ("switchyard.evil.example", 421), ("switchyard.ai.svc", 421)] {
+                    let response = try await send(gateway, headers: [json, ("Host", host)])
+                    #expect(response.status == status, "\(host)")
+                }
+                #expect(cloud.received.count == 2)
+            }
+        }
+    }
+
     @Test("allowed_hosts and allowed_origins take names and origins, never a door left open by accident")
     func settingsAtLoad() {
         let cases: [(String, String)] = [

@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardWire
 @testable import SwitchyardRouter
 @testable import SwitchyardServer
 
@@ -50,6 +51,22 @@ struct RateLimitTests {
         _ = try limiter.admit(tokenKey, now: 0)
         limiter.charge(keyID: "key_t", tokens: 150, now: 0)
         #expect(throws: (any Error).self) { _ = try limiter.admit(tokenKey, now: 1) }
+    }
+
+    @Test("divided among N replicas, each admits ⌈limit ÷ N⌉ a minute, never less than one")
+    func divided() throws {
+        for (limit, replicas) in [(10, 3), (7, 7), (2, 5), (600, 1)] {
+            let limiter = RateLimiter(divisor: replicas)
+            let key = AuthenticatedKey(caller: Caller(keyID: "key_\(limit)_\(replicas)"), rpm: limit, tpm: nil)
+            let share = max(1, Int((Double(limit) / Double(replicas)).rounded(.up)))
+            for _ in 0..<share { _ = try limiter.admit(key, now: 0) }
+            do {
+                _ = try limiter.admit(key, now: 0)
+                Issue.record("limit \(limit) over \(replicas) replicas admitted one more than \(share)")
+            } catch {
+                #expect(error.status == 429)
+            }
+        }
     }
 
     @Test("the key is read from Authorization: Bearer or x-api-key")

@@ -8,7 +8,9 @@ import Glibc
 
 /// Requests and tokens per minute, per API key, as token buckets. A request needs one request
 /// and some tokens left to start; its tokens are charged when its attempts end. Counted in this
-/// process: with several replicas, each enforces the limit on the traffic it sees.
+/// process: with several replicas, each enforces `1/divisor` of the limit on the traffic it sees
+/// (the Helm chart sets the divisor to the replica count), so together they admit about the
+/// limit when a load balancer spreads a key's requests evenly.
 final class RateLimiter: Sendable {
     private struct Buckets {
         var requests: TokenBucket?
@@ -17,13 +19,19 @@ final class RateLimiter: Sendable {
 
     private let buckets = Mutex<[String: Buckets]>([:])
     private let rejections = Counter(label: "switchyard_rate_limited_total")
+    private let divisor: Int
+
+    init(divisor: Int = 1) { self.divisor = max(1, divisor) }
+
+    /// This replica's share of a per-minute limit (at least 1).
+    private func share(_ limit: Int) -> Int { max(1, (limit + divisor - 1) / divisor) }
 
     /// Admits a request of `key` or throws 429 with `Retry-After`; returns the `x-ratelimit-*` headers.
     func admit(_ key: AuthenticatedKey, now: Double = RateLimiter.now()) throws(GatewayError) -> [String: String] {
         guard let id = key.caller.keyID, key.rpm != nil || key.tpm != nil else { return [:] }
         let (wait, fields) = buckets.withLock { all -> (Double?, [String: String]) in
-            var entry = all[id] ?? Buckets(requests: key.rpm.map { TokenBucket(perMinute: $0, now: now) },
-                                           tokens: key.tpm.map { TokenBucket(perMinute: $0, now: now) })
+            var entry = all[id] ?? Buckets(requests: key.rpm.map { TokenBucket(perMinute: share($0), now: now) },
+                                           tokens: key.tpm.map { TokenBucket(perMinute: share($0), now: now) })
             defer { all[id] = entry }
             var wait: Double?
             if let w = entry.tokens?.waitForAny(now: now) { wait = w }

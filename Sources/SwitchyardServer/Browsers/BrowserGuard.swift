@@ -26,8 +26,8 @@ struct BrowserGuard: RouterMiddleware {
     let hosts: Set<String>?
     let origins: Set<String>
 
-    init(settings: ServerSettings, listeningOn host: String) {
-        let names = Set((settings.allowedHosts + [host]).map(Self.normalised))
+    init(settings: ServerSettings, listeningOn host: String, alsoAllowing deployment: [String] = []) {
+        let names = Set((settings.allowedHosts + deployment + [host]).map(Self.normalised))
         hosts = names.contains("*") ? nil : names.union(["localhost"])
         origins = Set(settings.allowedOrigins)
     }

@@ -92,6 +92,7 @@ enum Fixtures {
         policy: String,
         environment: [String: String] = [:],
         waitForEngine: Bool = true,
+        allowedHosts: [String] = [],
         _ body: (RunningGateway) async throws -> T
     ) async throws -> T {
         let directory = try temporaryDirectory()
@@ -103,7 +104,7 @@ enum Fixtures {
         var logger = Logger(label: "gateway-under-test")
         logger.logLevel = .warning
         let gateway = try await Gateway(options: GatewayOptions(port: 0, policyPath: policyPath, stateDirectory: directory,
-                                                          environment: env, shutdownSignals: []), logger: logger)
+                                                          environment: env, shutdownSignals: [], allowedHosts: allowedHosts), logger: logger)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await gateway.run { port in portContinuation.yield(port) } }
         let client = HTTPClient()
