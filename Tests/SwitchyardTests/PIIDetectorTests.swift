@@ -539,6 +539,8 @@ struct PIIDetectorTests {
             #"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"\#(payload)"}}]}]}]}"#,
             #"{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"content","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"\#(payload)"}}]}}]}]}"#,
             #"{"messages":[{"role":"tool","tool_call_id":"c","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,\#(payload)"}}]}]}"#,
+            // A client's media type with a comma in it, as the Anthropic translation writes it into the URL.
+            #"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:imag,e/png;base64,\#(payload)"}}]}]}"#,
         ]
         for json in bodies {
             #expect(PIIDetector.classes(inRequestBody: try Self.body(json)).isEmpty, "\(json.prefix(120))")

@@ -11,13 +11,14 @@ extension PIIScan {
     }
 
     /// Reads the run of digits and separators at `start` and judges it whole; failing that, the
-    /// longest part of it that ends at a space or cell break and is a card, the part before a
-    /// wide gap, and its first segment (up to its first space or cell break). If none is anything,
-    /// the scan goes on after that first segment, so that a number later in the run
-    /// (`2024-03-15 078-05-1120`) is judged from its own start. A run stops after 24 digits (a
-    /// card's 19 and an expiry), which bounds what reading it again costs.
+    /// first part of it that ends at a space or cell break and is a card (`4111 1111 1111 1111
+    /// 12/27`), the part before a wide gap (`+4420 7946 0958 - 2 lines`), and its first segment,
+    /// up to its first space or cell break (`192.168.10.254 10.0.0`). If none is anything, the
+    /// scan goes on after that first segment, so that a number later in the run
+    /// (`2024-03-15 078-05-1120`, `qty 2 4111 1111 1111 1111`) is judged from its own start. A run
+    /// stops after 24 digits (a card's 19 and an expiry), which bounds what reading it again costs.
     ///
-    /// `wide gaps` let a card number written in groups of four cross gaps of two or three
+    /// Wide gaps let a card number written in groups of four cross gaps of two or three
     /// separators (`4111 - 1111`, two spaces).
     func numeric(at start: Int) -> NumericResult {
         var run = PIIDetector.DigitRun()
@@ -163,7 +164,7 @@ extension PIIScan {
         if separators.isEmpty { return precededByWord(PIIDetector.phoneWords, at: start) }
         guard run.digit(0) == 0 else {
             // NANP, as it is written: `(415) 555-0100`, `415.555.0100`, `1-800-555-0100`.
-            return run.groupCount == 3 ? run.groups(3, 3, 4) : run.groupCount == 4 && run.group(0) == 1 && run.group(1) == 3 && run.group(2) == 3 && run.group(3) == 4
+            return run.groups(3, 3, 4) || run.groups(1, 3, 3, 4)
         }
         guard run.lastGroup >= 2, !run.startsWithDate else { return false }
         if run.groupCount == 2 {
@@ -254,6 +255,10 @@ extension PIIDetector {
         func group(_ index: Int) -> Int { Int(truncatingIfNeeded: sizes >> (8 * UInt64(index))) & 0xFF }
 
         func groups(_ a: Int, _ b: Int, _ c: Int) -> Bool { groupCount == 3 && group(0) == a && group(1) == b && group(2) == c }
+
+        func groups(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> Bool {
+            groupCount == 4 && group(0) == a && group(1) == b && group(2) == c && group(3) == d
+        }
 
         /// Year, month, day in either order at the start (`2024-03-15 10`, `15.03.2024`).
         var startsWithDate: Bool {

@@ -15,7 +15,7 @@ import SwitchyardWire
 /// Beyond strings and keys it reads:
 /// - numbers, since a card number can be a JSON number in tool arguments or `tool_use.input`;
 ///   all but the body's own top-level `seed`, OpenAI's sampling seed, where a random 64-bit value
-///   would pass the Luhn check one time in ten (Anthropic has no such field, and refuses it). A
+///   would pass the Luhn check one time in ten (Anthropic's API has no such field). A
 ///   `seed` anywhere else (`metadata`, tool arguments) is data like any other;
 /// - the decoded contents of a string that holds a JSON object or array, two levels down: the
 ///   Anthropic translation decodes tool-call `arguments` and forwards what they contain, so
@@ -57,14 +57,7 @@ struct RequestText {
 
     private mutating func addMessage(_ message: JSON) {
         guard case .object(let object) = message else { return add(message, level: 0) }
-        for field in object.fields {
-            addText(field.key[...])
-            if field.key == "content", case .array(let blocks) = field.value {
-                addContent(blocks)
-            } else {
-                add(field.value, level: 0)
-            }
-        }
+        add(object, holding: .content, in: "content")
     }
 
     /// Content blocks or parts: where base64 payloads are.
@@ -83,15 +76,15 @@ struct RequestText {
                 case ("thinking"?, "signature", .string(let payload)), ("redacted_thinking"?, "data", .string(let payload)):
                     addPayload(payload)
                 case ("image_url"?, "image_url", .object(let holder)):
-                    add(holder, payloadIn: "url")
+                    add(holder, holding: .payload, in: "url")
                 case ("input_audio"?, "input_audio", .object(let holder)):
-                    add(holder, payloadIn: "data")
+                    add(holder, holding: .payload, in: "data")
                 case ("file"?, "file", .object(let holder)):
-                    add(holder, payloadIn: "file_data")
+                    add(holder, holding: .payload, in: "file_data")
                 case ("image"?, "source", .object(let source)), ("document"?, "source", .object(let source)):
                     switch source["type"]?.stringValue {
-                    case "base64": add(source, payloadIn: "data")
-                    case "content": add(source, contentIn: "content")
+                    case "base64": add(source, holding: .payload, in: "data")
+                    case "content": add(source, holding: .content, in: "content")
                     default: add(field.value, level: 0)
                     }
                 default:
@@ -102,26 +95,18 @@ struct RequestText {
         addSideBySide(blocks, level: 0)
     }
 
-    /// An object whose field `payloadField` holds a base64 payload.
-    private mutating func add(_ object: JSONObject, payloadIn payloadField: String) {
-        for field in object.fields {
-            addText(field.key[...])
-            if field.key == payloadField, case .string(let payload) = field.value {
-                addPayload(payload)
-            } else {
-                add(field.value, level: 0)
-            }
-        }
-    }
+    /// What a field of a message, part or source holds, beyond what any field may.
+    private enum Held { case content, payload }
 
-    /// A document source whose field `contentField` holds content blocks.
-    private mutating func add(_ object: JSONObject, contentIn contentField: String) {
+    /// An object whose field `key` holds content blocks (a message, a document's source) or a
+    /// base64 payload (an image URL, an audio or file part, a base64 source).
+    private mutating func add(_ object: JSONObject, holding held: Held, in key: String) {
         for field in object.fields {
             addText(field.key[...])
-            if field.key == contentField, case .array(let blocks) = field.value {
-                addContent(blocks)
-            } else {
-                add(field.value, level: 0)
+            switch (held, field.key == key, field.value) {
+            case (.content, true, .array(let blocks)): addContent(blocks)
+            case (.payload, true, .string(let payload)): addPayload(payload)
+            default: add(field.value, level: 0)
             }
         }
     }
@@ -202,11 +187,14 @@ struct RequestText {
         return String(decoding: utf8[first...last], as: UTF8.self)
     }
 
-    /// The part after the comma of a `data:` URL whose media type ends in `;base64`.
+    /// The part after the last comma of a `data:` URL whose media type ends in `;base64`. A base64
+    /// payload holds no comma, so the last one is where it starts, whatever commas the media type
+    /// holds (an Anthropic source's `media_type` is the client's, and the translation writes it
+    /// into the URL as it is). Finding it reads the payload once more, as the digit runs do.
     static func base64DataURLPayload(_ string: String) -> Substring.UTF8View? {
         let utf8 = string.utf8
         guard utf8.count > 5, utf8.prefix(5).elementsEqual("data:".utf8, by: { $0 | 0x20 == $1 }),
-              let comma = utf8.firstIndex(of: UInt8(ascii: ",")) else { return nil }
+              let comma = utf8.lastIndex(of: UInt8(ascii: ",")) else { return nil }
         let mediaType = utf8[..<comma]
         guard mediaType.count >= 7, mediaType.suffix(7).elementsEqual(";base64".utf8, by: { $0 | 0x20 == $1 }) else { return nil }
         return string[utf8.index(after: comma)...].utf8
