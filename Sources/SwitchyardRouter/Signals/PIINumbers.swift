@@ -23,18 +23,11 @@ extension PIIScan {
     func numeric(at start: Int) -> NumericResult {
         var run = PIIDetector.DigitRun()
         var stop = start
-        var firstSegment: (run: PIIDetector.DigitRun, end: Int)?
-        var cardPrefix: Finding?
-        var beforeWideGap: Finding?
-        var crossedWideGap = false
-        func atBoundary(_ position: Int, wide: Bool) {
-            if firstSegment == nil { firstSegment = (run, position) }
-            if cardPrefix == nil, isCard(run, start..<position) { cardPrefix = Finding(kind: .creditCard, range: start..<position) }
-            if wide, !crossedWideGap {
-                crossedWideGap = true
-                beforeWideGap = classify(run, start..<position)
-            }
-        }
+        var parts = RunParts()
+        // Cells and rows join a run only after a card's group (four digits, or six in an Amex or
+        // Diners number) and a word that names a card (`isCard`): elsewhere a table's figures, and
+        // thousands, are read one by one, as they are meant.
+        var cellsJoin: Bool?
         while stop < end {
             let b = bytes[stop]
             if PIIDetector.isDigit(b) {
@@ -49,11 +42,16 @@ extension PIIScan {
             // `(415) 555-0100`: a closing parenthesis and a space continue the run only when a digit follows.
             let areaCodeClose = b == UInt8(ascii: ")") && next == UInt8(ascii: " ") && PIIDetector.isDigit(bytes[stop + 2])
             if PIIDetector.isDigit(next) || areaCodeClose {
-                if PIIDetector.Separators.segmentEnds.contains(kind) { atBoundary(stop, wide: false) }
+                if PIIDetector.Separators.cells.contains(kind) {
+                    guard run.lastGroup == 4 || run.lastGroup == 6 else { break }
+                    if cellsJoin == nil { cellsJoin = precededByWord(PIIDetector.cardWords, at: start) }
+                    if cellsJoin == false { break }
+                }
+                if PIIDetector.Separators.segmentEnds.contains(kind) { parts.note(run, start..<stop, wide: false, in: self) }
                 run.append(kind)
                 stop += width
             } else if run.mayWiden, let gapEnd = cardGapEnd(from: stop) {
-                atBoundary(stop, wide: true)
+                parts.note(run, start..<stop, wide: true, in: self)
                 for k in stop..<gapEnd { run.append(PIIDetector.Separators(byte: bytes[k])!) }
                 run.widened = true
                 stop = gapEnd
@@ -64,12 +62,33 @@ extension PIIScan {
         // Glued to letters (an order id like A12345678901, a hash, `3rd`) it is not a number of a person.
         let glued = PIIDetector.isLetter(bytes[stop])
         if !glued, let finding = classify(run, start..<stop) { return .found(finding) }
-        if let finding = cardPrefix ?? beforeWideGap { return .found(finding) }
-        if case let (segment, segmentEnd)? = firstSegment {
+        if let finding = parts.cardPrefix ?? parts.beforeWideGap { return .found(finding) }
+        if let (segment, segmentEnd) = parts.firstSegment {
             if let finding = classify(segment, start..<segmentEnd) { return .found(finding) }
             return .skip(to: segmentEnd)
         }
         return glued ? .word : .skip(to: stop)
+    }
+
+    /// The parts of a run `numeric` judges when the whole is nothing, noted at each space, cell
+    /// break or wide gap as the run is read.
+    struct RunParts {
+        /// Up to the first space or cell break.
+        private(set) var firstSegment: (PIIDetector.DigitRun, Int)?
+        /// The first part ending at one that is a card.
+        private(set) var cardPrefix: Finding?
+        /// What the part before the first wide gap is.
+        private(set) var beforeWideGap: Finding?
+        private var crossedWideGap = false
+
+        mutating func note(_ run: PIIDetector.DigitRun, _ part: Range<Int>, wide: Bool, in scan: PIIScan) {
+            if firstSegment == nil { firstSegment = (run, part.upperBound) }
+            if cardPrefix == nil, scan.isCard(run, part) { cardPrefix = Finding(kind: .creditCard, range: part) }
+            if wide, !crossedWideGap {
+                crossedWideGap = true
+                beforeWideGap = scan.classify(run, part)
+            }
+        }
     }
 
     /// The separator at `position` and its width in bytes (a CR LF is one line break).
@@ -197,8 +216,9 @@ extension PIIDetector {
     /// (the scan meets a run at every number in the text).
     struct DigitRun {
         private(set) var count = 0
-        /// The first 19 digits as a number.
+        /// The first 19 digits as a number; the first four one by one.
         private(set) var value: UInt64 = 0
+        private var leadingDigits: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
         /// Luhn sums with the digits at even, or at odd, positions from the left doubled: which one
         /// applies depends on the length, known only at the end.
         private var luhnSums = (evenDoubled: 0, oddDoubled: 0)
@@ -215,8 +235,16 @@ extension PIIDetector {
         /// A gap of more than one separator was crossed.
         var widened = false
 
+        @inline(__always)
         mutating func append(digit: Int) {
             if count < 19 { value = value * 10 + UInt64(digit) }
+            switch count {
+            case 0: leadingDigits.0 = UInt8(digit)
+            case 1: leadingDigits.1 = UInt8(digit)
+            case 2: leadingDigits.2 = UInt8(digit)
+            case 3: leadingDigits.3 = UInt8(digit)
+            default: break
+            }
             let doubled = digit * 2 > 9 ? digit * 2 - 9 : digit * 2
             if count % 2 == 0 { luhnSums.evenDoubled += doubled; luhnSums.oddDoubled += digit } else { luhnSums.evenDoubled += digit; luhnSums.oddDoubled += doubled }
             if lastGroup == 0 { groupCount += 1 }
@@ -232,6 +260,7 @@ extension PIIDetector {
             largestGroup = max(largestGroup, lastGroup)
         }
 
+        @inline(__always)
         mutating func append(_ separator: Separators) {
             separators.formUnion(separator)
             if lastGroup > 0, lastGroup != 4 { onlyFours = false }
@@ -245,11 +274,14 @@ extension PIIDetector {
         /// Only after groups of exactly four, and before a card's sixteen digits are complete.
         var mayWiden: Bool { onlyFours && lastGroup == 4 && count < 16 }
 
-        /// The digit at `index` from the left, among the first 19.
+        /// The digit at `index` (0 to 3) from the left; 0 past the run's end.
         func digit(_ index: Int) -> Int {
-            var rest = value
-            for _ in 0..<(min(count, 19) - 1 - index) { rest /= 10 }
-            return Int(rest % 10)
+            switch index {
+            case 0: Int(leadingDigits.0)
+            case 1: Int(leadingDigits.1)
+            case 2: Int(leadingDigits.2)
+            default: Int(leadingDigits.3)
+            }
         }
 
         func group(_ index: Int) -> Int { Int(truncatingIfNeeded: sizes >> (8 * UInt64(index))) & 0xFF }
@@ -348,16 +380,20 @@ extension PIIDetector {
         }
     }
 
-    /// Words, in lower-case ASCII, that name what a bare number is.
+    /// Words, in lower-case ASCII, that name what a bare number is; by length, so that a word of
+    /// the text is compared with the few of its length.
     struct WordList {
-        private let words: [[UInt8]]
+        private let byLength: [[[UInt8]]]
 
-        init(_ words: String...) { self.words = words.map { Array($0.utf8) } }
+        init(_ words: String...) {
+            var byLength = [[[UInt8]]](repeating: [], count: 17)
+            for word in words { byLength[word.utf8.count].append(Array(word.utf8)) }
+            self.byLength = byLength
+        }
 
         func contains<Text: ScanBytes>(_ range: Range<Int>, in bytes: Text) -> Bool {
-            words.contains { word in
-                word.count == range.count && zip(word, range).allSatisfy { $0 == bytes[$1] | 0x20 }
-            }
+            guard range.count < byLength.count else { return false }
+            return byLength[range.count].contains { word in zip(word, range).allSatisfy { $0 == bytes[$1] | 0x20 } }
         }
     }
 

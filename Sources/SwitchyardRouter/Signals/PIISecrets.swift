@@ -8,7 +8,8 @@ extension PIIScan {
     /// - Parameter keyRun: the run of key characters last measured, shared by the word starts
     ///   in it (after each `-` and `_`), so that a run of prefixes costs its length once.
     func prefixedKey(at start: Int, keyRun: inout Range<Int>) -> Range<Int>? {
-        guard let prefix = PIIDetector.keyPrefixes.first(where: { $0[0] == bytes[start] && matches($0, at: start) }) else { return nil }
+        let first = bytes[start]
+        guard first < 0x80, let prefix = PIIDetector.keyPrefixesByFirstByte[Int(first)].first(where: { matches($0, at: start) }) else { return nil }
         if PIIDetector.awsKeyPrefixes.contains(prefix) {
             var stop = start + prefix.count
             while stop - start < 20, PIIDetector.isDigit(bytes[stop]) || PIIDetector.isUpper(bytes[stop]) { stop += 1 }
@@ -108,6 +109,9 @@ extension PIIDetector {
         "sk-", "sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghs_", "ghu_", "github_pat_",
         "xoxb-", "xoxp-", "xoxa-", "AKIA", "ASIA", "AIza", "glpat-", "hf_", "npm_",
     ].map { Array($0.utf8) }
+
+    /// `keyPrefixes` by their first byte, so that a word start costs one look-up.
+    static let keyPrefixesByFirstByte: [[[UInt8]]] = (0..<128).map { byte in keyPrefixes.filter { $0[0] == byte } }
 
     /// AWS access key ids, long-term and temporary: the prefix and sixteen capitals and digits.
     static let awsKeyPrefixes: [[UInt8]] = [Array("AKIA".utf8), Array("ASIA".utf8)]

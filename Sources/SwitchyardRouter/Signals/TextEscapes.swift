@@ -21,51 +21,75 @@ enum TextEscapes {
     /// Decodes the escapes in `out[start...]`, in place. `origins`, if not nil, holds for each
     /// byte from `start` the input bytes it comes from (nil stands for each byte from itself);
     /// when something is decoded and `recordingOrigins`, it is rewritten for the decoded bytes.
+    ///
+    /// It jumps from one `%` or `&` to the next (memchr), and moves the bytes between escapes only
+    /// once one has been decoded: most text has none, and a link has a few among many bytes.
     static func decode(_ out: inout [UInt8], from start: Int, origins: inout [Range<Int>]?, recordingOrigins: Bool) {
-        guard let first = firstCandidate(out, from: start) else { return }
-        var read = first, write = first
-        var decoded: [Range<Int>] = []
-        var changed = false
+        let count = out.count
+        var decodedOrigins: [Range<Int>] = []
         func origin(_ k: Int) -> Range<Int> { origins?[k - start] ?? (k - start)..<(k - start + 1) }
-        while read < out.count {
-            let b = out[read]
-            if b == UInt8(ascii: "%") || b == UInt8(ascii: "&"), case let (byte, length)? = escape(at: read, in: out) {
+        let end: Int? = out.withUnsafeMutableBufferPointer { buffer in
+            var candidates = Candidates(buffer: UnsafeBufferPointer(buffer))
+            // Bytes before `read` are decoded and moved to before `write`; after it, not yet.
+            var read = start, write = start, searchFrom = start
+            var changed = false
+            func move(upTo stop: Int) {
+                if recordingOrigins { decodedOrigins += (read..<stop).map(origin) }
+                if write != read, stop > read { buffer.baseAddress!.advanced(by: write).update(from: buffer.baseAddress!.advanced(by: read), count: stop - read) }
+                write += stop - read
+                read = stop
+            }
+            while let candidate = candidates.first(from: searchFrom) {
+                searchFrom = candidate + 1
+                guard case let (byte, length)? = escape(at: candidate, in: UnsafeBufferPointer(buffer)) else { continue }
                 if !changed {
                     changed = true
-                    if recordingOrigins { decoded = (start..<write).map(origin) }
+                    read = candidate
+                    write = candidate
+                    if recordingOrigins { decodedOrigins = (start..<candidate).map(origin) }
+                } else {
+                    move(upTo: candidate)
                 }
-                if recordingOrigins { decoded.append(origin(read).lowerBound..<origin(read + length - 1).upperBound) }
-                out[write] = byte
-                read += length
-            } else {
-                if changed, recordingOrigins { decoded.append(origin(read)) }
-                out[write] = b
-                read += 1
+                if recordingOrigins { decodedOrigins.append(origin(candidate).lowerBound..<origin(candidate + length - 1).upperBound) }
+                buffer[write] = byte
+                write += 1
+                read = candidate + length
+                searchFrom = read
             }
-            write += 1
+            guard changed else { return nil }
+            move(upTo: count)
+            return write
         }
-        guard changed else { return }
-        out.removeSubrange(write...)
-        if recordingOrigins { origins = decoded }
+        guard let end else { return }
+        out.removeSubrange(end...)
+        if recordingOrigins { origins = decodedOrigins }
     }
 
-    /// The first `%` or `&` from `start`, found with memchr: most text has neither.
-    static func firstCandidate(_ out: [UInt8], from start: Int) -> Int? {
-        out.withUnsafeBufferPointer { buffer -> Int? in
-            guard start < buffer.count, let base = buffer.baseAddress else { return nil }
-            var first: Int?
-            for byte in [UInt8(ascii: "%"), UInt8(ascii: "&")] {
-                let limit = (first ?? buffer.count) - start
-                if limit > 0, let found = memchr(base + start, Int32(byte), limit) {
-                    first = start + UnsafeRawPointer(base + start).distance(to: UnsafeRawPointer(found))
-                }
-            }
-            return first
+    /// The next `%` and the next `&`, each found with memchr and kept until the scan passes it, so
+    /// that finding all of them reads the text once for each.
+    struct Candidates {
+        let buffer: UnsafeBufferPointer<UInt8>
+        private var nextPercent = -1, nextAmpersand = -1
+
+        init(buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
+
+        mutating func first(from position: Int) -> Int? {
+            if nextPercent < position { nextPercent = find(UInt8(ascii: "%"), from: position) }
+            if nextAmpersand < position { nextAmpersand = find(UInt8(ascii: "&"), from: position) }
+            let first = min(nextPercent, nextAmpersand)
+            return first < buffer.count ? first : nil
+        }
+
+        /// The index of the next `byte` from `position`, or the buffer's count if there is none.
+        private func find(_ byte: UInt8, from position: Int) -> Int {
+            guard position < buffer.count, let base = buffer.baseAddress,
+                  let found = memchr(base + position, Int32(byte), buffer.count - position) else { return buffer.count }
+            return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
         }
     }
 
     /// The byte the escape at `position` spells and the escape's length, if it is decoded.
-    static func escape(at position: Int, in bytes: [UInt8]) -> (UInt8, Int)? {
+    static func escape(at position: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (UInt8, Int)? {
         if bytes[position] == UInt8(ascii: "%") {
             guard position + 2 < bytes.count, let value = hex(bytes[position + 1], bytes[position + 2]) else { return nil }
             if value == UInt8(ascii: "%"), position + 4 < bytes.count, let inner = hex(bytes[position + 3], bytes[position + 4]), isDecoded(inner) {
