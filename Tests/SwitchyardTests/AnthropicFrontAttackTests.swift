@@ -83,6 +83,21 @@ struct AnthropicFrontAttackTests {
          #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"text","text":"jane.doe"},{"type":"text","text":"@example.com"}]},{"role":"user","content":"ok"}]}"#),
         ("card split across assistant text blocks around a tool call",
          #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"text","text":"card 4111 1111"},{"type":"tool_use","id":"t1","name":"n","input":{}},{"type":"text","text":" 1111 1111"}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]}]}"#),
+        // Issue 13: ordinary text.
+        ("an email after an id in a pasted link",
+         #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"open https://crm.example.com/c?id=5f3a9c&email=jane.doe@example.com"}]}"#),
+        ("an email after an ordinal",
+         #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"the 3rd:jane.doe@example.com"}]}"#),
+        ("a percent-encoded email",
+         #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"?to=jane.doe%40example.com"}]}"#),
+        ("an AWS key id before a full stop",
+         #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"My key is AKIAIOSFODNN7EXAMPLE."}]}"#),
+        ("an email split between a text block and a text document",
+         #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":[{"type":"text","text":"mail jane.doe"},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"@example.com"}}]}]}"#),
+        ("a card split across a tool result's text blocks at line breaks",
+         #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"pay"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"lookup","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"card\n4111\n1111"},{"type":"text","text":"1111\n1111"}]}]}]}"#),
+        ("a card under a key named seed in tool_use.input",
+         #"{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"pay"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"charge","input":{"seed":4111111111111111}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]}]}"#),
     ]
 
     @Test("private data in any field of an Anthropic body never reaches a cloud target (Anthropic or OpenAI kind)",

@@ -42,6 +42,55 @@ struct PromisesUnderAttackTests {
         }
     }
 
+    /// Chat requests whose private data sits in ordinary text (issue 13), for a policy that lets
+    /// only the box see private data. The box's engine is a stand-in that never becomes ready, so
+    /// such a request can only be refused; the cloud must receive nothing.
+    static let ordinaryText: [(name: String, content: String)] = [
+        ("an email after an id in a pasted link", "open https://crm.example.com/c?id=5f3a9c&email=jane.doe@example.com"),
+        ("an SSN in a key=value log", "ref=1a;ssn=078-05-1120"),
+        ("a card after a UUID", "550e8400-e29b-41d4-a716-446655440000:4111111111111111"),
+        ("a percent-encoded email", "?to=jane.doe%40example.com"),
+        ("an AWS key id in a shell line", "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE;"),
+    ]
+
+    @Test("private data in ordinary text never reaches the cloud (OpenAI front): refused when only the box may see it")
+    func ordinaryTextStaysLocal() async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let fake = directory + "/llama-server"
+        try Fixtures.writeFile(fake, "#!/bin/sh\nexec sleep 300\n", mode: 0o755)
+        try await ScriptedProvider.with(.answer(pieces: ["leaked"])) { provider in
+            let policy = """
+            version: 1
+            models:
+              local: {kind: local, binary: \(fake), context: 2048, slots: 1}
+              cloud: {kind: openai, base_url: "\(provider.baseURL)", model: m, api_key_env: K}
+            rules:
+              - {name: main, serve: cloud}
+            constraints:
+              private_data: {allowed_targets: [local]}
+            """
+            try await Fixtures.withGateway(policy: policy, environment: ["K": "k"], waitForEngine: false) { gateway in
+                func chat(_ content: String, metadata: String = "{}", stream: Bool = false) -> String {
+                    #"{"model":"auto","stream":\#(stream),"metadata":\#(metadata),"messages":[{"role":"user","content":\#(JSON.string(content).text)}]}"#
+                }
+                var bodies = Self.ordinaryText.map { ($0.name, chat($0.content)) }
+                bodies.append(("a card under a nested seed", chat("hi", metadata: #"{"seed":4111111111111111}"#)))
+                for (name, body) in bodies {
+                    for stream in [false, true] {
+                        let sent = stream ? body.replacingFirst(#""stream":false"#, with: #""stream":true"#) : body
+                        let response = try await gateway.post("/v1/chat/completions", sent, timeout: .seconds(20))
+                        #expect(response.status == 403, "\(name), stream \(stream): \(response.status) \(response.bodyText.prefix(300))")
+                        #expect(provider.received.isEmpty, "\(name): the cloud received \(provider.received.map(\.body))")
+                    }
+                }
+                // The control: the same request without private data does reach the recording cloud.
+                let response = try await gateway.post("/v1/chat/completions", chat("open https://crm.example.com/c?id=5f3a9c&page=2"))
+                #expect(response.status == 200, "\(response.bodyText.prefix(300))")
+                #expect(provider.received.count == 1)
+            }
+        }
+    }
+
     @Test("a whole-response client that hangs up cancels the cloud transfer at once")
     func hangupCancelsCloud() async throws {
         try await ScriptedProvider.with(.trickle(every: .milliseconds(100), limit: 200)) { provider in

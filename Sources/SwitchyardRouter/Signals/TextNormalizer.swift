@@ -16,9 +16,13 @@ internal import Foundation
 /// - anything else takes its NFKC compatibility form (fullwidth and mathematical letters,
 ///   ligatures, `＠`, `．`, superscripts), whose characters go through the rules above.
 ///
+/// Then percent-escapes and HTML character references that spell ASCII are decoded
+/// (TextEscapes): `jane.doe%40example.com` reads as `jane.doe@example.com`.
+///
 /// Offsets in the output map back to the input's through the origins `append` can record.
 ///
-/// Cost: ASCII text is copied as it is, after one pass that finds no byte above 0x7F. Elsewhere,
+/// Cost: ASCII text is copied as it is, after one pass that finds no byte above 0x7F and a
+/// memchr that finds no `%` or `&`. Elsewhere,
 /// the standard library's character properties cost some 40 ns per look-up on Linux, and
 /// Foundation's NFKC about half a microsecond per byte (it bridges through NSString), far too
 /// much for a hot path. So the rule for each character of the two planes text is written in is
@@ -29,8 +33,8 @@ struct TextNormalizer {
     private var compatibilityForms: [Unicode.Scalar: String] = [:]
 
     /// Appends the normalised UTF-8 of `text` to `out`. With `recordingOrigins`, returns, for
-    /// each byte appended, the bytes of `text`'s UTF-8 it comes from; nil when the text is ASCII,
-    /// which is appended as it is.
+    /// each byte appended, the bytes of `text`'s UTF-8 it comes from; nil when the text is ASCII
+    /// with nothing to decode, which is appended as it is.
     @discardableResult
     mutating func append(_ text: Substring, to out: inout [UInt8], recordingOrigins: Bool = false) -> [Range<Int>]? {
         let start = out.count
@@ -42,12 +46,15 @@ struct TextNormalizer {
             for byte in buffer[start...] { high |= byte }
             return high < 0x80
         }
-        if isASCII { return nil }
-        out.removeSubrange(start...)
-        var origins: [Range<Int>]? = recordingOrigins ? [] : nil
-        if text.utf8.withContiguousStorageIfAvailable({ append(decoding: $0, to: &out, origins: &origins) }) == nil {
-            Array(text.utf8).withUnsafeBufferPointer { append(decoding: $0, to: &out, origins: &origins) }
+        var origins: [Range<Int>]?
+        if !isASCII {
+            out.removeSubrange(start...)
+            origins = recordingOrigins ? [] : nil
+            if text.utf8.withContiguousStorageIfAvailable({ append(decoding: $0, to: &out, origins: &origins) }) == nil {
+                Array(text.utf8).withUnsafeBufferPointer { append(decoding: $0, to: &out, origins: &origins) }
+            }
         }
+        TextEscapes.decode(&out, from: start, origins: &origins, recordingOrigins: recordingOrigins)
         return origins
     }
 

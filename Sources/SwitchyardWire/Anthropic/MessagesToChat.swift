@@ -88,18 +88,12 @@ extension MessagesRequest {
                     "tool_call_id": block["tool_use_id"] ?? .string(""),
                     "content": .string(text),
                 ]))
-            case "text":
-                if let text = block["text"]?.stringValue { parts.append(textPart(text)) }
             case "image":
                 if let url = imageURL(block["source"]) {
                     parts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string(url)])]))
                 }
-            case "document":
-                if block["source"]?["type"]?.stringValue == "text", let data = block["source"]?["data"]?.stringValue {
-                    parts.append(textPart(data))
-                }
             default:
-                break
+                if let text = chatText(of: block) { parts.append(textPart(text)) }
             }
         }
         // A turn of only blocks OpenAI has no place for (a Files API image, a search result) is
@@ -141,6 +135,19 @@ extension MessagesRequest {
         var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
         if !calls.isEmpty { message["tool_calls"] = .array(calls) }
         return message
+    }
+
+    /// The text a content block becomes in the chat form, if it becomes text: a text block's text,
+    /// a text document's data. The translation sets these side by side, as the text parts of one
+    /// user message (an assistant turn's text blocks as one string, a tool result's joined by line
+    /// breaks); the private-data scan reads them joined from this same function
+    /// (`RequestText.addSideBySide`), so that the two cannot drift apart.
+    public static func chatText(of block: JSON) -> String? {
+        switch block["type"]?.stringValue {
+        case "text": block["text"]?.stringValue
+        case "document" where block["source"]?["type"]?.stringValue == "text": block["source"]?["data"]?.stringValue
+        default: nil
+        }
     }
 
     /// A tool result's content as the text of an OpenAI tool message (which carries text only).
