@@ -106,9 +106,11 @@ struct ResilienceTests {
         }
     }
 
-    @Test("a Retry-After beyond the request's retry budget is not waited: the next target serves at once")
+    @Test("a Retry-After beyond what is left of the retry budget is not waited: the next target serves at once; one within it is waited")
     func retryAfterBeyondBudget() async throws {
-        try await ScriptedProvider.with(.statusRetryAfter(503, retryAfter: "30")) { bad in
+        let script = ScriptedProvider.Scenario.sequence([.statusRetryAfter(503, retryAfter: "30"), .statusRetryAfter(503, retryAfter: "1"),
+                                                         .answer(pieces: ["fine"]), .statusRetryAfter(503, retryAfter: "30")])
+        try await ScriptedProvider.with(script) { bad in
             try await ScriptedProvider.with(.answer(pieces: ["fine"])) { good in
                 try await Fixtures.withGateway(policy: policy(bad, good, resilience: "{retry: {max_wait: 5s}}"), environment: environment) { gateway in
                     let started = ContinuousClock.now
@@ -118,11 +120,15 @@ struct ResilienceTests {
                     #expect(response.header("x-switchyard-fallback")?.hasPrefix("bad:failed(upstream answered 503") == true)
                     #expect(bad.received.count == 1)
                     #expect(ContinuousClock.now - started < .seconds(5), "nothing near the 30 s asked was waited")
+                    // A second asked within the budget is waited, and the target answers after it.
+                    let patient = try await chat(gateway)
+                    #expect(patient.header("x-switchyard-model") == "bad")
+                    #expect(bad.received.count == 3)
                     // Without a next target, the client is told the upstream's wait.
                     let alone = try await chat(gateway, model: "bad")
                     #expect(alone.status == 503)
                     #expect(alone.header("retry-after") == "30")
-                    #expect(bad.received.count == 2)
+                    #expect(bad.received.count == 4)
                 }
             }
         }
