@@ -23,15 +23,26 @@ public struct RetrySettings: Sendable, Equatable {
     public var maxWait: Duration = .seconds(5)
 
     public init() {}
+
+    public init(maxRetries: Int, backoff: Duration, maxBackoff: Duration, maxWait: Duration) {
+        (self.maxRetries, self.backoff, self.maxBackoff, self.maxWait) = (maxRetries, backoff, maxBackoff, maxWait)
+    }
 }
 
 /// The circuit breaker of each cloud target: after `failures` consecutive failures the target is
 /// passed over for `openFor`, then `halfOpenProbes` requests at a time try it again.
 public struct BreakerSettings: Sendable, Equatable {
     public var enabled = true
+    /// Consecutive failures that open the breaker.
     public var failures = 5
+    /// How long it stays open before probes are let through.
     public var openFor: Duration = .seconds(30)
+    /// Probes in flight at once while half-open.
     public var halfOpenProbes = 1
 
     public init() {}
+
+    public init(failures: Int, openFor: Duration, halfOpenProbes: Int) {
+        (self.failures, self.openFor, self.halfOpenProbes) = (failures, openFor, halfOpenProbes)
+    }
 }

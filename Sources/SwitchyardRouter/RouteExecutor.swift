@@ -183,7 +183,7 @@ extension RequestRouter {
         var unconfigured: ProviderError?
         var exhausted: BudgetExhausted?
         var circuitOpen: GatewayError?
-        var retries = RetrySchedule(settings: .init(policy.resilience.retry))
+        var retries = RetrySchedule(settings: policy.resilience.retry)
         var random = SystemRandomNumberGenerator()
         var candidates = candidates
         var index = 0

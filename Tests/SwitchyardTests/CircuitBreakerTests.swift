@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardPolicy
 import SwitchyardProviders
 @testable import SwitchyardRouter
 
@@ -7,12 +8,12 @@ import SwitchyardProviders
 @Suite("Circuit breaker state machine")
 struct CircuitBreakerTests {
     static let t0 = ContinuousClock.now
-    static let settings = CircuitBreaker.Settings(failures: 3, openFor: .seconds(30), halfOpenProbes: 2)
+    static let settings = BreakerSettings(failures: 3, openFor: .seconds(30), halfOpenProbes: 2)
 
-    func breaker(_ settings: CircuitBreaker.Settings = settings) -> CircuitBreaker { CircuitBreaker(settings: settings) }
+    func breaker(_ settings: BreakerSettings = settings) -> CircuitBreaker { CircuitBreaker(settings: settings) }
 
     /// A breaker opened at `t0` by `settings.failures` failures.
-    func opened(_ settings: CircuitBreaker.Settings = settings) -> CircuitBreaker {
+    func opened(_ settings: BreakerSettings = settings) -> CircuitBreaker {
         var b = breaker(settings)
         for _ in 0..<settings.failures { _ = b.record(.failure, .ordinary, now: Self.t0) }
         return b
@@ -213,7 +214,7 @@ struct CircuitBreakerTests {
     /// attempt is passed over only while open or while every probe is out.
     @Test("every short event sequence keeps the invariants")
     func exhaustive() {
-        let settings = CircuitBreaker.Settings(failures: 2, openFor: .seconds(10), halfOpenProbes: 2)
+        let settings = BreakerSettings(failures: 2, openFor: .seconds(10), halfOpenProbes: 2)
         var checked = 0
         var problems: [String] = []
         func walk(_ b: CircuitBreaker, _ tickets: [CircuitBreaker.Ticket], _ now: ContinuousClock.Instant, _ path: [Event]) {

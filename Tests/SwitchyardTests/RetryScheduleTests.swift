@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardPolicy
 import SwitchyardProviders
 @testable import SwitchyardRouter
 
@@ -24,7 +25,7 @@ struct RetryScheduleTests {
         }
     }
 
-    static let settings = RetrySchedule.Settings(maxRetries: 10, backoff: .milliseconds(200), maxBackoff: .seconds(1), maxWait: .seconds(60))
+    static let settings = RetrySettings(maxRetries: 10, backoff: .milliseconds(200), maxBackoff: .seconds(1), maxWait: .seconds(60))
     static let unavailable = ProviderError.upstreamStatus(503, message: "down")
 
     @Test("equal jitter: each wait is between half and all of min(max_backoff, backoff × 2ⁿ)")

@@ -1,3 +1,4 @@
+import SwitchyardPolicy
 import SwitchyardProviders
 
 /// The circuit breaker of one cloud target: closed (requests go through), open (the target is
@@ -15,15 +16,6 @@ import SwitchyardProviders
 /// a client hanging up. Failures open the breaker only when consecutive: one success in between
 /// starts the count again.
 struct CircuitBreaker: Equatable {
-    struct Settings: Equatable {
-        /// Consecutive failures that open the breaker.
-        var failures: Int
-        /// How long it stays open before probes are let through.
-        var openFor: Duration
-        /// Probes in flight at once while half-open.
-        var halfOpenProbes: Int
-    }
-
     enum State: Equatable {
         case closed(failures: Int)
         case open(until: ContinuousClock.Instant)
@@ -58,12 +50,12 @@ struct CircuitBreaker: Equatable {
     /// is due within their first-byte timeout; a second is what a client is told to wait).
     static let probesBusyRetry: Duration = .seconds(1)
 
-    private(set) var settings: Settings
+    private(set) var settings: BreakerSettings
     private(set) var state: State = .closed(failures: 0)
     /// Counts the times the breaker went half-open, to tell a late probe from a current one.
     private var episodes = 0
 
-    init(settings: Settings) { self.settings = settings }
+    init(settings: BreakerSettings) { self.settings = settings }
 
     /// An attempt wants to start at `now`.
     mutating func admit(now: ContinuousClock.Instant) -> (Admission, BreakerTransition?) {
@@ -124,7 +116,7 @@ struct CircuitBreaker: Equatable {
 
     /// New settings from a policy reload. The state is kept: a target failing before the
     /// reload is still failing after it. An open breaker keeps the end it was given.
-    mutating func reconfigure(_ newSettings: Settings) {
+    mutating func reconfigure(_ newSettings: BreakerSettings) {
         settings = newSettings
     }
 

@@ -17,13 +17,6 @@ import SwitchyardProviders
 /// Retry-After is waited instead when longer. Every wait comes out of the request's `max_wait`;
 /// one that does not fit is not waited at all: the request moves on to its next target.
 struct RetrySchedule: Equatable {
-    struct Settings: Equatable {
-        var maxRetries: Int
-        var backoff: Duration
-        var maxBackoff: Duration
-        var maxWait: Duration
-    }
-
     enum Decision: Equatable {
         case retry(after: Duration)
         /// Try the next candidate (if the failure allows one) instead.
@@ -37,13 +30,13 @@ struct RetrySchedule: Equatable {
         case waitBeyondBudget(Duration)
     }
 
-    let settings: Settings
+    let settings: RetrySettings
     /// Retries granted so far, over all the request's targets.
     private(set) var retries = 0
     /// Time granted to waits so far.
     private(set) var waited: Duration = .zero
 
-    init(settings: Settings) { self.settings = settings }
+    init(settings: RetrySettings) { self.settings = settings }
 
     /// After an attempt failed with `error`, when its target had been retried `retriesOfTarget`
     /// times already: retry it after the returned wait, or move on. A granted retry is spent.
@@ -76,11 +69,5 @@ struct RetrySchedule: Equatable {
         case .upstreamStatus(let status, _, _): status == 429 || (500...599).contains(status)
         case .unavailable, .unconfigured, .malformedResponse, .truncated, .responseTooLarge, .busy: false
         }
-    }
-}
-
-extension RetrySchedule.Settings {
-    init(_ settings: RetrySettings) {
-        self.init(maxRetries: settings.maxRetries, backoff: settings.backoff, maxBackoff: settings.maxBackoff, maxWait: settings.maxWait)
     }
 }

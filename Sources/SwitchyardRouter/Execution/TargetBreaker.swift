@@ -18,7 +18,7 @@ final class TargetBreaker: Sendable {
 
     init(target: String, settings: BreakerSettings, announce: @escaping @Sendable (String, BreakerTransition) -> Void) {
         self.target = target
-        state = Mutex(CircuitBreaker(settings: .init(settings)))
+        state = Mutex(CircuitBreaker(settings: settings))
         self.announce = announce
     }
 
@@ -37,7 +37,7 @@ final class TargetBreaker: Sendable {
     }
 
     func reconfigure(_ settings: BreakerSettings) {
-        state.withLock { $0.reconfigure(.init(settings)) }
+        state.withLock { $0.reconfigure(settings) }
     }
 
     /// Where the breaker stands now (`/readyz`, metrics).
@@ -94,12 +94,6 @@ public final class TargetBreakers: Sendable {
             breakers = current
             return current
         }
-    }
-}
-
-extension CircuitBreaker.Settings {
-    init(_ settings: BreakerSettings) {
-        self.init(failures: settings.failures, openFor: settings.openFor, halfOpenProbes: settings.halfOpenProbes)
     }
 }
 
