@@ -142,6 +142,7 @@ struct ResilienceRoutingTests {
         #expect(error.code == "circuit_open")
         #expect(error.retryAfterSeconds == 60)
         #expect(stubs["cloud"]?.calls == 2)
+        #expect(stubs["box"]?.calls == 0, "an open breaker does not make the local engine a last resort")
     }
 
     @Test("a breaker opening during a request's retries ends them: the target is passed over as failed")

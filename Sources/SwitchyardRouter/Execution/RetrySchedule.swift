@@ -4,8 +4,8 @@ import SwitchyardProviders
 /// The retries one request may still make and how long it waits before each: a pure value,
 /// asked after every failed cloud attempt, with the random source passed in.
 ///
-/// Retried: a connection error (the upstream never saw the request, or the connection broke
-/// before its answer began), a 429 and a 5xx. Not retried: a 4xx that rejects the request
+/// Retried: a connection error (the upstream could not be reached, or the connection broke
+/// before the gateway had its answer), a 429 and a 5xx. Not retried: a 4xx that rejects the request
 /// (another try would be rejected too), a timeout (a target that did not answer within its
 /// `first_byte` would double the wait; the next candidate is tried instead), a 2xx that is not
 /// the promised format, and anything after a stream's first event reached the client (such a
