@@ -25,6 +25,8 @@ public struct Policy: Sendable {
     public var auth = AuthSettings()
     public var ledger = LedgerSettings()
     public var budgets = BudgetSettings()
+    /// Retries and circuit breakers for cloud targets (`resilience:`).
+    public var resilience = ResilienceSettings()
 
     /// The price that values a locally served answer: what it would have cost in the cloud.
     public var savingsPrice: Price? {

@@ -62,11 +62,15 @@ private struct PolicyBuilder {
     /// Reported by `policy check` but not stopping the load.
     var warnings: [PolicyDiagnostic] = []
 
-    static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration", "auth", "ledger", "budgets"]
+    static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration", "auth", "ledger", "budgets",
+                          "resilience"]
     static let authKeys = ["mode"]
     static let ledgerKeys = ["postgres_url_env", "sqlite_path", "enabled"]
     static let budgetKeys = ["on_exhausted", "tenants", "savings_reference"]
     static let budgetLimitKeys = ["usd", "period"]
+    static let resilienceKeys = ["retry", "breaker"]
+    static let retryKeys = ["max_retries", "backoff", "max_backoff", "max_wait"]
+    static let breakerKeys = ["enabled", "failures", "open_for", "half_open_probes"]
     static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout",
                              "allowed_hosts", "allowed_origins"]
     static let commonModelKeys = ["kind", "context", "limits"]
@@ -114,6 +118,7 @@ private struct PolicyBuilder {
             policy.rules = [Rule(name: "default", action: .serve(target: first.name, fallbacks: []), line: 0)]
         }
         if let budgets = top.value("budgets") { policy.budgets = buildBudgets(budgets, models: policy.models) }
+        if let resilience = top.value("resilience") { policy.resilience = buildResilience(resilience) }
         if let constraints = top.value("constraints") {
             policy.constraints = buildConstraints(constraints, models: policy.models, rules: policy.rules)
         }
@@ -196,6 +201,38 @@ private struct PolicyBuilder {
                 }
                 settings.tenants[tenant.key] = BudgetSettings.Limit(usd: usd, period: period)
             }
+        }
+        return settings
+    }
+
+    mutating func buildResilience(_ node: Node) -> ResilienceSettings {
+        var settings = ResilienceSettings()
+        guard let map = reader.mapping(node, "resilience") else { return settings }
+        reader.checkKeys(map, allowed: Self.resilienceKeys, in: "resilience")
+        if let node = map.value("retry"), let retry = reader.mapping(node, "retry") {
+            reader.checkKeys(retry, allowed: Self.retryKeys, in: "retry")
+            var r = settings.retry
+            if let n = retry.value("max_retries"), let v = reader.int(n, "max_retries", in: SettingRanges.maxRetries) { r.maxRetries = v }
+            if let n = retry.value("backoff"), let v = reader.duration(n, "backoff", in: SettingRanges.backoff) { r.backoff = v }
+            if let n = retry.value("max_backoff"), let v = reader.duration(n, "max_backoff", in: SettingRanges.backoff) { r.maxBackoff = v }
+            if let n = retry.value("max_wait"), let v = reader.duration(n, "max_wait", in: SettingRanges.maxWait) { r.maxWait = v }
+            if r.backoff > r.maxBackoff, let n = retry.value("max_backoff") ?? retry.value("backoff") {
+                reader.error(n, "`backoff` (\(r.backoff.policyText)) must not be longer than `max_backoff` (\(r.maxBackoff.policyText))")
+            }
+            settings.retry = r
+        }
+        if let node = map.value("breaker"), let breaker = reader.mapping(node, "breaker") {
+            reader.checkKeys(breaker, allowed: Self.breakerKeys, in: "breaker")
+            var b = settings.breaker
+            if let n = breaker.value("enabled") {
+                if let value = n.bool { b.enabled = value } else { reader.error(n, "`enabled` must be true or false") }
+            }
+            if let n = breaker.value("failures"), let v = reader.int(n, "failures", in: SettingRanges.breakerFailures) { b.failures = v }
+            if let n = breaker.value("open_for"), let v = reader.duration(n, "open_for", in: SettingRanges.openFor) { b.openFor = v }
+            if let n = breaker.value("half_open_probes"), let v = reader.int(n, "half_open_probes", in: SettingRanges.halfOpenProbes) {
+                b.halfOpenProbes = v
+            }
+            settings.breaker = b
         }
         return settings
     }

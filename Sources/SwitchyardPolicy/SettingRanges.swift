@@ -30,6 +30,15 @@ enum SettingRanges {
     static let holdTokens = 1...4096
     static let holdTime = DurationRange(min: .milliseconds(1), max: .seconds(60))
 
+    /// `resilience.retry`: retries per request and the waits between them.
+    static let maxRetries = 0...10
+    static let backoff = DurationRange(min: .milliseconds(1), max: .seconds(60))
+    static let maxWait = DurationRange(min: .milliseconds(1), max: .seconds(600))
+    /// `resilience.breaker`.
+    static let breakerFailures = 1...1000
+    static let openFor = DurationRange(min: .milliseconds(1), max: .seconds(3600))
+    static let halfOpenProbes = 1...100
+
     static let status = 100...599
     /// A budget in USD (stored in nano-dollars: at most about 9.2 billion USD).
     static let budgetUSD = 0.0...1_000_000_000
@@ -46,7 +55,7 @@ struct DurationRange {
 
 extension Duration {
     /// Whole milliseconds, for the durations a policy holds (at most a day, so no overflow).
-    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    public var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 
     /// How a policy writes this duration: the largest unit that divides it (`24h`, `10m`, `60s`, `250ms`).
     var policyText: String {

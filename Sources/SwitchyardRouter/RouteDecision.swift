@@ -51,6 +51,8 @@ public struct SkippedTarget: Sendable, Equatable, CustomStringConvertible {
         case privateData
         /// The caller's budget (`key:NAME`, `tenant:NAME`) had no room for its worst case.
         case budget(String)
+        /// Its circuit breaker is open after consecutive failures; probes go through in this many seconds.
+        case circuitOpen(retryInSeconds: Int)
     }
 
     public var target: String
@@ -62,6 +64,7 @@ public struct SkippedTarget: Sendable, Equatable, CustomStringConvertible {
         case .failed(let detail): "\(target):failed(\(detail))"
         case .privateData: "\(target):private-data"
         case .budget(let scope): "\(target):budget-exhausted(\(scope))"
+        case .circuitOpen(let seconds): "\(target):circuit-open(retry in \(seconds)s)"
         }
     }
 }

@@ -17,12 +17,16 @@ public struct RequestRouter: Sendable {
     let scorer: ConfidenceScorer
     /// Each target's concurrency limit and queue.
     let gates: [String: TargetGate]
+    /// Each cloud target's circuit breaker (none when the policy turns them off).
+    let breakers: [String: TargetBreaker]
 
     public static let autoModel = "auto"
 
-    /// - Parameter gates: shared across policy reloads by the gateway; a fresh set by default.
+    /// - Parameters:
+    ///   - gates: shared across policy reloads by the gateway; a fresh set by default.
+    ///   - breakers: likewise.
     public init(policy: Policy, providers: [any Provider], tokenizer: any PromptTokenizer = EstimatingTokenizer(),
-                gates: TargetGates = TargetGates()) {
+                gates: TargetGates = TargetGates(), breakers: TargetBreakers = TargetBreakers()) {
         self.policy = policy
         self.providers = Dictionary(uniqueKeysWithValues: providers.map { ($0.target.name, $0) })
         self.tokenizer = tokenizer
@@ -31,7 +35,12 @@ public struct RequestRouter: Sendable {
         localContext = policy.localModels.first?.contextWindow
         scorer = ConfidenceScorer(calibration: policy.calibration)
         self.gates = gates.gates(for: policy)
+        self.breakers = breakers.breakers(for: policy)
     }
+
+    /// Where a cloud target's circuit breaker stands now; nil for the local engine, or when
+    /// breakers are off.
+    public func breakerStatus(_ target: String) -> BreakerStatus? { breakers[target]?.status }
 
     /// Prompt tokens for the confidence features: the decision's own count, else the tokenizer's.
     func promptTokens(_ request: RequestSummary, _ decision: RouteDecision) async -> Int {

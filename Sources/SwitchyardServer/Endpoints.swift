@@ -49,6 +49,11 @@ struct Endpoints: Sendable {
                 entry["detail"] = .string(detail)
                 if model.isLocal { ready = false }
             }
+            if let breaker = router.breakerStatus(model.name) {
+                var state: JSONObject = ["state": .string(breaker.phase.rawValue), "consecutive_failures": .int(breaker.failures)]
+                if let seconds = breaker.retryInSeconds { state["retry_in_seconds"] = .int(seconds) }
+                entry["breaker"] = .object(state)
+            }
             targets.append(.object(entry))
         }
         var body: JSONObject = [
@@ -73,6 +78,7 @@ struct Endpoints: Sendable {
     }
 
     func metrics() -> Response {
+        BreakerMetrics.refresh(live.snapshot.router)
         var buffer: [UInt8] = []
         prometheus?.emit(into: &buffer)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -61,6 +61,8 @@ public final class Gateway: Sendable {
     private let tokenCache = TokenCountCache()
     /// Each target's concurrency gate, kept across reloads (in-flight attempts stay counted).
     private let gates = TargetGates()
+    /// Each cloud target's circuit breaker, kept across reloads (a failing target stays passed over).
+    private let breakers: TargetBreakers
     /// Per-key request and token allowances, kept across reloads.
     private let rateLimiter: RateLimiter
     /// Keys, budgets and attempt records (nil when the policy turns the ledger off).
@@ -85,6 +87,7 @@ public final class Gateway: Sendable {
         self.logger = logger
         self.prometheus = prometheus
         rateLimiter = RateLimiter(divisor: options.rateLimitDivisor)
+        breakers = TargetBreakers { target, transition in BreakerMetrics.transition(target, transition, logger: logger) }
         let policy = try PolicyLoader.load(path: options.policyPath)
         let ledger = try await LedgerOpener.open(policy.ledger, stateDirectory: options.stateDirectory,
                                                  environment: options.environment, logger: logger)
@@ -92,7 +95,8 @@ public final class Gateway: Sendable {
         let client = HTTPClient()
         self.client = client
         let engine: LocalEngine?
-        let (environment, tokenCache, gates, rateLimiter) = (options.environment, self.tokenCache, self.gates, self.rateLimiter)
+        let (environment, tokenCache, gates, breakers, rateLimiter) = (options.environment, self.tokenCache, self.gates, self.breakers,
+                                                                       self.rateLimiter)
         do {
             engine = try policy.localModels.first.flatMap { local -> LocalEngine? in
                 guard case .local(let settings) = local.kind else { return nil }
@@ -100,7 +104,7 @@ public final class Gateway: Sendable {
                                        stateDirectory: options.stateDirectory, client: client, logger: logger)
             }
             live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache,
-                                                gates: gates, rateLimiter: rateLimiter, ledger: ledger, logger: logger))
+                                                gates: gates, breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, logger: logger))
         } catch {
             await client.shutdown()
             try? await ledger?.close()
@@ -110,7 +114,7 @@ public final class Gateway: Sendable {
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache, gates: gates,
-                              rateLimiter: rateLimiter, ledger: ledger, logger: logger)
+                              breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, logger: logger)
         }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
@@ -124,7 +128,7 @@ public final class Gateway: Sendable {
     /// headers included), the tokenizer, the router and the metric handles. The engine is the
     /// one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
-                                 tokenCache: TokenCountCache, gates: TargetGates, rateLimiter: RateLimiter,
+                                 tokenCache: TokenCountCache, gates: TargetGates, breakers: TargetBreakers, rateLimiter: RateLimiter,
                                  ledger: (any LedgerStore)?, logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
         var providers: [any Provider] = []
         for target in policy.models {
@@ -146,7 +150,8 @@ public final class Gateway: Sendable {
                 message: "the policy removes the local model the gateway runs; restart the gateway to change it")])
         }
         let tokenizer: any PromptTokenizer = engine.map { LlamaTokenizer(engine: $0, client: client, cache: tokenCache) } ?? EstimatingTokenizer()
-        return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates),
+        return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates,
+                                                         breakers: breakers),
                                    logger: logger, rateLimiter: rateLimiter, ledger: ledger)
     }
 

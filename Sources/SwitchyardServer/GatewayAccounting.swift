@@ -1,4 +1,5 @@
 import Logging
+import SwitchyardPolicy
 import SwitchyardRouter
 
 /// The gateway's accounting hook: every attempt's end, whatever it was, is counted in the
@@ -22,6 +23,7 @@ struct GatewayAccounting: AttemptSink {
             "usage_estimated": "\(attempt.usageEstimated)",
             "duration_ms": "\(attempt.durationMilliseconds)",
             "detail": "\(attempt.detail ?? "")",
+            "retry_after_ms": "\(attempt.retryAfter.map { String($0.wholeMilliseconds) } ?? "")",
         ])
     }
 }

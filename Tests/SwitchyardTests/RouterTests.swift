@@ -29,6 +29,8 @@ struct RouterTests {
       box: {kind: local}
       cloud: {kind: openai, model: gpt-x, api_key_env: CLOUD_KEY}
       backup: {kind: anthropic, model: claude-x, api_key_env: BACKUP_KEY}
+    # One attempt per target: retries have their own tests (ResilienceRoutingTests).
+    resilience: {retry: {max_retries: 0}}
     rules:
       - name: main
         serve: cloud

@@ -43,6 +43,9 @@ public struct Attempt: Sendable {
     public var costNanodollars: Int64 = 0
     /// True when a budget reservation is held under this attempt's id (settled or released at its end).
     public var reserved = false
+    /// Set on a failed attempt whose target is retried: how long the request waits first (its
+    /// backoff, or the upstream's Retry-After). The retry is the request's next attempt.
+    public var retryAfter: Duration?
 
     public var tier: Tier { Tier(target) }
 

@@ -51,6 +51,10 @@ final class ScriptedProvider: Sendable {
         case rawSSE(pieces: [String], delay: Duration = .milliseconds(50))
         /// A 200 `application/json` whose body is `body` as it is.
         case rawJSON(String)
+
+        /// The first request gets the first scenario, the second the second, and so on; every
+        /// later request gets the last (retries and breakers: fail, then recover).
+        case sequence([Scenario])
     }
 
     struct Received: Sendable {
@@ -58,6 +62,8 @@ final class ScriptedProvider: Sendable {
         var headers: HTTPFields
         var body: JSON
         var remotePort: Int?
+        /// When its head arrived (the gaps between retries).
+        var at: ContinuousClock.Instant = .now
     }
 
     private struct Record {
@@ -131,11 +137,15 @@ final class ScriptedProvider: Sendable {
     }
 
     private func respond(_ request: Request, _ context: ScriptContext, anthropic: Bool) async throws -> Response {
+        let arrived = ContinuousClock.now
         let bytes = try await request.body.collect(upTo: 1 << 22)
         let json = (try? JSON.parse(bytes.readableBytesView)) ?? .null
-        record.withLock {
-            $0.received.append(Received(path: request.uri.path, headers: request.headers, body: json, remotePort: context.remotePort))
+        let number = record.withLock {
+            $0.received.append(Received(path: request.uri.path, headers: request.headers, body: json, remotePort: context.remotePort, at: arrived))
+            return $0.received.count - 1
         }
+        var scenario = self.scenario
+        if case .sequence(let steps) = scenario, !steps.isEmpty { scenario = steps[min(number, steps.count - 1)] }
         let streaming = json["stream"]?.boolValue ?? false
         let model = json["model"]?.stringValue ?? "scripted"
         let wire: WireFormat = anthropic ? .anthropic(model: model) : .openAI(model: model)
@@ -273,6 +283,9 @@ final class ScriptedProvider: Sendable {
             }
         case .rawJSON(let body):
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        case .sequence:
+            // A sequence within a sequence, or an empty one: not a script.
+            return Response(status: .notImplemented)
         }
     }
 
