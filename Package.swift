@@ -35,6 +35,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         // SwitchyardWire for HeaderSyntax: the client and the policy loader refuse the same headers.
         .target(name: "SwitchyardHTTP", dependencies: ["CCurl", "SwitchyardWire"]),
         .target(name: "SwitchyardWire"),
@@ -83,7 +84,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardRouter", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
+            "CMalloc", "SwitchyardServer", "SwitchyardPolicy", "SwitchyardRouter", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -51,6 +51,12 @@ final class ScriptedProvider: Sendable {
         case rawSSE(pieces: [String], delay: Duration = .milliseconds(50))
         /// A 200 `application/json` whose body is `body` as it is.
         case rawJSON(String)
+
+        // --- Memory (MemoryTests) -----------------------------------------------------------------
+        /// Reads each body and drops it (nothing is recorded but the peak of requests in flight),
+        /// holds every request until `holdUntil` are in flight or `atMost` passed, then answers
+        /// "ok" whole: the gateway holds that many bodies at once.
+        case drain(holdUntil: Int, atMost: Duration)
     }
 
     struct Received: Sendable {
@@ -131,6 +137,7 @@ final class ScriptedProvider: Sendable {
     }
 
     private func respond(_ request: Request, _ context: ScriptContext, anthropic: Bool) async throws -> Response {
+        if case .drain(let count, let limit) = scenario { return try await drain(request, holdUntil: count, atMost: limit, anthropic: anthropic) }
         let bytes = try await request.body.collect(upTo: 1 << 22)
         let json = (try? JSON.parse(bytes.readableBytesView)) ?? .null
         record.withLock {
@@ -273,7 +280,24 @@ final class ScriptedProvider: Sendable {
             }
         case .rawJSON(let body):
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        case .drain:
+            preconditionFailure("answered before its body was read")
         }
+    }
+
+    /// `drain`: the body read and dropped, the request held until `count` are in flight at once
+    /// (or `limit` passed), then a whole "ok".
+    private func drain(_ request: Request, holdUntil count: Int, atMost limit: Duration, anthropic: Bool) async throws -> Response {
+        for try await _ in request.body {}
+        record.withLock {
+            $0.inFlight += 1
+            $0.peakInFlight = max($0.peakInFlight, $0.inFlight)
+        }
+        let deadline = ContinuousClock.now + limit
+        while peakInFlight < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        record.withLock { $0.inFlight -= 1 }
+        let wire: WireFormat = anthropic ? .anthropic(model: "scripted") : .openAI(model: "scripted")
+        return jsonResponse(wire.completion("ok", prompt: 1, completion: 1))
     }
 
     /// Writes one SSE event and keeps a copy in `sentSSE`.
