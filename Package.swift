@@ -70,7 +70,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SwitchyardServer", dependencies: [
-            "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
+            "CMalloc", "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
             "SwitchyardProviders", "SwitchyardRouter", "SwitchyardLedger",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -84,7 +84,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "CMalloc", "SwitchyardServer", "SwitchyardPolicy", "SwitchyardRouter", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
+            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardRouter", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

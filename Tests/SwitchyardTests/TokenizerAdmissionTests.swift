@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import SwitchyardHTTP
 import SwitchyardProviders
 @testable import SwitchyardRouter
 import SwitchyardWire
@@ -80,5 +81,50 @@ struct TokenizerAdmissionTests {
         #expect(await tokenizer.promptTokens(Self.summary("known")) == (CountingTokenizer.count, false))
         #expect(try await tokenizer.countTokens(Self.summary("known")) == (CountingTokenizer.count, false))
         #expect(fake.calls == calls, "a known count does not call the tokenizer")
+    }
+
+    @Test("end to end on the box: 8 clients posting large count_tokens bodies are turned away past the gate, and a short chat beside them is answered")
+    func floodBesideAChat() async throws {
+        try Fixtures.requireEngine()
+        let policy = """
+        version: 1
+        server: {tokenizer_concurrency: 1, tokenizer_queue: 1}
+        models:
+        \(Fixtures.localModelYAML)
+        rules:
+          - {name: count, when: prompt_tokens > 0, serve: local}
+        """
+        try await Fixtures.withGateway(policy: policy) { gateway in
+            let chat = #"{"model":"auto","max_tokens":4,"temperature":0,"messages":[{"role":"user","content":"Say hi."}]}"#
+            func timedChat() async throws -> (status: Int, seconds: Double) {
+                let start = ContinuousClock.now
+                let answer = try await gateway.post("/v1/chat/completions", chat)
+                let elapsed = ContinuousClock.now - start
+                return (answer.status, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
+            _ = try await timedChat()
+            let alone = try await timedChat()
+            // Prose of 1 MB: what a client counting a long document before sending it posts.
+            let words = String(repeating: "The river keeps its own counsel through the long summer afternoons. ", count: 15_000)
+            let large = JSON.object(["model": .string("auto"), "messages": .array([.object(["role": .string("user"), "content": .string(words)])])]).text
+            async let flood = withTaskGroup(of: HTTPResponse?.self) { group in
+                for _ in 0..<8 { group.addTask { try? await gateway.post("/v1/messages/count_tokens", large, headers: [("anthropic-version", "2023-06-01")]) } }
+                return await group.reduce(into: [HTTPResponse?]()) { $0.append($1) }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let beside = try await timedChat()
+            let counts = await flood
+            let counted = counts.compactMap { $0 }.filter { $0.status == 200 }
+            let refused = counts.compactMap { $0 }.filter { $0.status == 503 }
+            print("tokenizer admission: a 4-token chat took \(alone.seconds) s alone and \(beside.seconds) s beside 8 count_tokens of "
+                  + "\(large.utf8.count) B (\(counted.count) counted, \(refused.count) refused)")
+            #expect(alone.status == 200 && beside.status == 200)
+            #expect(counted.count + refused.count == 8, "\(counts.map { $0?.status ?? 0 })")
+            #expect(counted.count >= 1 && counted.count <= 2, "one runs and one waits; the others are turned away")
+            for answer in refused {
+                #expect(answer.header("retry-after") == "1")
+                #expect(answer.json["error"]?["type"]?.stringValue == "overloaded_error", "\(answer.bodyText)")
+            }
+        }
     }
 }

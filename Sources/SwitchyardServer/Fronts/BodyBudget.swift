@@ -14,6 +14,7 @@ import SwitchyardWire
 final class BodyBudget: Sendable {
     private let state: Mutex<InflightBytes>
     private let gauge = Gauge(label: "switchyard_inflight_body_bytes")
+    private let returnPending = Atomic<Bool>(false)
 
     init(limit: Int) {
         state = Mutex(InflightBytes(limit: limit))
@@ -36,7 +37,27 @@ final class BodyBudget: Sendable {
     }
 
     fileprivate func give(_ bytes: Int) {
-        gauge.record(state.withLock { $0.give(bytes); return $0.held })
+        let (burst, held) = state.withLock { ($0.give(bytes), $0.held) }
+        gauge.record(held)
+        if let burst, burst >= Self.burstToReturn { returnFreeMemorySoon() }
+    }
+
+    /// The bytes of bodies held at once past which the end of a burst returns free memory (eight
+    /// default-size bodies): smaller ones leave little behind, and trimming costs milliseconds.
+    static let burstToReturn = 32 << 20
+    /// A burst's requests are over when their claims are given back, but their connections'
+    /// buffers and answers go a little later: the free memory is returned after this.
+    static let returnDelay: Duration = .seconds(1)
+
+    /// What a burst of bodies left in the allocator's arenas goes back to the system, once (a
+    /// return already pending covers this burst too).
+    private func returnFreeMemorySoon() {
+        guard !returnPending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        Task { [self] in
+            try? await Task.sleep(for: Self.returnDelay)
+            returnPending.store(false, ordering: .releasing)
+            MallocTuning.returnFreeMemory()
+        }
     }
 }
 

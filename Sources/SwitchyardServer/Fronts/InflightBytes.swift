@@ -7,6 +7,8 @@
 struct InflightBytes: Equatable {
     let limit: Int
     private(set) var held = 0
+    /// The most held at once since everything was last given back: the size of the burst.
+    private(set) var peak = 0
 
     init(limit: Int) { self.limit = max(0, limit) }
 
@@ -15,12 +17,17 @@ struct InflightBytes: Equatable {
         // `held <= limit` always, so `limit - held` cannot overflow; a negative claim is refused.
         guard bytes >= 0, bytes <= limit - held else { return false }
         held += bytes
+        peak = max(peak, held)
         return true
     }
 
-    /// Gives back `bytes` taken earlier (a request ended, however it ended).
-    mutating func give(_ bytes: Int) {
+    /// Gives back `bytes` taken earlier (a request ended, however it ended). When that leaves
+    /// nothing held, the burst is over: returns its peak (and starts counting the next one).
+    mutating func give(_ bytes: Int) -> Int? {
         precondition(bytes >= 0 && bytes <= held, "returning \(bytes) request-body bytes of \(held) held")
         held -= bytes
+        guard held == 0 else { return nil }
+        defer { peak = 0 }
+        return peak
     }
 }

@@ -54,8 +54,9 @@ final class ScriptedProvider: Sendable {
 
         // --- Memory (MemoryTests) -----------------------------------------------------------------
         /// Reads each body and drops it (nothing is recorded but the peak of requests in flight),
-        /// holds every request until `holdUntil` are in flight or `atMost` passed, then answers
-        /// "ok" whole: the gateway holds that many bodies at once.
+        /// holds every request of a megabyte or more until `holdUntil` are in flight or `atMost`
+        /// passed, then answers "ok" whole: the gateway holds that many bodies at once. Smaller
+        /// requests (a warm-up) are answered at once.
         case drain(holdUntil: Int, atMost: Duration)
     }
 
@@ -285,10 +286,13 @@ final class ScriptedProvider: Sendable {
         }
     }
 
-    /// `drain`: the body read and dropped, the request held until `count` are in flight at once
-    /// (or `limit` passed), then a whole "ok".
+    /// `drain`: the body read and dropped, a large request held until `count` are in flight at
+    /// once (or `limit` passed), then a whole "ok".
     private func drain(_ request: Request, holdUntil count: Int, atMost limit: Duration, anthropic: Bool) async throws -> Response {
-        for try await _ in request.body {}
+        let wire: WireFormat = anthropic ? .anthropic(model: "scripted") : .openAI(model: "scripted")
+        var bytes = 0
+        for try await chunk in request.body { bytes += chunk.readableBytes }
+        guard bytes >= 1 << 20 else { return jsonResponse(wire.completion("ok", prompt: 1, completion: 1)) }
         record.withLock {
             $0.inFlight += 1
             $0.peakInFlight = max($0.peakInFlight, $0.inFlight)
@@ -296,7 +300,6 @@ final class ScriptedProvider: Sendable {
         let deadline = ContinuousClock.now + limit
         while peakInFlight < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         record.withLock { $0.inFlight -= 1 }
-        let wire: WireFormat = anthropic ? .anthropic(model: "scripted") : .openAI(model: "scripted")
         return jsonResponse(wire.completion("ok", prompt: 1, completion: 1))
     }
 
