@@ -55,6 +55,8 @@ struct Endpoints: Sendable {
             }
             targets.append(.object(entry))
         }
+        let ledgerProblem = ledger?.problem
+        if ledgerProblem != nil { ready = false }
         var body: JSONObject = [
             "status": .string(ready ? "ready" : "not_ready"),
             "policy": .object(["source": .string(router.policy.source), "version": .int(router.policy.version),
@@ -62,10 +64,8 @@ struct Endpoints: Sendable {
                                "last_reload_error": live.lastReloadError.map(JSON.string) ?? .null]),
             "targets": .array(targets),
         ]
-        if let ledger {
-            let problem = ledger.problem
-            body["ledger"] = .object(["status": .string(problem == nil ? "ok" : "lost"), "detail": problem.map(JSON.string) ?? .null])
-            if problem != nil { ready = false }
+        if ledger != nil {
+            body["ledger"] = .object(["status": .string(ledgerProblem == nil ? "ok" : "lost"), "detail": ledgerProblem.map(JSON.string) ?? .null])
         }
         if let engine {
             let status = engine.status

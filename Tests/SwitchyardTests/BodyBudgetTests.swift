@@ -86,7 +86,7 @@ struct BodyBudgetTests {
                     while slow.received.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
                     let raw = try RawClient(port: gateway.port)
                     let chunk = Self.chat(bytes: 8000)
-                    try raw.send("POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                    try raw.send("POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
                                  + "Transfer-Encoding: chunked\r\n\r\n" + String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n0\r\n\r\n")
                     let refused = String(decoding: raw.readAll(limit: 4096), as: UTF8.self)
                     #expect(refused.hasPrefix("HTTP/1.1 503"), "\(refused)")
@@ -101,7 +101,7 @@ struct BodyBudgetTests {
                     #expect(try await fullBodyFits(), "after a 400")
                     let leaving = try RawClient(port: gateway.port)
                     let body = Self.chat(bytes: 65536)
-                    try leaving.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+                    try leaving.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
                     while slow.received.count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
                     leaving.close()
                     #expect(try await fullBodyFits(), "after a hang-up")

@@ -32,10 +32,13 @@ struct LedgerLossTests {
                                                       body: Array(#"{"name":"\#(name)"}"#.utf8), timeouts: timeouts))
                 }
                 func get(_ path: String) async throws -> HTTPResponse {
-                    try await client.send(HTTPRequest(url: gateway.baseURL + path, timeouts: timeouts))
+                    try await client.send(HTTPRequest(url: gateway.baseURL + path, headers: [("Authorization", "Bearer \(Self.adminKey)")],
+                                                      timeouts: timeouts))
                 }
                 func failures() async throws -> Double {
-                    let metrics = try await get("/metrics").bodyText
+                    let response = try await get("/metrics")
+                    #expect(response.status == 200, "\(response.bodyText)")
+                    let metrics = response.bodyText
                     let line = metrics.split(separator: "\n").first { $0.hasPrefix("switchyard_ledger_write_failures_total ") }
                     return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
                 }
@@ -53,7 +56,7 @@ struct LedgerLossTests {
                 for suffix in ["", "-wal", "-shm"] { unlink(directory + "/ledger.sqlite" + suffix) }
 
                 let notReady = try await get("/readyz")
-                #expect(notReady.status == 503, "\(notReady.bodyText)")
+                #expect(notReady.status == 503 && notReady.json["status"]?.stringValue == "not_ready", "\(notReady.bodyText)")
                 #expect(notReady.json["ledger"]?["status"]?.stringValue == "lost", "\(notReady.bodyText)")
                 #expect(notReady.json["ledger"]?["detail"]?.stringValue?.contains("ledger.sqlite was deleted") == true, "\(notReady.bodyText)")
 
