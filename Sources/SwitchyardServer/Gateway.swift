@@ -58,9 +58,6 @@ public final class Gateway: Sendable {
     private let logger: Logger
     private let prometheus: PrometheusCollectorRegistry?
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
-    /// The local engine's tokenizer under its own admission gate (or the estimate without an
-    /// engine), kept across reloads: its cache, and the calls in flight counted against the gate.
-    private let tokenizer: any PromptTokenizer
     /// Request bodies held at once, across every request (`server.max_inflight_body_bytes`).
     private let bodies: BodyBudget
     /// Each target's concurrency gate, kept across reloads (in-flight attempts stay counted).
@@ -96,6 +93,8 @@ public final class Gateway: Sendable {
         let client = HTTPClient()
         self.client = client
         let engine: LocalEngine?
+        /// The engine's tokenizer under its own admission gate (or the estimate without an engine),
+        /// the same across reloads: its cache, and its calls in flight counted against the gate.
         let tokenizer: any PromptTokenizer
         let (environment, gates, rateLimiter) = (options.environment, self.gates, self.rateLimiter)
         bodies = BodyBudget(limit: policy.server.maxInflightBodyBytes)
@@ -118,7 +117,6 @@ public final class Gateway: Sendable {
         }
         keys = ledger.map { LedgerKeyDirectory(ledger: $0) }
         self.engine = engine
-        self.tokenizer = tokenizer
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer, gates: gates,
                               rateLimiter: rateLimiter, ledger: ledger, logger: logger)

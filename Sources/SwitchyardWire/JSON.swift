@@ -124,7 +124,6 @@ extension JSON {
 
     /// Copies the runs that need no escape whole: a message of megabytes is mostly such runs.
     private static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + bytes.count)
         var (run, index) = (0, 0)
         while index < bytes.count {
             let byte = bytes[index]

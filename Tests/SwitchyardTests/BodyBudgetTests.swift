@@ -1,5 +1,6 @@
 import Testing
 import SwitchyardHTTP
+import SwitchyardPolicy
 import SwitchyardWire
 @testable import SwitchyardServer
 
@@ -47,6 +48,34 @@ struct BodyBudgetTests {
             withExtendedLifetime((first, second)) {}
         }
         #expect(budget.held == 0, "both claims went with their last reference")
+    }
+
+    @Test("the server settings: documented defaults; a budget below max_body_bytes (a body that could never fit) is refused where it is written")
+    func settings() throws {
+        let defaults = try PolicyLoader.parse("version: 1\nmodels:\n  box: {kind: local}\n", file: "p.yaml").server
+        #expect(defaults.maxInflightBodyBytes == 256 << 20 && defaults.tokenizerConcurrency == 2 && defaults.tokenizerQueue == 8)
+        let set = try PolicyLoader.parse("""
+        version: 1
+        server: {max_body_bytes: 65536, max_inflight_body_bytes: 131072, tokenizer_concurrency: 1, tokenizer_queue: 0}
+        models:
+          box: {kind: local}
+        """, file: "p.yaml").server
+        #expect(set.maxInflightBodyBytes == 131072 && set.tokenizerConcurrency == 1 && set.tokenizerQueue == 0)
+        let raised = try PolicyLoader.parse("version: 1\nserver: {max_body_bytes: 1073741824}\nmodels:\n  box: {kind: local}\n", file: "p.yaml")
+        #expect(raised.server.maxInflightBodyBytes == 1 << 30, "a larger max_body_bytes raises the unset budget to one body")
+        for (server, message) in [
+            ("{max_body_bytes: 65536, max_inflight_body_bytes: 65535}", "p.yaml:2:55: `max_inflight_body_bytes` must be at least `max_body_bytes` (65536); got 65535"),
+            ("{max_inflight_body_bytes: 68719476737}", "p.yaml:2:35: `max_inflight_body_bytes` must be at most 68719476736; got 68719476737"),
+            ("{tokenizer_concurrency: 0}", "p.yaml:2:33: `tokenizer_concurrency` must be at least 1; got 0"),
+            ("{tokenizer_queue: -1}", "p.yaml:2:27: `tokenizer_queue` must be at least 0; got -1"),
+        ] {
+            #expect(throws: PolicyError.self) { try PolicyLoader.parse("version: 1\nserver: \(server)\nmodels:\n  box: {kind: local}\n", file: "p.yaml") }
+            do {
+                _ = try PolicyLoader.parse("version: 1\nserver: \(server)\nmodels:\n  box: {kind: local}\n", file: "p.yaml")
+            } catch {
+                #expect(error.description.contains(message), "\(error)")
+            }
+        }
     }
 
     /// A chat body of exactly `bytes` bytes.

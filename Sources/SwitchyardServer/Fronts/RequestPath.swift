@@ -93,6 +93,8 @@ struct RequestPath: Sendable {
             let answer = format.body(served.answer, request: gatewayRequest, requestID: requestID)
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
         } catch {
+            // Past the shutdown grace the outbound client is shut down: that, not an upstream, failed it.
+            let error = cutoff?.hasCut == true ? GatewayError.shuttingDown : error
             metrics.rejected.increment()
             logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
             // A budget that had no room says so when the request then failed another way too.
