@@ -13,6 +13,12 @@ final class Transfer {
     let timeouts: HTTPTimeouts
     let limits: HTTPLimits
     let sink: TransferSink
+    /// The request body, read by curl from here as it sends (`sendBody`): no copy of it is made,
+    /// and it goes once the answer's head arrived after it was sent whole (curl resends only
+    /// before that). A body is megabytes; curl's own copy would be one more.
+    private var body: [UInt8]
+    /// Bytes of `body` handed to curl so far (back to 0 when curl rewinds to resend it).
+    private var bodySent = 0
 
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
@@ -35,6 +41,7 @@ final class Transfer {
         self.timeouts = request.timeouts
         self.limits = request.limits
         self.sink = sink
+        body = request.body ?? []
         errorBuffer.initialize(to: 0)
     }
 
@@ -67,16 +74,24 @@ final class Transfer {
             sy_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
             sy_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, "DELETE")
         case .post:
-            let body = request.body ?? []
             sy_easy_setopt_long(easy, CURLOPT_POST, 1)
             sy_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            // COPYPOSTFIELDS: curl keeps its own copy, so the Swift array may go.
             if body.isEmpty {
                 sy_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, "")
             } else {
-                body.withUnsafeBytes { bytes in
-                    _ = sy_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress!))
+                // curl reads the body from `body` as it sends it, and rewinds it to resend it on a
+                // new connection when a reused one turns out dead.
+                let me = Unmanaged.passUnretained(self).toOpaque()
+                sy_easy_setopt_callback(easy, CURLOPT_READFUNCTION) { buffer, size, count, user in
+                    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                    return transfer.sendBody(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
                 }
+                sy_easy_setopt_pointer(easy, CURLOPT_READDATA, me)
+                sy_easy_setopt_seek_callback(easy, CURLOPT_SEEKFUNCTION) { user, offset, origin in
+                    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                    return transfer.rewindBody(to: offset, origin: origin)
+                }
+                sy_easy_setopt_pointer(easy, CURLOPT_SEEKDATA, me)
             }
         }
 
@@ -103,6 +118,25 @@ final class Transfer {
         return nil
     }
 
+    /// Copies the next bytes of the body into curl's buffer; 0 once it is all sent.
+    private func sendBody(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(buffer.count, body.count - bodySent)
+        guard count > 0 else { return 0 }
+        body.withUnsafeBytes { bytes in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[bodySent..<(bodySent + count)]))
+        }
+        bodySent += count
+        return count
+    }
+
+    /// CURL_SEEKFUNC_OK (0) after moving to `offset` from the body's start, CURL_SEEKFUNC_FAIL (1)
+    /// for anything else (curl only ever seeks from the start).
+    private func rewindBody(to offset: curl_off_t, origin: Int32) -> Int32 {
+        guard origin == SEEK_SET, offset >= 0, offset <= body.count else { return 1 }
+        bodySent = Int(offset)
+        return 0
+    }
+
     /// False to abort: the upstream's headers are larger than any real API's.
     private func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Bool {
         lastProgressAt = monotonicNanos()
@@ -121,6 +155,7 @@ final class Transfer {
         } else if text.isEmpty {
             if status >= 200 && !headDelivered {
                 headDelivered = true
+                if bodySent == body.count { (body, bodySent) = ([], 0) }
                 sink.deliverHead(HTTPResponseHead(status: status, headers: responseHeaders))
             }
         } else if let colon = text.firstIndex(of: ":") {

@@ -12,6 +12,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String)
     /// The store was closed.
     case closed
+    /// The store's files were deleted or replaced while it was open (SQLite): what it would write
+    /// would be lost, and what it reads is no longer the ledger on disk. It refuses every call.
+    case lost(String)
     /// A value in the database this build cannot read (the column named).
     case unreadable(String)
     /// PostgreSQL refused a statement: its SQLSTATE and one-line message (never the query's
@@ -32,6 +35,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             "the ledger's schema is at version \(found), newer than this build knows (\(known)): upgrade the gateway"
         case .invalidURL(let why): "invalid PostgreSQL URL: \(why)"
         case .closed: "the ledger is closed"
+        case .lost(let why): "the ledger is lost: \(why); restore it and restart the gateway"
         case .unreadable(let column): "unreadable value in the ledger's column \(column)"
         case .database(let why): "ledger database error: \(why)"
         case .unavailable(let why): "ledger database unavailable: \(why)"

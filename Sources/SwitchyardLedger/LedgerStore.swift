@@ -60,8 +60,17 @@ public protocol LedgerStore: Sendable {
     /// gateway may pass now. Returns the counts.
     func recover(olderThan: UnixTime) async throws -> (interrupted: Int, released: Int)
 
+    /// Why the store cannot be used now, known without a query (SQLite: its files were deleted
+    /// or replaced while it was open; every call then throws `LedgerError.lost`); nil when
+    /// nothing is known to be wrong. For readiness checks.
+    var problem: String? { get }
+
     /// Waits for writes under way, then closes connections. Calls after this throw
     /// `LedgerError.closed`. Call it before letting the store go: a store released without it
     /// drops the writes still queued.
     func close() async throws
+}
+
+extension LedgerStore {
+    public var problem: String? { nil }
 }

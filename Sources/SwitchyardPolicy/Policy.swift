@@ -62,6 +62,16 @@ public struct ServerSettings: Sendable, Equatable {
     /// Browser origins (`https://app.example.com`) that may call the gateway, answered with CORS.
     /// A request with any other `Origin` is refused: it is a page the operator did not choose.
     public var allowedOrigins: [String] = []
+    /// Request bodies held at once, in bytes, across every request: past it a request gets 503
+    /// before its body is read. The gateway's memory for bodies is bounded by a small multiple
+    /// of it (docs/benchmarks.md). The default holds 64 bodies of the default `maxBodyBytes`.
+    public var maxInflightBodyBytes: Int = 256 << 20
+    /// Calls to the local engine's tokenizer at once (`count_tokens`, the `prompt_tokens` signal),
+    /// apart from its generation slots: tokenizing a large prompt takes the engine's time too.
+    public var tokenizerConcurrency: Int = 2
+    /// Tokenizer calls that may wait for one of those places; past it `count_tokens` gets 503
+    /// and the signal its estimate.
+    public var tokenizerQueue: Int = 8
 
     public init() {}
 }

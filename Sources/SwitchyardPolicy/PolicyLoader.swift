@@ -73,6 +73,7 @@ private struct PolicyBuilder {
     static let breakerKeys = ["enabled", "failures", "open_for", "half_open_probes"]
     static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout",
                              "allowed_hosts", "allowed_origins"]
+    static let serverLoadKeys = ["max_inflight_body_bytes", "tokenizer_concurrency", "tokenizer_queue"]
     static let commonModelKeys = ["kind", "context", "limits"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
     static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers"]
@@ -142,7 +143,7 @@ private struct PolicyBuilder {
     mutating func buildServer(_ node: Node) -> ServerSettings {
         var settings = ServerSettings()
         guard let map = reader.mapping(node, "server") else { return settings }
-        reader.checkKeys(map, allowed: Self.serverKeys, in: "server")
+        reader.checkKeys(map, allowed: Self.serverKeys + Self.serverLoadKeys, in: "server")
         if let n = map.value("max_body_bytes"), let v = reader.int(n, "max_body_bytes", in: SettingRanges.maxBodyBytes) { settings.maxBodyBytes = v }
         if let n = map.value("shutdown_grace"), let v = reader.duration(n, "shutdown_grace", in: SettingRanges.shutdownGrace) { settings.shutdownGrace = v }
         if let n = map.value("max_connections"), let v = reader.int(n, "max_connections", in: SettingRanges.maxConnections) { settings.maxConnections = v }
@@ -151,7 +152,29 @@ private struct PolicyBuilder {
         if let n = map.value("body_timeout"), let v = reader.duration(n, "body_timeout", in: SettingRanges.bodyTimeout) { settings.bodyTimeout = v }
         if let n = map.value("allowed_hosts") { settings.allowedHosts = checkedStrings(n, "allowed_hosts", BrowserAccess.hostProblem) }
         if let n = map.value("allowed_origins") { settings.allowedOrigins = checkedStrings(n, "allowed_origins", BrowserAccess.originProblem) }
+        buildServerLoad(map, into: &settings)
         return settings
+    }
+
+    /// The settings that bound what requests in flight take of the box: bodies held, tokenizer calls.
+    mutating func buildServerLoad(_ map: MappingEntries, into settings: inout ServerSettings) {
+        if let n = map.value("max_inflight_body_bytes"),
+           let v = reader.int(n, "max_inflight_body_bytes", in: SettingRanges.maxInflightBodyBytes) {
+            // A body within `max_body_bytes` must fit an empty budget, or it could never be served.
+            if v < settings.maxBodyBytes {
+                reader.error(n, "`max_inflight_body_bytes` must be at least `max_body_bytes` (\(settings.maxBodyBytes)); got \(v)")
+            } else {
+                settings.maxInflightBodyBytes = v
+            }
+        } else if settings.maxBodyBytes > settings.maxInflightBodyBytes {
+            settings.maxInflightBodyBytes = settings.maxBodyBytes
+        }
+        if let n = map.value("tokenizer_concurrency"), let v = reader.int(n, "tokenizer_concurrency", in: SettingRanges.tokenizerConcurrency) {
+            settings.tokenizerConcurrency = v
+        }
+        if let n = map.value("tokenizer_queue"), let v = reader.int(n, "tokenizer_queue", in: SettingRanges.tokenizerQueue) {
+            settings.tokenizerQueue = v
+        }
     }
 
     mutating func buildAuth(_ node: Node) -> AuthSettings {

@@ -10,6 +10,10 @@ enum SettingRanges {
     static let idleTimeout = DurationRange(min: .milliseconds(1), max: .seconds(3600))
     static let headerTimeout = DurationRange(min: .milliseconds(1), max: .seconds(600))
     static let bodyTimeout = DurationRange(min: .milliseconds(1), max: .seconds(3600))
+    /// At least one body of the smallest `max_body_bytes`; at most 64 GiB.
+    static let maxInflightBodyBytes = 1024...(1 << 36)
+    static let tokenizerConcurrency = 1...64
+    static let tokenizerQueue = 0...10_000
 
     /// Context windows, local (total, before the split into slots) and remote.
     static let context = 128...10_000_000

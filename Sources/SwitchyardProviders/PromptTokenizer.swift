@@ -7,6 +7,18 @@ import Synchronization
 public protocol PromptTokenizer: Sendable {
     /// The count, and whether it is an estimate rather than the model's own tokenizer.
     func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool)
+    /// For `count_tokens`: as `promptTokens`, or refused (503) when the tokenizer is too busy.
+    func countTokens(_ request: RequestSummary) async throws(GatewayError) -> (count: Int, estimated: Bool)
+    /// The model's own count when it is known without asking the engine (counted before).
+    func knownPromptTokens(_ request: RequestSummary) -> Int?
+}
+
+extension PromptTokenizer {
+    public func countTokens(_ request: RequestSummary) async throws(GatewayError) -> (count: Int, estimated: Bool) {
+        await promptTokens(request)
+    }
+
+    public func knownPromptTokens(_ request: RequestSummary) -> Int? { nil }
 }
 
 /// Four characters a token: what `policy explain` uses without a running engine, and the
@@ -63,6 +75,8 @@ public struct LlamaTokenizer: PromptTokenizer {
         self.client = client
         self.cache = cache
     }
+
+    public func knownPromptTokens(_ request: RequestSummary) -> Int? { cache.get(cache.key(request)) }
 
     public func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
         let key = cache.key(request)

@@ -63,9 +63,9 @@ public struct RequestRouter: Sendable {
     static func canScore(_ request: GatewayRequest) -> Bool { !request.summary.hasTools }
 
     /// The prompt's tokens on the local model (`count_tokens`): the engine's own count when it
-    /// can be asked, else an estimate, and says which.
-    public func promptTokens(_ request: RequestSummary) async -> (count: Int, estimated: Bool) {
-        await tokenizer.promptTokens(request)
+    /// can be asked, else an estimate, and says which; 503 when its tokenizer is too busy.
+    public func countTokens(_ request: RequestSummary) async throws(GatewayError) -> (count: Int, estimated: Bool) {
+        try await tokenizer.countTokens(request)
     }
 
     public func provider(_ name: String) -> (any Provider)? { providers[name] }

@@ -1,6 +1,7 @@
 import Hummingbird
 import Prometheus
 import SwitchyardEngine
+import SwitchyardLedger
 import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardRouter
@@ -11,6 +12,8 @@ struct Endpoints: Sendable {
     let live: LivePolicy
     let engine: LocalEngine?
     let prometheus: PrometheusCollectorRegistry?
+    /// Keys, budgets and records: a gateway whose ledger is lost is not ready.
+    let ledger: (any LedgerStore)?
 
     /// `GET /v1/models`: `auto` and every policy model. One list that both SDKs read: OpenAI's
     /// fields (`object`, `created`, `owned_by`) and Anthropic's (`type`, `display_name`,
@@ -29,10 +32,11 @@ struct Endpoints: Sendable {
 
     func healthz() -> Response { json(.object(["status": .string("ok")])) }
 
-    /// `GET /readyz`: 200 when the policy is loaded and the local engine (if any) serves;
-    /// 503 otherwise. The body says the state of every target, so an operator sees an
-    /// unconfigured cloud target without reading logs. It answers without a key, so it says
-    /// nothing that helps to reach the engine around the gateway: not its port, not its pid.
+    /// `GET /readyz`: 200 when the policy is loaded, the local engine (if any) serves and the
+    /// ledger (if any) is still the one on disk; 503 otherwise. The body says the state of every
+    /// target, so an operator sees an unconfigured cloud target without reading logs. It answers
+    /// without a key, so it says nothing that helps to reach the engine around the gateway: not
+    /// its port, not its pid.
     func readyz() -> Response {
         let router = live.snapshot.router
         var ready = true
@@ -56,6 +60,8 @@ struct Endpoints: Sendable {
             }
             targets.append(.object(entry))
         }
+        let ledgerProblem = ledger?.problem
+        if ledgerProblem != nil { ready = false }
         var body: JSONObject = [
             "status": .string(ready ? "ready" : "not_ready"),
             "policy": .object(["source": .string(router.policy.source), "version": .int(router.policy.version),
@@ -63,6 +69,9 @@ struct Endpoints: Sendable {
                                "last_reload_error": live.lastReloadError.map(JSON.string) ?? .null]),
             "targets": .array(targets),
         ]
+        if ledger != nil {
+            body["ledger"] = .object(["status": .string(ledgerProblem == nil ? "ok" : "lost"), "detail": ledgerProblem.map(JSON.string) ?? .null])
+        }
         if let engine {
             let status = engine.status
             var detail: JSONObject = [

@@ -58,7 +58,8 @@ public final class Gateway: Sendable {
     private let logger: Logger
     private let prometheus: PrometheusCollectorRegistry?
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
-    private let tokenCache = TokenCountCache()
+    /// Request bodies held at once, across every request (`server.max_inflight_body_bytes`).
+    private let bodies: BodyBudget
     /// Each target's concurrency gate, kept across reloads (in-flight attempts stay counted).
     private let gates = TargetGates()
     /// Each cloud target's circuit breaker, kept across reloads (a failing target stays passed over).
@@ -95,15 +96,22 @@ public final class Gateway: Sendable {
         let client = HTTPClient()
         self.client = client
         let engine: LocalEngine?
-        let (environment, tokenCache, gates, breakers, rateLimiter) = (options.environment, self.tokenCache, self.gates, self.breakers,
-                                                                       self.rateLimiter)
+        /// The engine's tokenizer under its own admission gate (or the estimate without an engine),
+        /// the same across reloads: its cache, and its calls in flight counted against the gate.
+        let tokenizer: any PromptTokenizer
+        let (environment, gates, breakers, rateLimiter) = (options.environment, self.gates, self.breakers, self.rateLimiter)
+        bodies = BodyBudget(limit: policy.server.maxInflightBodyBytes)
         do {
             engine = try policy.localModels.first.flatMap { local -> LocalEngine? in
                 guard case .local(let settings) = local.kind else { return nil }
                 return try LocalEngine(modelName: local.name, settings: settings, locator: EngineLocator(environment: options.environment),
                                        stateDirectory: options.stateDirectory, client: client, logger: logger)
             }
-            live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache,
+            tokenizer = engine.map {
+                AdmittedTokenizer(LlamaTokenizer(engine: $0, client: client), concurrency: policy.server.tokenizerConcurrency,
+                                  queue: policy.server.tokenizerQueue)
+            } ?? EstimatingTokenizer()
+            live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer,
                                                 gates: gates, breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, logger: logger))
         } catch {
             await client.shutdown()
@@ -113,7 +121,7 @@ public final class Gateway: Sendable {
         keys = ledger.map { LedgerKeyDirectory(ledger: $0) }
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
-            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenCache: tokenCache, gates: gates,
+            try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer, gates: gates,
                               breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, logger: logger)
         }
         for model in policy.models {
@@ -125,10 +133,10 @@ public final class Gateway: Sendable {
     }
 
     /// Everything a policy needs at request time, built once: a provider per target (auth
-    /// headers included), the tokenizer, the router and the metric handles. The engine is the
-    /// one running: a policy that changes it cannot take effect without a restart.
+    /// headers included), the router and the metric handles. The engine (and its tokenizer) is
+    /// the one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
-                                 tokenCache: TokenCountCache, gates: TargetGates, breakers: TargetBreakers, rateLimiter: RateLimiter,
+                                 tokenizer: any PromptTokenizer, gates: TargetGates, breakers: TargetBreakers, rateLimiter: RateLimiter,
                                  ledger: (any LedgerStore)?, logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
         var providers: [any Provider] = []
         for target in policy.models {
@@ -149,7 +157,6 @@ public final class Gateway: Sendable {
             throw PolicyError(diagnostics: [PolicyDiagnostic(file: policy.source, line: 1, column: 1,
                 message: "the policy removes the local model the gateway runs; restart the gateway to change it")])
         }
-        let tokenizer: any PromptTokenizer = engine.map { LlamaTokenizer(engine: $0, client: client, cache: tokenCache) } ?? EstimatingTokenizer()
         return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates,
                                                          breakers: breakers),
                                    logger: logger, rateLimiter: rateLimiter, ledger: ledger)
@@ -169,8 +176,10 @@ public final class Gateway: Sendable {
         let registry = ConnectionRegistry()
         let timeouts = ConnectionGuard.Timeouts(header: .init(server.headerTimeout), body: .init(server.bodyTimeout),
                                                 idle: .init(server.idleTimeout))
+        // Cuts what the grace did not let finish, saying so (placed last: it hears of the shutdown first).
+        let cutoff = ShutdownCutoff(grace: server.shutdownGrace, client: client)
         let app = Application(
-            router: makeHTTPRouter(),
+            router: makeHTTPRouter(cutoff: cutoff),
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, registry: registry)])),
             configuration: .init(address: .hostname(options.host, port: options.port),
                                  availableConnectionsDelegate: MaximumAvailableConnections(server.maxConnections)),
@@ -178,14 +187,16 @@ public final class Gateway: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: options.shutdownSignals, logger: logger)
-        configuration.maximumGracefulShutdownDuration = policy.server.shutdownGrace
+        var configuration = ServiceGroupConfiguration(services: [app, cutoff], gracefulShutdownSignals: options.shutdownSignals, logger: logger)
+        configuration.maximumGracefulShutdownDuration = server.shutdownGrace + ShutdownCutoff.writeMargin
         configuration.maximumCancellationDuration = .seconds(10)
         let group = ServiceGroup(configuration: configuration)
         serviceGroup.withLock { $0 = group }
         do {
             try await ConnectionRegistry.$current.withValue(registry) { try await group.run() }
+            cutoff.stop()
         } catch {
+            cutoff.stop()
             await client.shutdown()
             try? await ledger?.close()
             throw error
@@ -205,10 +216,10 @@ public final class Gateway: Sendable {
     /// file watcher. Waits for the gateway to start if it has not; returns at once after it stopped.
     public func reloadPolicy() async { await reloader.reload(trigger: "request") }
 
-    private func makeHTTPRouter() -> Router<GatewayRequestContext> {
-        let live = live
-        let path = RequestPath(live: live, logger: logger, rateLimiter: rateLimiter)
-        let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus)
+    private func makeHTTPRouter(cutoff: ShutdownCutoff) -> Router<GatewayRequestContext> {
+        let (live, bodies) = (live, bodies)
+        let path = RequestPath(live: live, logger: logger, rateLimiter: rateLimiter, bodies: bodies, cutoff: cutoff)
+        let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus, ledger: ledger)
         let http = Router(context: GatewayRequestContext.self)
         // Outermost, so that what it lets through gets its CORS headers even when it is an error.
         http.middlewares.add(BrowserGuard(settings: policy.server, listeningOn: options.host, alsoAllowing: options.allowedHosts))
@@ -218,7 +229,7 @@ public final class Gateway: Sendable {
         api.post("/v1/chat/completions") { request, context in try await path.respond(to: request, context: context, as: ChatCompletions()) }
         api.post("/v1/messages") { request, context in try await path.respond(to: request, context: context, as: Messages()) }
         api.post("/v1/messages/count_tokens") { request, context in try await Messages.countTokens(request, context: context, path: path) }
-        api.post("/v1/switchyard/explain") { request, context in try await ChatCompletions.explain(request, context: context, live: live) }
+        api.post("/v1/switchyard/explain") { request, context in try await ChatCompletions.explain(request, context: context, live: live, bodies: bodies) }
         api.get("/v1/models") { _, _ in endpoints.models() }
         if let ledger, let keys {
             let admin = AdminAPI(ledger: ledger, keys: keys, adminKey: OperatorSecret(options.environment["SWITCHYARD_ADMIN_KEY"]))

@@ -40,7 +40,7 @@ struct GatewayMetrics: Sendable {
             let tier = model.isLocal ? "local" : "cloud"
             let dims = [("model", model.name), ("tier", tier)]
             var attempts: [Attempt.Outcome: Counter] = [:]
-            for outcome in [Attempt.Outcome.served, .failed, .broken, .cancelled, .discarded] {
+            for outcome in [Attempt.Outcome.served, .failed, .broken, .cancelled, .interrupted, .discarded] {
                 attempts[outcome] = Counter(label: "switchyard_attempts_total", dimensions: dims + [("outcome", outcome.rawValue)])
             }
             targets[model.name] = PerTarget(

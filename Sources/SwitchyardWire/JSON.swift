@@ -116,20 +116,34 @@ extension JSON {
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
+        var s = s
+        // Native strings are contiguous UTF-8 already: no copy.
+        s.withUTF8 { writeEscaped($0, into: &out) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Copies the runs that need no escape whole: a message of megabytes is mostly such runs.
+    private static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var (run, index) = (0, 0)
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            // 0x22 is `"`, 0x5C `\` (literals: this loop reads every byte of a body).
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<(index - 1)]))
+            run = index
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
             case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20:
+            default:
                 let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: out.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
     }
 }
 
@@ -174,12 +188,14 @@ extension JSON {
     /// Parses one JSON document (RFC 8259); nesting deeper than `maxDepth` is refused
     /// so that a hostile body cannot exhaust the stack.
     public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = 128) throws(JSONParseError) -> JSON {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSON in
+        func parse(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<JSON, JSONParseError> {
             var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
-            let value = try parser.parseDocument()
-            return value
+            return Result { () throws(JSONParseError) in try parser.parseDocument() }
         }
+        // Read in place when the bytes are contiguous (an array, a request's ByteBuffer): a
+        // request body is megabytes, and a copy of it would be one more per request in flight.
+        let result = bytes.withContiguousStorageIfAvailable(parse) ?? Array(bytes).withUnsafeBufferPointer(parse)
+        return try result.get()
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
@@ -341,21 +357,26 @@ private struct JSONParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. (0x22 is `"`, 0x5C `\`: literals, as these loops read every byte.)
         while index < bytes.count {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
+            if byte == 0x22 {
                 let s = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
                 index += 1
                 guard let s else { throw fail("invalid UTF-8 in a string") }
                 return s
             }
-            if byte == UInt8(ascii: "\\") { break }
+            if byte == 0x5C { break }
             if byte < 0x20 { throw fail("control character in a string") }
             index += 1
         }
         var out = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
+            // The run up to the next quote, backslash or control character, copied whole.
+            let run = index
+            while index < bytes.count, bytes[index] >= 0x20, bytes[index] != 0x22, bytes[index] != 0x5C { index += 1 }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
@@ -395,9 +416,7 @@ private struct JSONParser {
                     throw fail("invalid escape in a string")
                 }
             default:
-                if byte < 0x20 { throw fail("control character in a string") }
-                out.append(byte)
-                index += 1
+                throw fail("control character in a string")
             }
         }
         throw fail("unterminated string")

@@ -10,7 +10,8 @@ public enum AttemptOutcome: String, Sendable, CaseIterable {
     case discarded
     /// Recorded when the attempt began; replaced by its end.
     case inProgress = "in_progress"
-    /// Found `in_progress` by `recover`: the gateway running it died.
+    /// The gateway ended it, not its client: its graceful shutdown's grace ran out first, or it
+    /// was found `in_progress` by `recover` (the gateway running it died).
     case interrupted
 }
 

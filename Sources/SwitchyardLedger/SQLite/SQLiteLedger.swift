@@ -19,9 +19,12 @@ final class SQLiteLedger: LedgerStore {
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
+    /// Checked before every call: a ledger whose files are gone refuses to pretend.
+    private let files: SQLiteFiles
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, files: SQLiteFiles, logger: Logger) {
         self.writer = writer
+        self.files = files
         self.readers = readers
         self.threadPool = threadPool
         self.logger = logger
@@ -61,7 +64,8 @@ final class SQLiteLedger: LedgerStore {
             try? await threadPool.shutdownGracefully()
             throw error
         }
-        return SQLiteLedger(writer: opened[0], readers: Array(opened.dropFirst()), threadPool: threadPool, logger: logger)
+        return SQLiteLedger(writer: opened[0], readers: Array(opened.dropFirst()), threadPool: threadPool,
+                            files: SQLiteFiles(path: path), logger: logger)
     }
 
     // MARK: Plumbing
@@ -78,6 +82,7 @@ final class SQLiteLedger: LedgerStore {
 
     private func enqueue(_ work: SQLiteWrite.Work) async throws {
         guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
+        if let problem = files.problem { throw LedgerError.lost(problem) }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = SQLiteWrite(work: work) { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
@@ -88,9 +93,12 @@ final class SQLiteLedger: LedgerStore {
 
     private func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
         guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
+        if let problem = files.problem { throw LedgerError.lost(problem) }
         let n = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await body(readers[(n % readers.count + readers.count) % readers.count])
     }
+
+    var problem: String? { files.problem }
 
     // MARK: Schema
 

@@ -21,6 +21,8 @@ public struct Attempt: Sendable {
         case broken
         /// The client left before it ended.
         case cancelled
+        /// The gateway ended it: its graceful shutdown's grace ran out first.
+        case interrupted
         /// A cascade's local answer, replaced by its escalation.
         case discarded
     }

@@ -34,11 +34,12 @@ public final class TargetGate: Sendable {
         state = Mutex(State(admission: AdmissionState(limits: .init(limits)), queueTimeout: limits.queueTimeout))
     }
 
-    /// Waits for a slot; the returned permit frees it when the last reference to it goes away
-    /// (a stream holds it until the stream is finished or dropped).
-    func admit() async throws -> Permit {
+    /// Waits for a slot (at most `queue_timeout`, or `limit` when shorter); the returned permit
+    /// frees it when the last reference to it goes away (a stream holds it until the stream is
+    /// finished or dropped).
+    func admit(waitingAtMost limit: Duration? = nil) async throws -> Permit {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let (admit, timeout) = state.withLock { ($0.admission.admit(id), $0.queueTimeout) }
+        let (admit, timeout) = state.withLock { ($0.admission.admit(id), min($0.queueTimeout, limit ?? $0.queueTimeout)) }
         switch admit {
         case .run: return Permit(gate: self)
         case .reject: throw Refusal.full

@@ -77,6 +77,7 @@ extension AttemptOutcome {
         case .failed: self = .failed
         case .broken: self = .broken
         case .cancelled: self = .cancelled
+        case .interrupted: self = .interrupted
         case .discarded: self = .discarded
         }
     }

@@ -1,4 +1,5 @@
 import Hummingbird
+import Metrics
 import SwitchyardLedger
 import SwitchyardWire
 
@@ -9,6 +10,7 @@ struct AdminAPI: Sendable {
     let ledger: any LedgerStore
     let keys: LedgerKeyDirectory
     let adminKey: OperatorSecret?
+    let writeFailures = Counter(label: "switchyard_ledger_write_failures_total")
 
     private func isAdmin(_ request: Request) -> Bool { adminKey?.isSent(in: request) ?? false }
 
@@ -27,7 +29,7 @@ struct AdminAPI: Sendable {
         do { json = try JSON.parse(body.readableBytesView) } catch { throw GatewayError(jsonError: error) }
         guard case .object(let object) = json else { throw GatewayError.invalidRequest("The body must be a JSON object.") }
         let spec = try Self.keySpec(FieldReader(object))
-        let (secret, record) = try await KeyIssuer.issue(spec, in: ledger)
+        let (secret, record) = try await write { try await KeyIssuer.issue(spec, in: ledger) }
         return Self.json(LedgerJSON.key(record, secret: secret), status: .created)
     }
 
@@ -51,23 +53,25 @@ struct AdminAPI: Sendable {
 
     func listKeys(_ request: Request) async throws -> Response {
         try requireAdmin(request)
-        let all = try await ledger.keys()
+        let all = try await read { try await ledger.keys() }
         return Self.json(.object(["object": .string("list"), "data": .array(all.map { LedgerJSON.key($0) })]))
     }
 
     func showKey(_ request: Request, id: String) async throws -> Response {
         try requireAdmin(request)
-        guard let record = try await ledger.key(id: id) else { throw GatewayError(status: 404, code: "key_not_found", message: "No key '\(id)'.") }
+        guard let record = try await read({ try await ledger.key(id: id) }) else {
+            throw GatewayError(status: 404, code: "key_not_found", message: "No key '\(id)'.")
+        }
         return Self.json(LedgerJSON.key(record))
     }
 
     func revokeKey(_ request: Request, id: String) async throws -> Response {
         try requireAdmin(request)
-        guard try await ledger.revokeKey(id: id, at: .now) else {
+        guard try await write({ try await ledger.revokeKey(id: id, at: .now) }) else {
             throw GatewayError(status: 404, code: "key_not_found", message: "No active key '\(id)'.")
         }
         keys.invalidate()
-        guard let record = try await ledger.key(id: id) else { throw GatewayError.internalError("revoked key vanished") }
+        guard let record = try await read({ try await ledger.key(id: id) }) else { throw GatewayError.internalError("revoked key vanished") }
         return Self.json(LedgerJSON.key(record))
     }
 
@@ -76,7 +80,7 @@ struct AdminAPI: Sendable {
     func usage(_ request: Request) async throws -> Response {
         var query = UsageQuery(groupBy: .model)
         if !isAdmin(request) {
-            guard let secret = AuthMiddleware.secret(request.headers), case .valid(let key) = try await keys.lookup(secret: secret) else {
+            guard let secret = AuthMiddleware.secret(request.headers), case .valid(let key) = try await read({ try await keys.lookup(secret: secret) }) else {
                 throw GatewayError.unauthorized("Usage needs the admin key, or a valid API key for its own usage.")
             }
             query.keyID = key.caller.keyID
@@ -95,7 +99,29 @@ struct AdminAPI: Sendable {
         }
         query.since = try date("since")
         query.until = try date("until")
-        return Self.json(LedgerJSON.usage(try await ledger.usage(query), groupBy: query.groupBy))
+        return Self.json(LedgerJSON.usage(try await read { try await ledger.usage(query) }, groupBy: query.groupBy))
+    }
+
+    /// A change to the ledger; one that fails is counted with the other failed ledger writes and
+    /// answered 503 naming the ledger, never with a success that did not happen.
+    private func write<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as GatewayError {
+            throw error  // the request's fault (a bad field), not the ledger's
+        } catch {
+            writeFailures.increment()
+            throw Self.unavailable(error)
+        }
+    }
+
+    /// A read of the ledger; one that fails is answered 503 naming the ledger.
+    private func read<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch { throw Self.unavailable(error) }
+    }
+
+    private static func unavailable(_ error: any Error) -> GatewayError {
+        GatewayError(status: 503, code: "ledger_unavailable", message: "The ledger cannot be used: \(error)", retryAfterSeconds: 5)
     }
 
     static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {

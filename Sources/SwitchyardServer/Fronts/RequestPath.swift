@@ -13,6 +13,10 @@ struct RequestPath: Sendable {
     let live: LivePolicy
     let logger: Logger
     let rateLimiter: RateLimiter
+    /// Request bodies held at once, across every request (`server.max_inflight_body_bytes`).
+    let bodies: BodyBudget
+    /// Streams still open when the shutdown grace runs out are ended by it.
+    let cutoff: ShutdownCutoff?
 
     /// Runs the request's work so that a client hanging up before its answer cancels it: the
     /// upstream transfer is aborted and the engine's slot freed.
@@ -35,8 +39,11 @@ struct RequestPath: Sendable {
         var tracked: AttemptTracker?
         do {
             if let key { headers.append(try rateLimiter.admit(key)) }
-            let body = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes)
-            var gatewayRequest = try format.parse(body, headers: request.headers)
+            let (body, claim) = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes, budget: bodies)
+            // The claim lasts as long as the request (and a stream's delivery holds it too); the
+            // bytes read go once parsed, as nothing reads them again.
+            defer { withExtendedLifetime(claim) {} }
+            var gatewayRequest = try format.parse(consume body, headers: request.headers)
             let summary = gatewayRequest.summary
             let budgets = policy.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: router.policy, gauges: metrics.budgetRemaining) }
             if budgets != nil, summary.maxTokens == nil {
@@ -65,7 +72,8 @@ struct RequestPath: Sendable {
                 let delivery = StreamDelivery(served: served, request: gatewayRequest, decision: decision, tracker: tracker, hangup: hangup,
                                               renderer: format.renderer(for: gatewayRequest, answer: served.answer.format,
                                                                         model: served.target.remote?.model ?? served.target.name,
-                                                                        promptTokens: decision.signals.promptTokens, requestID: requestID))
+                                                                        promptTokens: decision.signals.promptTokens, requestID: requestID),
+                                              cutoff: cutoff, claim: claim)
                 return delivery.response(headers: headers)
             }
             let served = try await router.complete(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
@@ -85,6 +93,8 @@ struct RequestPath: Sendable {
             let answer = format.body(served.answer, request: gatewayRequest, requestID: requestID)
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
         } catch {
+            // Past the shutdown grace the outbound client is shut down: that, not an upstream, failed it.
+            let error = cutoff?.hasCut == true ? GatewayError.shuttingDown : error
             metrics.rejected.increment()
             logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
             // A budget that had no room says so when the request then failed another way too.
@@ -105,7 +115,9 @@ struct RequestPath: Sendable {
             let router = live.snapshot.router
             do throws(GatewayError) {
                 if let key { headers.append(try rateLimiter.admit(key)) }
-                let (answer, extra) = try await work(try await Self.readBody(request, limit: router.policy.server.maxBodyBytes), router)
+                let (body, claim) = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes, budget: bodies)
+                defer { withExtendedLifetime(claim) {} }
+                let (answer, extra) = try await work(consume body, router)
                 headers[.contentType] = "application/json"
                 headers.append(contentsOf: extra)
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
@@ -126,21 +138,52 @@ struct RequestPath: Sendable {
         return headers
     }
 
-    /// The whole body, or 413 past `limit`.
-    static func readBody(_ request: Request, limit: Int) async throws(GatewayError) -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+    /// The whole body, with its claim on `budget`: 413 past `limit`, 503 past the budget. A body
+    /// with a `Content-Length` is claimed whole before a byte is read, and read into one buffer of
+    /// its size; one without claims as it arrives. The claim must be kept as long as anything made
+    /// from the body is (the parsed request, a stream writing its answer).
+    static func readBody(_ request: Request, limit: Int, budget: BodyBudget) async throws(GatewayError) -> (ByteBuffer, BodyClaim) {
+        let length = request.headers[.contentLength].flatMap(Int.init)
+        if let length, length > limit {
             await discard(request.body)
             throw .payloadTooLarge(limit: limit)
         }
-        do {
-            return try await request.body.collect(upTo: limit)
-        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+        guard let claim = budget.claim(length ?? 0) else {
             await discard(request.body)
-            throw .payloadTooLarge(limit: limit)
+            throw .bodiesInFlight
+        }
+        var body = ByteBufferAllocator().buffer(capacity: length ?? 0)
+        // A body refused midway is read to its end and dropped, as `discard` does (a body can be
+        // iterated once: this loop goes on dropping).
+        var refusal: GatewayError?
+        var dropped = 0
+        do {
+            for try await chunk in request.body {
+                if refusal != nil {
+                    dropped += chunk.readableBytes
+                    if dropped > discardLimit { break }
+                    continue
+                }
+                let beyond = body.readableBytes + chunk.readableBytes - claim.held
+                if chunk.readableBytes > limit - body.readableBytes {
+                    refusal = .payloadTooLarge(limit: limit)
+                } else if beyond > 0, !claim.grow(by: beyond) {
+                    refusal = .bodiesInFlight
+                } else {
+                    body.writeImmutableBuffer(chunk)
+                    continue
+                }
+                body = ByteBuffer()
+            }
         } catch {
             throw .invalidRequest("The request body could not be read: \(error).")
         }
+        if let refusal { throw refusal }
+        return (body, claim)
     }
+
+    /// How much of a refused body is read and dropped before the connection is given up.
+    static let discardLimit = 1 << 30
 
     /// Reads and drops an oversize body (up to 1 GiB, within the connection's `body_timeout`)
     /// before answering 413: a client that sends its whole body before reading (Python's urllib)
@@ -151,7 +194,7 @@ struct RequestPath: Sendable {
         do {
             for try await buffer in body {
                 dropped += buffer.readableBytes
-                if dropped > 1 << 30 { return }
+                if dropped > discardLimit { return }
             }
         } catch {}
     }

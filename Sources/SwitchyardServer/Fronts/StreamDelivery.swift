@@ -7,7 +7,8 @@ import SwitchyardWire
 
 /// Writes a served stream to its client in the client's format, and ends its attempt exactly once
 /// whichever way the stream ends: finished, broken upstream (an explicit error event, never a
-/// silent end), or abandoned by a client that hung up.
+/// silent end), abandoned by a client that hung up, or cut by the gateway's shutdown (an
+/// explicit error event too; the attempt `interrupted`).
 ///
 /// The stream is committed (200 and headers sent) only after a target accepted it, so every
 /// failure before that was still answered another way.
@@ -18,16 +19,22 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
     let tracker: AttemptTracker
     let hangup: ClientHangup?
     let renderer: Renderer
+    /// Tells a stream cut by the shutdown deadline from one whose client left.
+    let cutoff: ShutdownCutoff?
+    /// The request's body bytes stay claimed while its stream is written (`request` is held).
+    let claim: BodyClaim?
     private let closer: AttemptCloser
 
     init(served: Served<CompletionStream>, request: GatewayRequest, decision: RouteDecision, tracker: AttemptTracker,
-         hangup: ClientHangup?, renderer: Renderer) {
+         hangup: ClientHangup?, renderer: Renderer, cutoff: ShutdownCutoff? = nil, claim: BodyClaim? = nil) {
         self.served = served
         self.request = request
         self.decision = decision
         self.tracker = tracker
         self.hangup = hangup
         self.renderer = renderer
+        self.cutoff = cutoff
+        self.claim = claim
         closer = AttemptCloser(served.attempt, tracker: tracker,
                                unwritten: UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: 0))
     }
@@ -53,6 +60,17 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
         func end() async {
             await closer.end(outcome, usage: counted(), estimated: usage.usage == nil, detail: detail)
         }
+        /// After the shutdown deadline cut the stream: ends it as the gateway's doing, with an
+        /// error event (no end marker) for a client still there. Nil when it was not cut.
+        func interrupted() async throws -> Void? {
+            guard let cutoff, cutoff.hasCut else { return nil }
+            (outcome, detail) = (.interrupted, "the gateway's shutdown grace ran out")
+            await end()
+            guard !(hangup?.hasHungUp ?? false) else { return () }
+            try await writer.write(ByteBuffer(bytes: renderer.broken(.shuttingDown)))
+            try await writer.finish(nil)
+            return ()
+        }
         // While waiting silently for the next token, only the hang-up signal notices a client gone.
         if let hangup, hangup.hasHungUp { return await end() }
         do {
@@ -66,16 +84,21 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
                 let bytes = renderer.frames(for: element, usage: reported)
                 if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
             }
-            if Task.isCancelled { return await end() }
+            if Task.isCancelled {
+                if try await interrupted() == nil { await end() }
+                return
+            }
             outcome = .served
             let closing = renderer.end(usage: counted())
             if !closing.isEmpty { try await writer.write(ByteBuffer(bytes: closing)) }
         } catch let error as ProviderError {
+            if try await interrupted() != nil { return }
             (outcome, detail) = (.broken, error.description)
             await end()
             try await writer.write(ByteBuffer(bytes: renderer.broken(error.gatewayError)))
             return try await writer.finish(nil)
         } catch {
+            if try await interrupted() != nil { return }
             await end()
             throw error
         }

@@ -55,6 +55,13 @@ final class ScriptedProvider: Sendable {
         /// The first request gets the first scenario, the second the second, and so on; every
         /// later request gets the last (retries and breakers: fail, then recover).
         case sequence([Scenario])
+
+        // --- Memory (MemoryTests) -----------------------------------------------------------------
+        /// Reads each body and drops it (nothing is recorded but the peak of requests in flight),
+        /// holds every request of a megabyte or more until `holdUntil` are in flight or `atMost`
+        /// passed, then answers "ok" whole: the gateway holds that many bodies at once. Smaller
+        /// requests (a warm-up) are answered at once.
+        case drain(holdUntil: Int, atMost: Duration)
     }
 
     struct Received: Sendable {
@@ -138,6 +145,8 @@ final class ScriptedProvider: Sendable {
 
     private func respond(_ request: Request, _ context: ScriptContext, anthropic: Bool) async throws -> Response {
         let arrived = ContinuousClock.now
+
+        if case .drain(let count, let limit) = scenario { return try await drain(request, holdUntil: count, atMost: limit, anthropic: anthropic) }
         let bytes = try await request.body.collect(upTo: 1 << 22)
         let json = (try? JSON.parse(bytes.readableBytesView)) ?? .null
         let number = record.withLock {
@@ -286,7 +295,27 @@ final class ScriptedProvider: Sendable {
         case .sequence:
             // A sequence within a sequence, or an empty one: not a script.
             return Response(status: .notImplemented)
+
+        case .drain:
+            preconditionFailure("answered before its body was read")
         }
+    }
+
+    /// `drain`: the body read and dropped, a large request held until `count` are in flight at
+    /// once (or `limit` passed), then a whole "ok".
+    private func drain(_ request: Request, holdUntil count: Int, atMost limit: Duration, anthropic: Bool) async throws -> Response {
+        let wire: WireFormat = anthropic ? .anthropic(model: "scripted") : .openAI(model: "scripted")
+        var bytes = 0
+        for try await chunk in request.body { bytes += chunk.readableBytes }
+        guard bytes >= 1 << 20 else { return jsonResponse(wire.completion("ok", prompt: 1, completion: 1)) }
+        record.withLock {
+            $0.inFlight += 1
+            $0.peakInFlight = max($0.peakInFlight, $0.inFlight)
+        }
+        let deadline = ContinuousClock.now + limit
+        while peakInFlight < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        record.withLock { $0.inFlight -= 1 }
+        return jsonResponse(wire.completion("ok", prompt: 1, completion: 1))
     }
 
     /// Writes one SSE event and keeps a copy in `sentSSE`.

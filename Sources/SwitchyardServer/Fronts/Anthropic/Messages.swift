@@ -82,7 +82,7 @@ extension Messages {
         try await path.respond(to: request, context: context, front: .anthropic) { (body, router) throws(GatewayError) in
             let messages = try MessagesRequest.parse(body.readableBytesView, countingTokens: true)
             try router.check(model: messages.model)
-            let (count, estimated) = await router.promptTokens(messages.summary)
+            let (count, estimated) = try await router.countTokens(messages.summary)
             return (.object(["input_tokens": .int(count)]), [.switchyardTokensEstimated: String(estimated)])
         }
     }

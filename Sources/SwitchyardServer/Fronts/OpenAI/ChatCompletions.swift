@@ -52,11 +52,12 @@ struct ChatCompletions: ClientFormat {
 
 extension ChatCompletions {
     /// `POST /v1/switchyard/explain`: the decision for a chat request, without calling any model.
-    static func explain(_ request: Request, context: GatewayRequestContext, live: LivePolicy) async throws -> Response {
+    static func explain(_ request: Request, context: GatewayRequestContext, live: LivePolicy, bodies: BodyBudget) async throws -> Response {
         let router = live.snapshot.router
         do {
-            let body = try await RequestPath.readBody(request, limit: router.policy.server.maxBodyBytes)
-            let chat = try ChatRequest.parse(body.readableBytesView)
+            let (body, claim) = try await RequestPath.readBody(request, limit: router.policy.server.maxBodyBytes, budget: bodies)
+            defer { withExtendedLifetime(claim) {} }
+            let chat = try ChatRequest.parse((consume body).readableBytesView)
             let decision = try await router.decide(chat.summary, headers: RequestPath.switchyardHeaders(request.headers), caller: context.caller)
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: decision.json.serialized())))
