@@ -46,18 +46,6 @@ extension DashboardAsset {
     <h2>Escalations by reason</h2>
     <div id="escalations-chart" class="chart"></div>
   </section>
-  <section class="panel">
-    <h2>Budgets</h2>
-    <div id="budgets"></div>
-  </section>
-  <section class="panel">
-    <h2>Latency per target</h2>
-    <table id="latency"><thead><tr><th>target</th><th>tier</th><th>attempts</th><th>p50</th><th>p95</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section class="panel">
-    <h2>Usage per target</h2>
-    <table id="targets-usage"><thead><tr><th>target</th><th>requests</th><th>attempts</th><th>tokens in / out</th><th>spend</th><th>savings</th></tr></thead><tbody></tbody></table>
-  </section>
   <section class="panel" id="engine-panel" hidden>
     <h2>Engine <span id="engine-model" class="muted"></span></h2>
     <dl class="engine">
@@ -68,6 +56,18 @@ extension DashboardAsset {
       <dt>last exit</dt><dd id="engine-exit"></dd>
     </dl>
     <table id="gates"><thead><tr><th>target</th><th>kind</th><th>status</th><th>running</th><th>queued</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="panel">
+    <h2>Budgets</h2>
+    <div id="budgets"></div>
+  </section>
+  <section class="panel">
+    <h2>Latency per target</h2>
+    <table id="latency"><thead><tr><th>target</th><th>tier</th><th>attempts</th><th>p50</th><th>p95</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="panel wide">
+    <h2>Usage per target</h2>
+    <table id="targets-usage"><thead><tr><th>target</th><th>requests</th><th>attempts</th><th>tokens in / out</th><th>spend</th><th>savings</th></tr></thead><tbody></tbody></table>
   </section>
   <section class="panel" id="calibration-panel" hidden>
     <h2>Calibration</h2>

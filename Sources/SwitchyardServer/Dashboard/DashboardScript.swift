@@ -117,7 +117,8 @@ function renderTimeline(board) {
     if (n >= 0 && n < slots) { local[n] = bucket.local_requests; cloud[n] = bucket.cloud_requests; }
   }
   const top = Math.max(1, ...local.map((v, i) => v + cloud[i]));
-  const W = 720, H = 200, left = 36, bottom = 22, plotH = H - bottom - 8, step = (W - left) / slots;
+  // Drawn at the size it is shown, so that its text is the page's size.
+  const W = Math.max(480, holder.clientWidth), H = 180, left = 36, bottom = 22, plotH = H - bottom - 8, step = (W - left) / slots;
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "local and cloud requests over time" }, holder);
   for (const fraction of [0, 0.5, 1]) {
     const y = 8 + plotH * (1 - fraction);
@@ -145,7 +146,7 @@ function renderEscalations(board) {
   holder.replaceChildren();
   if (board.escalations.length === 0) { holder.appendChild(el("p", "No cascade escalated in this window.", "empty")); return; }
   const top = Math.max(...board.escalations.map((e) => e.count));
-  const rowH = 26, W = 360, labelW = 120;
+  const rowH = 26, W = Math.max(320, holder.clientWidth), labelW = 140;
   const chart = svg("svg", { viewBox: `0 0 ${W} ${rowH * board.escalations.length + 4}`, role: "img", "aria-label": "escalations by reason" }, holder);
   board.escalations.forEach((entry, i) => {
     const group = svg("g", { "data-reason": entry.reason }, chart);
@@ -268,6 +269,7 @@ async function refresh() {
     ]);
     if (mine !== generation) return;
     if (byKey.status !== 200 || byModel.status !== 200) throw new Error("usage: " + errorText(byKey.status !== 200 ? byKey : byModel));
+    $("board").hidden = false;
     const viewer = board.body.viewer;
     $("viewer").textContent = viewer.role === "admin" ? "admin: every key" : "key " + (viewer.name || viewer.key_id) + ": its own usage";
     renderTotals(byKey.body);
@@ -279,7 +281,6 @@ async function refresh() {
     renderDecisions(board.body);
     renderEngine(board.body);
     renderCalibration(calibration);
-    $("board").hidden = false;
     updates += 1;
     $("status").dataset.updates = String(updates);
     setStatus("ok", "Updated " + clock(board.body.generated_at) + " UTC");
