@@ -73,16 +73,20 @@ extension PostgresSQL {
     }
 
     static func activityRecent(_ query: ActivityQuery) -> PostgresQuery {
+        let rows = Int64(query.recentRequests * ActivityQuery.maxAttemptsPerRequest)
         var binds = PostgresBindings()
         let inner = activityFilter(query, &binds)
+        binds.append(rows)
+        let newest = binds.count
         binds.append(Int64(query.recentRequests))
         let requests = binds.count
         let outer = activityFilter(query, &binds)
-        binds.append(Int64(query.recentRequests * ActivityQuery.maxAttemptsPerRequest))
+        binds.append(rows)
         return PostgresQuery(unsafeSQL: """
             SELECT \(attemptColumns) FROM attempts
             WHERE request_id IN (
-                SELECT request_id FROM attempts WHERE \(inner)
+                SELECT request_id FROM (
+                    SELECT request_id, started_at FROM attempts WHERE \(inner) ORDER BY started_at DESC, id COLLATE "C" DESC LIMIT $\(newest)) AS newest
                 GROUP BY request_id ORDER BY MAX(started_at) DESC, request_id COLLATE "C" DESC LIMIT $\(requests))
             AND \(outer)
             ORDER BY started_at DESC, id COLLATE "C" DESC LIMIT $\(binds.count)

@@ -59,13 +59,17 @@ extension SQLiteSQL {
         """
     }
 
-    /// Binds: the filter's, the number of requests, the filter's again, the row limit. The outer
-    /// filter repeats the key: a key's report never holds another key's attempt.
+    /// The newest requests' attempts. The requests are found among the newest attempts (an index
+    /// scan, however long the window), which holds them all as long as none has more than
+    /// `maxAttemptsPerRequest` attempts. Binds: the filter's, the row limit, the number of
+    /// requests, the filter's again, the row limit. The outer filter repeats the key: a key's
+    /// report never holds another key's attempt.
     static func activityRecent(filter: String) -> String {
         """
         SELECT \(attemptColumns) FROM attempts
         WHERE request_id IN (
-            SELECT request_id FROM attempts WHERE \(filter)
+            SELECT request_id FROM (
+                SELECT request_id, started_at FROM attempts WHERE \(filter) ORDER BY started_at DESC, id DESC LIMIT ?)
             GROUP BY request_id ORDER BY MAX(started_at) DESC, request_id DESC LIMIT ?)
         AND \(filter)
         ORDER BY started_at DESC, id DESC LIMIT ?

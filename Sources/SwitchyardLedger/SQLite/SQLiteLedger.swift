@@ -220,8 +220,8 @@ final class SQLiteLedger: LedgerStore {
 
     func budgetStates(_ scopes: [BudgetScope], now: UnixTime) async throws -> [BudgetState] {
         var found: [BudgetRow: (spent: Nanodollars, reserved: Nanodollars)] = [:]
-        for chunk in ActivityRows.rowBatches(scopes, now: now) {
-            let rows = try await read { try await $0.rows(SQLiteSQL.budgetRows(count: chunk.count), chunk.flatMap(\.sqlite)) }
+        for batch in ActivityRows.rowBatches(scopes, now: now) {
+            let rows = try await read { try await $0.rows(SQLiteSQL.budgetRows(count: batch.count), batch.flatMap(\.sqlite)) }
             for row in rows {
                 let r = SQLiteValues.Reader(row: row)
                 found[BudgetRow(kind: try r.text("scope_kind"), id: try r.text("scope_id"), periodKey: try r.text("period_key"))] =
@@ -272,9 +272,9 @@ final class SQLiteLedger: LedgerStore {
                 return (target: try r.text("target"), tier: try r.text("tier"), count: Int(try r.integer("n")),
                         rank: Int(try r.integer("rn")), latency: Int(try r.integer("latency_ms")))
             }
+            let rows = SQLiteData.integer(query.recentRequests * ActivityQuery.maxAttemptsPerRequest)
             let recent = query.recentRequests == 0 ? [] : try await connection.rows(
-                SQLiteSQL.activityRecent(filter: filter),
-                binds + [.integer(query.recentRequests)] + binds + [.integer(query.recentRequests * ActivityQuery.maxAttemptsPerRequest)]
+                SQLiteSQL.activityRecent(filter: filter), binds + [rows, .integer(query.recentRequests)] + binds + [rows]
             ).map(SQLiteValues.attempt)
             return ActivityReport(buckets: buckets, escalations: ActivityRows.escalations(escalations),
                                   latencies: ActivityRows.latencies(latencies), recent: ActivityRows.recent(recent))

@@ -11,7 +11,7 @@ import SwitchyardWire
 /// - **Host.** DNS rebinding points a name the attacker owns at 127.0.0.1: the page is then
 ///   same-origin with the gateway and reads every answer, but its requests carry that name in
 ///   `Host`. Accepted: `localhost`, any IP address (a page whose origin is an address was served by
-///   that address itself, and the gateway serves no pages), the listening address, and
+///   that address itself, and the one page the gateway serves is its own), the listening address, and
 ///   `server.allowed_hosts`. Anything else is 421.
 /// - **Origin.** Browsers send `Origin` with every cross-origin request and every POST. The
 ///   gateway serves one page, its dashboard at `/ui`, and that page only reads: a GET or HEAD
