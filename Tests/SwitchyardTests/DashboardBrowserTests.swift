@@ -290,6 +290,10 @@ struct DashboardBrowserTests {
                     #expect(keyA["budgets"]?.arrayValue?.compactMap { $0["key"]?.stringValue } == ["key:\(traffic.keyA.id)"], "its own budget only")
                     #expect(keyA["stored"]?["session"]?.intValue == 1 && keyA["stored"]?["local"]?.intValue == 0, "the key is kept for the tab only")
                     #expect(keyA["keyField"]?.stringValue == "", "the key field is emptied once used")
+                    let shownToA = keyA["shown"]?.stringValue ?? ""
+                    for other in Array(traffic.requestsOfB) + Array(traffic.anonymous) + [traffic.keyB.id, "batch-job", "tenant research"] {
+                        #expect(!shownToA.contains(other), "key A is shown \(other)")
+                    }
 
                     // The admin sees everything.
                     let admin = try #require(keyed.reads["admin"])

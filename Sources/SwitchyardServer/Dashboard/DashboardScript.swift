@@ -255,12 +255,14 @@ async function refresh() {
   try {
     const board = await getJSON("/v1/switchyard/dashboard?window=" + encodeURIComponent($("window").value), key);
     if (mine !== generation) return;
-    if (board.status !== 200) {
+    if (board.status === 401 || board.status === 403) {
+      // A refused key is forgotten, and nothing is shown or asked again until another is pasted.
       clearBoard();
-      if (board.status === 401 || board.status === 403) sessionStorage.removeItem(KEY_STORE);
-      setStatus("error", "The gateway refused: " + errorText(board));
+      sessionStorage.removeItem(KEY_STORE);
+      setStatus("error", "The gateway refused the key: " + errorText(board));
       return;
     }
+    if (board.status !== 200) throw new Error(errorText(board));
     const range = "&since=" + board.body.window.since_day + "&until=" + board.body.window.until_day;
     const [byKey, byModel, calibration] = await Promise.all([
       getJSON("/v1/switchyard/usage?group_by=key" + range, key),
@@ -286,7 +288,8 @@ async function refresh() {
     setStatus("ok", "Updated " + clock(board.body.generated_at) + " UTC");
   } catch (error) {
     if (mine !== generation) return;
-    setStatus("error", "Could not reach the gateway: " + error.message);
+    // Kept polling: a gateway restarting or a ledger briefly out of reach comes back by itself.
+    setStatus("error", "Not updated: " + error.message);
   }
   if (mine === generation) timer = setTimeout(poll, POLL_MS);
 }
