@@ -20,6 +20,9 @@ import Glibc
 @Suite("Dashboard in a browser", .serialized, .timeLimit(.minutes(10)))
 struct DashboardBrowserTests {
     static let admin = "sy-admin-dashboard-test"
+    /// Markup in a key's name, which the admin's page shows: text, never an element (were it one,
+    /// the CSP would refuse its request to another origin, and the test sees that too).
+    static let markup = #"<img src=\"https://evil.example/p.png\">"#
     /// $1000 and $2000 per million tokens: each scripted answer (11 + 7 tokens) costs $0.025.
     func policy(cloud: ScriptedProvider, flaky: ScriptedProvider) -> String {
         """
@@ -96,7 +99,7 @@ struct DashboardBrowserTests {
     func sendTraffic(_ gateway: RunningGateway) async throws -> Traffic {
         var traffic = Traffic(
             keyA: try await createKey(gateway, #"{"name":"research-app","tenant":"research","budget_usd":1,"period":"day"}"#),
-            keyB: try await createKey(gateway, #"{"name":"batch-job","budget_usd":0.5,"period":"total"}"#))
+            keyB: try await createKey(gateway, #"{"name":"batch-job \#(Self.markup)","budget_usd":0.5,"period":"total"}"#))
         for path in ["local", "local", "local", "cloud", "cloud", "cascade", "cascade", "failover"] {
             traffic.requestsOfA.insert(try await send(gateway, key: traffic.keyA.secret, path: path))
         }
@@ -299,6 +302,7 @@ struct DashboardBrowserTests {
                     let admin = try #require(keyed.reads["admin"])
                     checkTotals(admin, usageByKey: try await usage(gateway, key: Self.admin, groupBy: "key", window: window), label: "admin")
                     checkTargets(admin, usageByModel: try await usage(gateway, key: Self.admin, groupBy: "model", window: window), label: "admin")
+                    #expect(admin["shown"]?.stringValue?.contains(#"batch-job <img src="https://evil.example/p.png">"#) == true, "markup shown as text")
                     let status = try #require(gateway.gateway.engine?.status)
                     #expect(admin["engineHidden"] == .bool(false))
                     #expect(admin["engine"]?["phase"]?.stringValue == status.phase.rawValue && admin["engine"]?["restarts"]?.stringValue == String(status.restarts))
