@@ -8,6 +8,8 @@
 #   - for the container image and the Helm chart (docs/operations.md): podman, runc and mmdebstrap
 #     from Debian (as root; otherwise `make test` skips the image test), and helm-python-sdk
 #     (Helm's library, 240 MB) and kubernetes-validate in the venv
+#   - Debian's chromium for the dashboard's browser test (driven over the DevTools pipe from the
+#     standard library: no chromium-driver, no selenium)
 set -euo pipefail
 
 SWITCHYARD_HOME="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}"
@@ -44,6 +46,9 @@ apt_install_missing libcurl4-openssl-dev libssl-dev libsqlite3-dev postgresql ||
 # The container image's tools (shared/notes/containers.md): optional.
 apt_install_missing podman runc mmdebstrap \
   || log "without them \`make image\` cannot run, and \`make test\` skips the image test"
+# Headless Chromium (and a font for its screenshot) for the dashboard's browser test: optional.
+apt_install_missing chromium fonts-dejavu-core \
+  || log "without them \`make test\` skips the dashboard's browser test (DashboardBrowserTests)"
 
 # 2. Python venv with the engine, the default model and the SDK used by the tests.
 if [ ! -x "$VENV/bin/python" ]; then

@@ -25,6 +25,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// every write is keyed by an id, so calling again is safe). The gateway decides whether to
     /// serve without the ledger.
     case unavailable(String)
+    /// A question whose answer would not be bounded (`ActivityQuery.validate`).
+    case invalidQuery(String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unreadable(let column): "unreadable value in the ledger's column \(column)"
         case .database(let why): "ledger database error: \(why)"
         case .unavailable(let why): "ledger database unavailable: \(why)"
+        case .invalidQuery(let why): "invalid ledger query: \(why)"
         }
     }
 }

@@ -40,6 +40,8 @@ public protocol LedgerStore: Sendable {
 
     /// A budget in the period containing `now` (zeros for a period nothing was reserved in yet).
     func budgetState(_ scope: BudgetScope, now: UnixTime) async throws -> BudgetState
+    /// Several budgets at once, in the order given (one statement, for the dashboard's list).
+    func budgetStates(_ scopes: [BudgetScope], now: UnixTime) async throws -> [BudgetState]
 
     /// Stores attempts; committed when it returns. SQLite runs in WAL mode with
     /// `synchronous=NORMAL`: a committed write survives the process being killed (the WAL is in
@@ -52,6 +54,9 @@ public protocol LedgerStore: Sendable {
     /// A request's attempts, in the order they started.
     func attempts(requestID: String) async throws -> [AttemptRecord]
     func usage(_ query: UsageQuery) async throws -> [UsageRow]
+    /// A time window's timeline, escalations, latencies and recent requests. Throws
+    /// `LedgerError.invalidQuery` for a query `ActivityQuery.validate` refuses.
+    func activity(_ query: ActivityQuery) async throws -> ActivityReport
 
     /// At start-up: attempts still `in_progress` that started before `olderThan` become
     /// `interrupted`, and reservations still held that were made before `olderThan` are released

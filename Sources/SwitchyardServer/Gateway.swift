@@ -239,7 +239,11 @@ public final class Gateway: Sendable {
             routes.get("/v1/switchyard/keys/{id}") { request, context in try await admin.showKey(request, id: context.parameters.get("id") ?? "") }
             routes.delete("/v1/switchyard/keys/{id}") { request, context in try await admin.revokeKey(request, id: context.parameters.get("id") ?? "") }
             routes.get("/v1/switchyard/usage") { request, _ in try await admin.usage(request) }
+            let dashboard = DashboardAPI(ledger: ledger, keys: keys, adminKey: admin.adminKey, live: live, engine: engine, gates: gates)
+            routes.get("/v1/switchyard/dashboard") { request, _ in try await dashboard.report(request) }
         }
+        // The dashboard's page: public, it holds no data (docs/operations.md, Dashboard).
+        for asset in DashboardAsset.all { http.get(RouterPath(asset.path)) { _, _ in asset.response } }
         // Operations: liveness and readiness answer without a key; metrics, only where the gateway is open.
         let metrics = MetricsAccess(live: live, host: options.host, environment: options.environment)
         http.get("/healthz") { _, _ in endpoints.healthz() }

@@ -198,6 +198,18 @@ final class PostgresLedger: LedgerStore {
                            reserved: Nanodollars(found?.1 ?? 0), resetsAt: window.resetsAt)
     }
 
+    func budgetStates(_ scopes: [BudgetScope], now: UnixTime) async throws -> [BudgetState] {
+        var found: [BudgetRow: (spent: Nanodollars, reserved: Nanodollars)] = [:]
+        for batch in ActivityRows.rowBatches(scopes, now: now) {
+            for row in try await read(PostgresSQL.budgetRows(batch)) {
+                let r = row.makeRandomAccess()
+                let (spent, reserved) = (try r["spent"].decode(Int64.self), try r["reserved"].decode(Int64.self))
+                found[try PostgresValues.budgetRow(row)] = (Nanodollars(spent), Nanodollars(reserved))
+            }
+        }
+        return ActivityRows.budgetStates(scopes, now: now, found: found)
+    }
+
     // MARK: Attempts
 
     func record(_ attempts: [AttemptRecord]) async throws {
@@ -217,6 +229,28 @@ final class PostgresLedger: LedgerStore {
 
     func usage(_ query: UsageQuery) async throws -> [UsageRow] {
         UsageRow.sorted(try await read(PostgresSQL.usage(query)).map { try PostgresValues.usage($0, groupBy: query.groupBy) })
+    }
+
+    func activity(_ query: ActivityQuery) async throws -> ActivityReport {
+        try query.validate()
+        let buckets = try await read(PostgresSQL.activityBuckets(query)).map { row in
+            let r = row.makeRandomAccess()
+            return ActivityBucket(start: ActivityRows.bucketStart(try r["bucket"].decode(Int64.self), query),
+                                  requests: Int(try r["requests"].decode(Int64.self)), cloudRequests: Int(try r["cloud_requests"].decode(Int64.self)),
+                                  spend: Nanodollars(try r["spend"].decode(Int64.self)), savings: Nanodollars(try r["savings"].decode(Int64.self)))
+        }
+        let escalations = try await read(PostgresSQL.activityEscalations(query)).map { row in
+            let r = row.makeRandomAccess()
+            return EscalationCount(reason: try r["reason"].decode(String.self), count: Int(try r["n"].decode(Int64.self)))
+        }
+        let latencies = try await read(PostgresSQL.activityLatencies(query)).map { row in
+            let r = row.makeRandomAccess()
+            return (target: try r["target"].decode(String.self), tier: try r["tier"].decode(String.self), count: Int(try r["n"].decode(Int64.self)),
+                    rank: Int(try r["rn"].decode(Int64.self)), latency: Int(try r["latency_ms"].decode(Int64.self)))
+        }
+        let recent = query.recentRequests == 0 ? [] : try await read(PostgresSQL.activityRecent(query)).map(PostgresValues.attempt)
+        return ActivityReport(buckets: buckets, escalations: ActivityRows.escalations(escalations),
+                              latencies: ActivityRows.latencies(latencies), recent: ActivityRows.recent(recent))
     }
 
     // MARK: Recovery

@@ -226,6 +226,19 @@ final class SQLiteLedger: LedgerStore {
         }
     }
 
+    func budgetStates(_ scopes: [BudgetScope], now: UnixTime) async throws -> [BudgetState] {
+        var found: [BudgetRow: (spent: Nanodollars, reserved: Nanodollars)] = [:]
+        for batch in ActivityRows.rowBatches(scopes, now: now) {
+            let rows = try await read { try await $0.rows(SQLiteSQL.budgetRows(count: batch.count), batch.flatMap(\.sqlite)) }
+            for row in rows {
+                let r = SQLiteValues.Reader(row: row)
+                found[BudgetRow(kind: try r.text("scope_kind"), id: try r.text("scope_id"), periodKey: try r.text("period_key"))] =
+                    (Nanodollars(try r.integer("spent")), Nanodollars(try r.integer("reserved")))
+            }
+        }
+        return ActivityRows.budgetStates(scopes, now: now, found: found)
+    }
+
     // MARK: Attempts
 
     func record(_ attempts: [AttemptRecord]) async throws {
@@ -244,6 +257,36 @@ final class SQLiteLedger: LedgerStore {
         if let until = query.until { binds.append(.integer(Int(until.milliseconds))) }
         let rows = try await read { try await $0.rows(SQLiteSQL.usage(query), binds) }
         return UsageRow.sorted(try rows.map { try SQLiteValues.usage($0, groupBy: query.groupBy) })
+    }
+
+    func activity(_ query: ActivityQuery) async throws -> ActivityReport {
+        try query.validate()
+        let (filter, binds) = SQLiteSQL.activityFilter(query)
+        let width = Int(query.bucket.wholeMilliseconds)
+        return try await read { connection in
+            let buckets = try await connection.rows(SQLiteSQL.activityBuckets(filter: filter),
+                                                    [.integer(Int(query.since.milliseconds)), .integer(width)] + binds).map { row in
+                let r = SQLiteValues.Reader(row: row)
+                return ActivityBucket(start: ActivityRows.bucketStart(try r.integer("bucket"), query), requests: Int(try r.integer("requests")),
+                                      cloudRequests: Int(try r.integer("cloud_requests")), spend: Nanodollars(try r.integer("spend")),
+                                      savings: Nanodollars(try r.integer("savings")))
+            }
+            let escalations = try await connection.rows(SQLiteSQL.activityEscalations(filter: filter), binds).map { row in
+                let r = SQLiteValues.Reader(row: row)
+                return EscalationCount(reason: try r.text("reason"), count: Int(try r.integer("n")))
+            }
+            let latencies = try await connection.rows(SQLiteSQL.activityLatencies(filter: filter), binds).map { row in
+                let r = SQLiteValues.Reader(row: row)
+                return (target: try r.text("target"), tier: try r.text("tier"), count: Int(try r.integer("n")),
+                        rank: Int(try r.integer("rn")), latency: Int(try r.integer("latency_ms")))
+            }
+            let rows = SQLiteData.integer(query.recentRequests * ActivityQuery.maxAttemptsPerRequest)
+            let recent = query.recentRequests == 0 ? [] : try await connection.rows(
+                SQLiteSQL.activityRecent(filter: filter), binds + [rows, .integer(query.recentRequests)] + binds + [rows]
+            ).map(SQLiteValues.attempt)
+            return ActivityReport(buckets: buckets, escalations: ActivityRows.escalations(escalations),
+                                  latencies: ActivityRows.latencies(latencies), recent: ActivityRows.recent(recent))
+        }
     }
 
     // MARK: Recovery

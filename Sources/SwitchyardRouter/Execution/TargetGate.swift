@@ -130,6 +130,11 @@ public final class TargetGates: Sendable {
             return current
         }
     }
+
+    /// Attempts running and waiting on a target now; nil for a target no policy has named.
+    public func load(of target: String) -> (running: Int, queued: Int)? {
+        gates.withLock { $0[target] }?.load
+    }
 }
 
 extension AdmissionState.Limits {

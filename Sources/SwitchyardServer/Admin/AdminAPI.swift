@@ -78,13 +78,9 @@ struct AdminAPI: Sendable {
     /// `GET /v1/switchyard/usage?group_by=key|tenant|model|route|day&since=…&until=…` (dates as
     /// YYYY-MM-DD, UTC; until exclusive). A caller's own key sees only its own usage.
     func usage(_ request: Request) async throws -> Response {
-        var query = UsageQuery(groupBy: .model)
-        if !isAdmin(request) {
-            guard let secret = AuthMiddleware.secret(request.headers), case .valid(let key) = try await read({ try await keys.lookup(secret: secret) }) else {
-                throw GatewayError.unauthorized("Usage needs the admin key, or a valid API key for its own usage.")
-            }
-            query.keyID = key.caller.keyID
-        }
+        let viewer = try await Viewer.identify(request, adminKey: adminKey, keys: keys,
+                                               refusal: "Usage needs the admin key, or a valid API key for its own usage.")
+        var query = UsageQuery(groupBy: .model, keyID: viewer.keyID)
         let parameters = request.uri.queryParameters
         if let group = parameters["group_by"] {
             guard let value = UsageQuery.GroupBy(rawValue: String(group)) else {

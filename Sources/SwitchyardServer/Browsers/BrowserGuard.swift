@@ -11,12 +11,15 @@ import SwitchyardWire
 /// - **Host.** DNS rebinding points a name the attacker owns at 127.0.0.1: the page is then
 ///   same-origin with the gateway and reads every answer, but its requests carry that name in
 ///   `Host`. Accepted: `localhost`, any IP address (a page whose origin is an address was served by
-///   that address itself, and the gateway serves no pages), the listening address, and
+///   that address itself, and the one page the gateway serves is its own), the listening address, and
 ///   `server.allowed_hosts`. Anything else is 421.
-/// - **Origin.** Browsers send `Origin` with every cross-origin request and every POST; the
-///   gateway serves no pages, so an `Origin` is a page somewhere else. Refused with 403 unless
-///   listed in `server.allowed_origins`, which get CORS answers (preflights included) and nothing
-///   more: no credentials, no wildcard.
+/// - **Origin.** Browsers send `Origin` with every cross-origin request and every POST. The
+///   gateway serves one page, its dashboard at `/ui`, and that page only reads: a GET or HEAD
+///   whose `Origin` is exactly the scheme and `Host` it was sent to, on a host accepted by name or
+///   address (never through the `allowed_hosts` wildcard, which a DNS-rebinding page's name
+///   passes), comes from that page, and passes. Any other `Origin` is a page somewhere else:
+///   refused with 403 unless listed in `server.allowed_origins`, which get CORS answers
+///   (preflights included) and nothing more: no credentials, no wildcard.
 ///
 /// A form or a `fetch` without a preflight can still send a body with no `Origin` from an old
 /// browser; `JSONContentType` refuses the content types they can send.
@@ -24,17 +27,20 @@ struct BrowserGuard: RouterMiddleware {
     typealias Context = GatewayRequestContext
     /// Lower-case host names accepted besides `localhost` and IP addresses; nil accepts any.
     let hosts: Set<String>?
+    /// The names accepted by name (the listening address, `allowed_hosts` but its wildcard, `localhost`).
+    let namedHosts: Set<String>
     let origins: Set<String>
 
     init(settings: ServerSettings, listeningOn host: String, alsoAllowing deployment: [String] = []) {
         let names = Set((settings.allowedHosts + deployment + [host]).map(Self.normalised))
-        hosts = names.contains("*") ? nil : names.union(["localhost"])
+        namedHosts = names.subtracting(["*"]).union(["localhost"])
+        hosts = names.contains("*") ? nil : namedHosts
         origins = Set(settings.allowedOrigins)
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let refusal = refusal(request) { return FrontEnd(path: request.uri.path).errorResponse(refusal) }
-        guard let origin = request.headers[.origin] else { return try await next(request, context) }
+        guard let origin = request.headers[.origin], !isOwnPageRead(request, origin: origin) else { return try await next(request, context) }
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil { return preflight(request, origin: origin) }
         var response = try await next(request, context)
         response.headers[.accessControlAllowOrigin] = origin
@@ -46,11 +52,23 @@ struct BrowserGuard: RouterMiddleware {
     /// Why the request is refused, if it is: a host name the gateway does not answer to, or a page's origin.
     private func refusal(_ request: Request) -> GatewayError? {
         if let problem = hostProblem(request) { return problem }
-        if let origin = request.headers[.origin], !origins.contains(origin) {
+        if let origin = request.headers[.origin], !origins.contains(origin), !isOwnPageRead(request, origin: origin) {
             return GatewayError(status: 403, code: "origin_not_allowed",
                                 message: "Requests from web pages are refused: the origin \(origin) is not in the gateway's `server.allowed_origins`.")
         }
         return nil
+    }
+
+    /// A read by the gateway's own page: GET or HEAD, from the origin the request was sent to,
+    /// on a host that is an address or accepted by name. (The page at `http://HOST:PORT/ui` fetching
+    /// `http://HOST:PORT/…` sends `Origin: http://HOST:PORT` and `Host: HOST:PORT`; behind a TLS
+    /// proxy the scheme is https.)
+    private func isOwnPageRead(_ request: Request, origin: String) -> Bool {
+        guard request.method == .get || request.method == .head, let authority = request.head.authority else { return false }
+        let host = authority.lowercased()
+        guard origin == "http://" + host || origin == "https://" + host else { return false }
+        let name = Self.normalised(Self.hostname(host))
+        return namedHosts.contains(name) || ListenAddress.isIPLiteral(name)
     }
 
     private static let secondHost = HTTPField.Name("Host")!
