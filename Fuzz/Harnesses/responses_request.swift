@@ -181,45 +181,18 @@ private func checkAnswers(_ chat: ChatRequest, request: ResponsesRequest) {
         checkResponse(ResponsesAnswer.response(from: completion, envelope: envelope))
     }
 
-    // The stream: every message's text in pieces, every tool call as an opening delta and argument
-    // pieces (chat indices numbered across the whole stream, as one answer's calls are).
-    var chunks: [JSONObject] = []
-    var texts: [String] = []
-    var calls: [(id: String, name: String, arguments: String)] = []
-    let pieceLength = 1 + (request.maxOutputTokens ?? 3) % 7
-    for message in messages {
-        if let text = chatText(message["content"]), !text.isEmpty {
-            texts.append(text)
-            var rest = Substring(text)
-            while !rest.isEmpty {
-                chunks.append(chunk(["content": .string(String(rest.prefix(pieceLength)))]))
-                rest = rest.dropFirst(pieceLength)
-            }
-        }
-        for call in message["tool_calls"]?.arrayValue ?? [] {
-            let id = call["id"]?.stringValue ?? "call"
-            let name = call["function"]?["name"]?.stringValue ?? "tool"
-            let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
-            let index = calls.count
-            calls.append((id, name, arguments))
-            chunks.append(chunk(["tool_calls": .array([.object([
-                "index": .int(index), "id": .string(id), "type": .string("function"),
-                "function": .object(["name": .string(name), "arguments": .string("")]),
-            ])])]))
-            let half = arguments.index(arguments.startIndex, offsetBy: arguments.count / 2)
-            for piece in [arguments[..<half], arguments[half...]] where !piece.isEmpty {
-                chunks.append(chunk(["tool_calls": .array([.object(["index": .int(index), "function": .object(["arguments": .string(String(piece))])])])]))
-            }
-        }
-    }
+    // The stream: the translated messages as the answer (`FedChatStream`).
+    let fed = FedChatStream(answering: messages, pieceLength: 1 + (request.maxOutputTokens ?? 3) % 7)
+    var chunks = fed.chunks
+    let texts = fed.texts, calls = fed.calls
     let reason = reasons[messages.count % reasons.count]
-    chunks.append(chunk([:], finishReason: reason))
+    chunks.append(chatChunk([:], finishReason: reason))
 
     var encoder = ResponsesStreamEncoder(envelope: envelope)
     var events: [ResponsesEvent] = []
     for chunk in chunks { events += encoder.events(for: chunk) }
     events += encoder.finish(usage: TokenUsage(promptTokens: 3, completionTokens: chunks.count))
-    require(encoder.finish(usage: nil).isEmpty && encoder.events(for: chunk(["content": .string("late")])).isEmpty
+    require(encoder.finish(usage: nil).isEmpty && encoder.events(for: chatChunk(["content": .string("late")])).isEmpty
             && encoder.fail(.upstream("late")).isEmpty, "the encoder wrote after its end")
     let items = checkStream(events, final: encoder.finalResponse)
     require(events.last?.type == (reason == "length" || reason == "content_filter" ? "response.incomplete" : "response.completed"),
@@ -243,22 +216,6 @@ private func checkAnswers(_ chat: ChatRequest, request: ResponsesRequest) {
     require(broken.finish(usage: nil).isEmpty, "a failed stream completed afterwards")
     checkStream(brokenEvents, final: broken.finalResponse)
     require(brokenEvents.last?.type == "response.failed", "a broken stream ended with \(show(brokenEvents.last?.type))")
-}
-
-/// The text `ResponsesAnswer` reads from a chat message's content (a string, or its text parts).
-private func chatText(_ content: JSON?) -> String? {
-    switch content {
-    case .string(let s)?: s
-    case .array(let parts)?: parts.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
-    default: nil
-    }
-}
-
-private func chunk(_ delta: JSONObject, finishReason: String? = nil) -> JSONObject {
-    [
-        "id": .string("chatcmpl-fuzz"), "object": .string("chat.completion.chunk"),
-        "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason.map(JSON.string) ?? .null])]),
-    ]
 }
 
 /// A response object: its envelope, a known status, output items of known shapes, usage that adds up.

@@ -540,14 +540,9 @@ struct ResponsesStreamEncoderTests {
                 "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSON.string) ?? .null])])]
     }
 
+    /// A `delta.tool_calls[]` entry, as the Anthropic encoder's tests build them.
     static func call(_ index: Int, id: String? = nil, name: String? = nil, arguments: String? = nil) -> JSON {
-        var function: JSONObject = [:]
-        if let name { function["name"] = .string(name) }
-        if let arguments { function["arguments"] = .string(arguments) }
-        var call: JSONObject = ["index": .int(index)]
-        if let id { call["id"] = .string(id); call["type"] = .string("function") }
-        call["function"] = .object(function)
-        return .object(call)
+        MessagesStreamEncoderTests.call(index, id: id, name: name, arguments: arguments)
     }
 
     static func encoder(_ request: String = #"{"model":"auto","input":"hi"}"#) throws -> ResponsesStreamEncoder {
