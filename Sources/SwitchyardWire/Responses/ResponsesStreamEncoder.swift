@@ -122,9 +122,7 @@ public struct ResponsesStreamEncoder: Sendable {
         guard case .message(var parts, let partOpen) = items[index].content else { return out }
         if !partOpen || parts.last?.type != type {
             if partOpen { out += closePart(index) }
-            parts = messageParts(index)
             parts.append((type, ""))
-            items[index].content = .message(parts: parts, open: true)
             out.append(event("response.content_part.added", partFields(index, content: parts.count - 1, ["part": Self.part(type, "")])))
         }
         parts[parts.count - 1].text += text
