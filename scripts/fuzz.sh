@@ -224,7 +224,7 @@ for name in "${HARNESSES[@]}"; do
       replayed=$((replayed + 1))
       if ! "$bin" "${opts[@]}" "$input" >"$logfile.replay" 2>&1; then
         regressions_pass=0
-        SUMMARY+=("$(printf '%-13s FAIL  regression %s fails again' "$name" "$input")")
+        SUMMARY+=("$(printf '%-17s FAIL  regression %s fails again' "$name" "$input")")
         crash_report "$logfile.replay" >&2
       fi
     done < <(find "$regressions" -type f | LC_ALL=C sort)
@@ -248,12 +248,12 @@ for name in "${HARNESSES[@]}"; do
   corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9A-Za-z]+).*/\1/p' <<<"$last")
   if [ $status -eq 0 ]; then
     if [ "$regressions_pass" = 1 ]; then regs="$replayed regressions pass"; else regs="regressions FAIL (above)"; fi
-    SUMMARY+=("$(printf '%-13s ok    %s runs (%s/s) in %ss, cov %s, ft %s, corpus %s, %s' \
+    SUMMARY+=("$(printf '%-17s ok    %s runs (%s/s) in %ss, cov %s, ft %s, corpus %s, %s' \
       "$name" "${runs:-?}" "${speed:-?}" "$SECONDS_EACH" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$regs")")
   else
     FAILED+=("$name")
     input=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$logfile" | tail -1)
-    SUMMARY+=("$(printf '%-13s FAIL  exit %s after %s runs; input: %s (log: %s)' "$name" "$status" "${runs:-?}" "${input:-none}" "$logfile")")
+    SUMMARY+=("$(printf '%-17s FAIL  exit %s after %s runs; input: %s (log: %s)' "$name" "$status" "${runs:-?}" "${input:-none}" "$logfile")")
     crash_report "$logfile" >&2
   fi
 done

@@ -131,45 +131,17 @@ private func checkAnswers(_ chat: ChatRequest, request: MessagesRequest) {
         checkMessage(AnthropicMessages.message(from: completion, id: "msg_\(i)", model: request.model), id: "msg_\(i)", model: request.model)
     }
 
-    // The stream: every message's text in pieces, every tool call as an opening delta and argument
-    // pieces (OpenAI indices numbered across the whole stream, as one answer's calls are).
-    var chunks: [JSONObject] = []
-    var texts: [String] = []
-    var tools: [(id: String, name: String, arguments: String)] = []
-    let pieceLength = 1 + request.maxTokens % 7
-    for message in messages {
-        if let text = AnthropicMessagesTestText.text(message["content"]), !text.isEmpty {
-            texts.append(text)
-            var rest = Substring(text)
-            while !rest.isEmpty {
-                let piece = rest.prefix(pieceLength)
-                rest = rest.dropFirst(pieceLength)
-                chunks.append(chunk(["content": .string(String(piece))]))
-            }
-        }
-        for call in message["tool_calls"]?.arrayValue ?? [] {
-            let id = call["id"]?.stringValue ?? "call"
-            let name = call["function"]?["name"]?.stringValue ?? "tool"
-            let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
-            let index = tools.count
-            tools.append((id, name, arguments))
-            chunks.append(chunk(["tool_calls": .array([.object([
-                "index": .int(index), "id": .string(id), "type": .string("function"),
-                "function": .object(["name": .string(name), "arguments": .string("")]),
-            ])])]))
-            let half = arguments.index(arguments.startIndex, offsetBy: arguments.count / 2)
-            for piece in [arguments[..<half], arguments[half...]] where !piece.isEmpty {
-                chunks.append(chunk(["tool_calls": .array([.object(["index": .int(index), "function": .object(["arguments": .string(String(piece))])])])]))
-            }
-        }
-    }
-    chunks.append(chunk([:], finishReason: tools.isEmpty ? "stop" : "tool_calls"))
+    // The stream: the translated messages as the answer (`FedChatStream`).
+    let fed = FedChatStream(answering: messages, pieceLength: 1 + request.maxTokens % 7)
+    var chunks = fed.chunks
+    let texts = fed.texts, tools = fed.calls
+    chunks.append(chatChunk([:], finishReason: tools.isEmpty ? "stop" : "tool_calls"))
     var encoder = MessagesStreamEncoder(id: "msg_stream", model: request.model, inputTokens: request.summary.turns.count)
     var events: [AnthropicEvent] = []
     for chunk in chunks { events += encoder.events(for: chunk) }
     let usage = request.stream ? TokenUsage(promptTokens: request.maxTokens, completionTokens: chunks.count) : nil
     events += encoder.finish(usage: usage)
-    require(encoder.finish(usage: usage).isEmpty && encoder.events(for: chunk(["content": .string("late")])).isEmpty,
+    require(encoder.finish(usage: usage).isEmpty && encoder.events(for: chatChunk(["content": .string("late")])).isEmpty,
             "the encoder wrote after its finish")
     let blocks = checkStream(events)
 
@@ -182,24 +154,6 @@ private func checkAnswers(_ chat: ChatRequest, request: MessagesRequest) {
         require(block.id == tool.id && block.name == tool.name && block.text == tool.arguments,
                 "a tool call changed in the stream: fed \(show(tool)), got \(show((block.id, block.name, block.text)))")
     }
-}
-
-/// The text `AnthropicMessages` reads from a message's content (a string, or its text parts).
-private enum AnthropicMessagesTestText {
-    static func text(_ content: JSON?) -> String? {
-        switch content {
-        case .string(let s)?: s
-        case .array(let parts)?: parts.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
-        default: nil
-        }
-    }
-}
-
-private func chunk(_ delta: JSONObject, finishReason: String? = nil) -> JSONObject {
-    [
-        "id": .string("chatcmpl-fuzz"), "object": .string("chat.completion.chunk"),
-        "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason.map(JSON.string) ?? .null])]),
-    ]
 }
 
 private func checkMessage(_ message: JSONObject, id: String, model: String) {

@@ -27,3 +27,20 @@ public struct GatewayRequest: Sendable {
         self.anthropicBeta = anthropicBeta
     }
 }
+
+extension JSONObject {
+    /// A request body: one JSON document (a repeated key refused with its path) that is an object;
+    /// every failure a 400 in the gateway's terms, which each front renders in its own shape.
+    public static func requestBody(_ bytes: some Collection<UInt8>) throws(GatewayError) -> JSONObject {
+        let json: JSON
+        do {
+            json = try JSON.parse(bytes)
+        } catch {
+            throw GatewayError(jsonError: error)
+        }
+        guard case .object(let body) = json else {
+            throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
+        }
+        return body
+    }
+}

@@ -102,5 +102,22 @@ public enum SSE {
 
     public static func frame(_ json: JSON) -> [UInt8] { frame(json.serialized()) }
 
+    /// `event: NAME\ndata: JSON\n\n`, the frame of formats that name each event (Anthropic's
+    /// Messages, OpenAI's Responses). A name that holds a line break (only a hostile upstream's
+    /// could) would split the frame into lines of the attacker's choosing: it is left out, and the
+    /// data, whose serialisation escapes line breaks, still carries it.
+    public static func frame(event name: String, data: JSONObject) -> [UInt8] {
+        var out: [UInt8] = []
+        if !name.isEmpty, !name.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+            out.append(contentsOf: "event: ".utf8)
+            out.append(contentsOf: name.utf8)
+            out.append(0x0A)
+        }
+        out.append(contentsOf: "data: ".utf8)
+        data.write(into: &out)
+        out.append(contentsOf: "\n\n".utf8)
+        return out
+    }
+
     public static let done: [UInt8] = Array("data: [DONE]\n\n".utf8)
 }

@@ -3,9 +3,9 @@ import Testing
 @testable import SwitchyardRouter
 @testable import SwitchyardWire
 
-/// The same conversation sent through either front is one request to the router: the same
+/// The same conversation sent through any front is one request to the router: the same
 /// summary, hence the same signals and the same decision.
-@Suite("One conversation, either front")
+@Suite("One conversation, any front")
 struct FrontParityTests {
     static let openAI = #"""
     {"model":"auto","max_tokens":300,"messages":[
@@ -26,13 +26,42 @@ struct FrontParityTests {
      "tools":[{"name":"calc","input_schema":{"type":"object"}}]}
     """#
 
+    /// Responses' flat tools, its items for the call and its output, `instructions` for the system prompt.
+    static let responses = #"""
+    {"model":"auto","max_output_tokens":300,"instructions":"You are terse.","input":[
+      {"role":"user","content":"What is 12*7? Explain why, step by step."},
+      {"type":"function_call","call_id":"c1","name":"calc","arguments":"{\"x\":12}"},
+      {"type":"function_call_output","call_id":"c1","output":"84"},
+      {"type":"message","role":"user","content":[{"type":"input_text","text":"Thanks. Mail it to ann@example.com"}]}],
+     "tools":[{"type":"function","name":"calc","parameters":{"type":"object"},"strict":false}]}
+    """#
+
+    /// The same conversation continued: its first turns stored as a response's items, the last one sent with `previous_response_id`.
+    static let continuation = #"""
+    {"model":"auto","max_output_tokens":300,"instructions":"You are terse.","previous_response_id":"resp_1",
+     "input":[{"role":"user","content":"Thanks. Mail it to ann@example.com"}],
+     "tools":[{"type":"function","name":"calc","parameters":{"type":"object"}}]}
+    """#
+
+    static let stored = #"""
+    [{"type":"message","role":"user","content":"What is 12*7? Explain why, step by step."},
+     {"id":"fc_1_0","type":"function_call","status":"completed","call_id":"c1","name":"calc","arguments":"{\"x\":12}"},
+     {"type":"function_call_output","call_id":"c1","output":[{"type":"input_text","text":"84"}]}]
+    """#
+
     @Test("the summaries agree on turns, tools, output cap and private data; the decisions agree")
     func sameDecision() async throws {
         let chat = try ChatRequest.parse(Array(Self.openAI.utf8)).summary
         let messages = try MessagesRequest.parse(Array(Self.anthropic.utf8)).summary
-        #expect(chat.turns.map(\.role) == messages.turns.map(\.role))
-        #expect(chat.turns.map(\.text) == messages.turns.map(\.text))
-        #expect(chat.hasTools == messages.hasTools && chat.maxTokens == messages.maxTokens)
+        let responses = try ResponsesRequest.parse(Array(Self.responses.utf8)).conversation().summary
+        let earlier = try #require(JSON.parse(Self.stored).arrayValue)
+        let continued = try ResponsesRequest.parse(Array(Self.continuation.utf8)).conversation(continuing: earlier).summary
+        for other in [messages, responses, continued] {
+            #expect(chat.turns.map(\.role) == other.turns.map(\.role))
+            #expect(chat.turns.map(\.text) == other.turns.map(\.text))
+            #expect(chat.hasTools == other.hasTools && chat.maxTokens == other.maxTokens && chat.stream == other.stream)
+            #expect(chat.hasImages == other.hasImages)
+        }
 
         let policy = try PolicyLoader.parse("""
         version: 1
@@ -47,10 +76,35 @@ struct FrontParityTests {
         """, file: "parity.yaml")
         let router = RequestRouter(policy: policy, providers: [])
         let a = try await router.decide(chat)
-        let b = try await router.decide(messages)
-        #expect(a.rule == b.rule && a.action == b.action && a.privateData == b.privateData && a.reason == b.reason)
-        #expect(a.signals.complexity == b.signals.complexity && a.signals.messages == b.signals.messages)
+        for other in [messages, responses, continued] {
+            let b = try await router.decide(other)
+            #expect(a.rule == b.rule && a.action == b.action && a.privateData == b.privateData && a.reason == b.reason)
+            #expect(a.signals.complexity == b.signals.complexity && a.signals.messages == b.signals.messages)
+        }
         #expect(a.privateData == ["email"])
+    }
+
+    /// A continuation is routed as the whole conversation: private data in a stored turn counts
+    /// though the request itself carries none.
+    @Test("private data in an earlier, stored turn is found in the continuation")
+    func storedPrivateData() async throws {
+        let request = try ResponsesRequest.parse(Array(#"{"model":"auto","previous_response_id":"resp_1","input":"And now?"}"#.utf8))
+        let earlier: [JSON] = [.object(["role": .string("user"), "content": .string("My card is 4111 1111 1111 1111.")])]
+        let policy = try PolicyLoader.parse("""
+        version: 1
+        models:
+          local: {kind: local, context: 8192}
+          cloud: {kind: openai, base_url: "http://127.0.0.1:9/v1", model: m}
+        constraints:
+          private_data: {classes: [credit_card], allowed_targets: [local]}
+        rules:
+          - {name: rest, serve: cloud, fallbacks: [local]}
+        """, file: "parity.yaml")
+        let router = RequestRouter(policy: policy, providers: [])
+        let alone = try await router.decide(request.conversation().summary)
+        #expect(alone.privateData.isEmpty && alone.action == .serve(["cloud", "local"]))
+        let whole = try await router.decide(request.conversation(continuing: earlier).summary)
+        #expect(whole.privateData == ["credit_card"] && whole.action == .serve(["local"]))
     }
 }
 

@@ -31,19 +31,6 @@ public struct AnthropicEvent: Sendable, Equatable {
         framing(error.anthropicBody.objectValue ?? ["type": .string("error")])
     }
 
-    /// `event: TYPE\ndata: JSON\n\n`. A type that holds a line break (only a hostile upstream's
-    /// could) would split the frame into lines of the attacker's choosing: it is left out, and the
-    /// data, whose serialisation escapes line breaks, still carries it.
-    public var frame: [UInt8] {
-        var out: [UInt8] = []
-        if !type.isEmpty, !type.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-            out.append(contentsOf: "event: ".utf8)
-            out.append(contentsOf: type.utf8)
-            out.append(0x0A)
-        }
-        out.append(contentsOf: "data: ".utf8)
-        data.write(into: &out)
-        out.append(contentsOf: "\n\n".utf8)
-        return out
-    }
+    /// `event: TYPE\ndata: JSON\n\n` (`SSE.frame(event:data:)`).
+    public var frame: [UInt8] { SSE.frame(event: type, data: data) }
 }

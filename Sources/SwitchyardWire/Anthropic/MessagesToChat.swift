@@ -138,13 +138,15 @@ extension MessagesRequest {
     }
 
     /// The text a content block becomes in the chat form, if it becomes text: a text block's text,
-    /// a text document's data. The translation sets these side by side, as the text parts of one
-    /// user message (an assistant turn's text blocks as one string, a tool result's joined by line
-    /// breaks); the private-data scan reads them joined from this same function
-    /// (`RequestText.addSideBySide`), so that the two cannot drift apart.
+    /// a text document's data, and the text parts of OpenAI's formats (chat's `refusal` parts,
+    /// Responses' `input_text`, `output_text` and `refusal`). The translations set these side by
+    /// side, as the text parts of one user message (an assistant turn's text as one string, a tool
+    /// result's joined by line breaks); the private-data scan reads them joined from this same
+    /// function (`RequestText.addSideBySide`), so that the two cannot drift apart.
     public static func chatText(of block: JSON) -> String? {
         switch block["type"]?.stringValue {
-        case "text": block["text"]?.stringValue
+        case "text", "input_text", "output_text": block["text"]?.stringValue
+        case "refusal": block["refusal"]?.stringValue
         case "document" where block["source"]?["type"]?.stringValue == "text": block["source"]?["data"]?.stringValue
         default: nil
         }
@@ -192,9 +194,10 @@ extension MessagesRequest {
                 let type = block["type"]?.stringValue ?? "block"
                 switch type {
                 case "text", "tool_use", "tool_result": break
+                // Text documents (and text parts of OpenAI's shapes), carried as text.
+                case _ where !assistant && Self.chatText(of: block) != nil: break
                 case "thinking", "redacted_thinking" where assistant: break  // the model's own earlier reasoning, not the request's
                 case "image" where !assistant && Self.imageURL(block["source"]) != nil: break
-                case "document" where !assistant && block["source"]?["type"]?.stringValue == "text": break
                 default: kinds.insert(type)
                 }
             }

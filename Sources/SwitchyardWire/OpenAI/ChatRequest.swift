@@ -25,16 +25,7 @@ public struct ChatRequest: Sendable {
 
     /// Parses and validates; every failure names the offending field, as OpenAI does.
     public static func parse(_ bytes: some Collection<UInt8>) throws(GatewayError) -> ChatRequest {
-        let json: JSON
-        do {
-            json = try JSON.parse(bytes)
-        } catch {
-            throw GatewayError(jsonError: error)
-        }
-        guard case .object(let body) = json else {
-            throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
-        }
-        var request = try ChatRequest(body: body)
+        var request = try ChatRequest(body: .requestBody(bytes))
         request.summary.sizeInBytes = bytes.count
         return request
     }
