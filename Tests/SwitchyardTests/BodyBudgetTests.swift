@@ -64,7 +64,7 @@ struct BodyBudgetTests {
         let raised = try PolicyLoader.parse("version: 1\nserver: {max_body_bytes: 1073741824}\nmodels:\n  box: {kind: local}\n", file: "p.yaml")
         #expect(raised.server.maxInflightBodyBytes == 1 << 30, "a larger max_body_bytes raises the unset budget to one body")
         for (server, message) in [
-            ("{max_body_bytes: 65536, max_inflight_body_bytes: 65535}", "p.yaml:2:55: `max_inflight_body_bytes` must be at least `max_body_bytes` (65536); got 65535"),
+            ("{max_body_bytes: 65536, max_inflight_body_bytes: 65535}", "p.yaml:2:58: `max_inflight_body_bytes` must be at least `max_body_bytes` (65536); got 65535"),
             ("{max_inflight_body_bytes: 68719476737}", "p.yaml:2:35: `max_inflight_body_bytes` must be at most 68719476736; got 68719476737"),
             ("{tokenizer_concurrency: 0}", "p.yaml:2:33: `tokenizer_concurrency` must be at least 1; got 0"),
             ("{tokenizer_queue: -1}", "p.yaml:2:27: `tokenizer_queue` must be at least 0; got -1"),

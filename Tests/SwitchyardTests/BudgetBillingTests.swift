@@ -359,6 +359,8 @@ struct BudgetHeaderTests {
         version: 1
         auth: {mode: required}
         budgets: {on_exhausted: \(exhausted)}
+        # One attempt per target and no breaker: each request's attempts are what the test counts.
+        resilience: {retry: {max_retries: 0}, breaker: {enabled: false}}
         models:
         \(models)
         rules:

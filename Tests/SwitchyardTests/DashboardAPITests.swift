@@ -12,6 +12,8 @@ struct DashboardAPITests {
         """
         version: 1
         auth: {mode: optional}
+        # Every request tries `down` once: no retry, no breaker to pass it over.
+        resilience: {retry: {max_retries: 0}, breaker: {enabled: false}}
         \(server)
         models:
           cloud: {kind: openai, base_url: "\(cloud.baseURL)", model: m, api_key_env: K, price: {input: 1000, output: 2000}}

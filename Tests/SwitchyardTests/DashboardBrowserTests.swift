@@ -200,7 +200,10 @@ struct DashboardBrowserTests {
             if let discarded = mine.first(where: { $0.outcome == .discarded }) {
                 #expect(row["reason"]?.stringValue == "escalated: " + (discarded.escalationReason ?? ""), "\(label) \(id)")
             } else if let failed = mine.first(where: { $0.outcome == .failed }) {
-                #expect(row["reason"]?.stringValue == "after \(failed.target) failed", "\(label) \(id)")
+                // Retries of one target show once, with their count.
+                let times = mine.filter { $0.outcome == .failed && $0.target == failed.target }.count
+                let named = times > 1 ? "\(failed.target) (\(times)×)" : failed.target
+                #expect(row["reason"]?.stringValue == "after \(named) failed", "\(label) \(id)")
             }
         }
         #expect(!view["shown"]!.stringValue!.contains("Name a colour"), "\(label): no prompt text on the page")

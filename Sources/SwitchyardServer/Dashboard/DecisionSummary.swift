@@ -40,8 +40,12 @@ struct DecisionSummary: Sendable, Equatable {
         if let escalation = attempts.first(where: { $0.outcome == .discarded })?.escalationReason {
             reason = "escalated: " + escalation
         } else {
-            let failed = attempts.filter { $0.outcome == .failed && $0.id != final.id }.map(\.target)
-            if !failed.isEmpty { reason = "after " + failed.joined(separator: ", ") + " failed" }
+            // A target retried shows once, with its count: `after flaky (3×) failed`.
+            var failed: [(target: String, times: Int)] = []
+            for attempt in attempts where attempt.outcome == .failed && attempt.id != final.id {
+                if let i = failed.firstIndex(where: { $0.target == attempt.target }) { failed[i].times += 1 } else { failed.append((attempt.target, 1)) }
+            }
+            if !failed.isEmpty { reason = "after " + failed.map { $0.times > 1 ? "\($0.target) (\($0.times)×)" : $0.target }.joined(separator: ", ") + " failed" }
         }
         let ended = attempts.compactMap(\.endedAt).max() ?? first.startedAt
         return DecisionSummary(requestID: first.requestID, time: first.startedAt, rule: first.rule, route: final.tier, target: final.target,
