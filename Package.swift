@@ -39,8 +39,11 @@ let package = Package(
         // SwitchyardWire for HeaderSyntax: the client and the policy loader refuse the same headers.
         .target(name: "SwitchyardHTTP", dependencies: ["CCurl", "SwitchyardWire"]),
         .target(name: "SwitchyardWire"),
+        // What a policy can read of a request, one definition per signal, and how each is
+        // computed (the PII scan, complexity, the tokenizer through a protocol): pure.
+        .target(name: "SwitchyardSignals", dependencies: ["SwitchyardWire"]),
         .target(name: "SwitchyardPolicy", dependencies: [
-            "SwitchyardWire",
+            "SwitchyardSignals", "SwitchyardWire",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "SwitchyardLedger", dependencies: [
@@ -53,25 +56,28 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "SwitchyardEngine", dependencies: [
-            "SwitchyardHTTP", "SwitchyardPolicy",
+            "SwitchyardHTTP", "SwitchyardPolicy", "SwitchyardProviders",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "SwitchyardProviders", dependencies: [
-            "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
+            "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardSignals",
         ]),
-        .target(name: "SwitchyardRouter", dependencies: [
-            "SwitchyardWire", "SwitchyardPolicy", "SwitchyardProviders",
+        // Policy + request summary + signals → a decision: no providers, engine or HTTP.
+        .target(name: "SwitchyardDecision", dependencies: ["SwitchyardSignals", "SwitchyardPolicy", "SwitchyardWire"]),
+        // Serving a decision: candidates, fallbacks, retries, breakers, cascades, admission, attempts.
+        .target(name: "SwitchyardExecution", dependencies: [
+            "SwitchyardDecision", "SwitchyardSignals", "SwitchyardPolicy", "SwitchyardProviders", "SwitchyardWire",
         ]),
         .target(name: "SwitchyardEval", dependencies: [
-            "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardRouter",
+            "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SwitchyardServer", dependencies: [
             "CMalloc", "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
-            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardLedger",
+            "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardLedger",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -84,13 +90,13 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardRouter", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
+            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
-            "SwitchyardProviders", "SwitchyardRouter", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
+            "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

@@ -88,59 +88,14 @@ build_module() {
 
 stamp() { cat "$OUT/stamps/$1" 2>/dev/null || echo none; }
 
-# SwitchyardRouter is built from Signals/ only (the PII detector and its neighbours): a file there
-# that imports a module outside Wire/Policy, or does not compile without the rest of the router
-# (SignalComputer needs the providers), is left out and named.
-ROUTER_DIR=Sources/SwitchyardRouter/Signals
-ALLOWED_IMPORTS="SwitchyardWire SwitchyardPolicy Glibc Musl Foundation FoundationEssentials Dispatch Synchronization _Concurrency"
-build_router_signals() {
-  local files=() dropped=() f m
-  for f in $(sources "$ROUTER_DIR"); do
-    local bad=""
-    for m in $(sed -nE 's/^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*((public|internal|package|private|fileprivate)[[:space:]]+)?import[[:space:]]+(struct |class |enum |protocol |func |var |typealias )?([A-Za-z_][A-Za-z0-9_]*).*/\5/p' "$f"); do
-      [[ " $ALLOWED_IMPORTS " == *" $m "* ]] || bad="$m"
-    done
-    if [ -n "$bad" ]; then dropped+=("$(basename "$f") (imports $bad)"); else files+=("$f"); fi
-  done
-  local key
-  key=$(stamp_of SwitchyardRouter "${INSTRUMENTED[*]}" "$(stamp SwitchyardPolicy)" $(sources "$ROUTER_DIR"))
-  if up_to_date SwitchyardRouter "$key"; then return; fi
-  local attempt errors
-  for attempt in 1 2 3 4 5; do
-    log "building SwitchyardRouter from $ROUTER_DIR (${#files[@]} files)"
-    local t0=$SECONDS
-    if errors=$("${SWIFTC[@]}" "${INSTRUMENTED[@]}" -wmo -module-name SwitchyardRouter -I "$MOD" \
-        -I "$YAMS/Sources/CYaml/include" -emit-module -emit-module-path "$MOD/SwitchyardRouter.swiftmodule" \
-        -c "${files[@]}" -o "$OBJ/SwitchyardRouter.o" 2>&1); then
-      record SwitchyardRouter "$key"
-      echo "SwitchyardRouter $((SECONDS - t0))s" >>"$OUT/logs/build-times"
-      [ ${#dropped[@]} -eq 0 ] || log "note: not fuzzed (not self-contained): ${dropped[*]}"
-      return
-    fi
-    local failing=() kept=()
-    for f in "${files[@]}"; do
-      if grep -q "^$f:[0-9]*:[0-9]*: error:" <<<"$errors"; then failing+=("$f"); else kept+=("$f"); fi
-    done
-    if [ ${#failing[@]} -eq 0 ] || [ ${#kept[@]} -eq 0 ]; then printf '%s\n' "$errors" >&2; return 1; fi
-    for f in "${failing[@]}"; do
-      dropped+=("$(basename "$f") ($(grep -m1 "^$f:[0-9]*:[0-9]*: error:" <<<"$errors" | sed 's/.*error: //'))")
-    done
-    files=("${kept[@]}")
-  done
-  printf '%s\n' "$errors" >&2
-  return 1
-}
-
 # --- Harnesses ---------------------------------------------------------------------------------
 # A harness links the modules it imports, and what they depend on.
 objects_for() {
   local imports
   imports=$(sed -nE 's/^import (Switchyard[A-Za-z]+).*/\1/p' "$1" | sort -u)
   local objs=("$OBJ/SwitchyardWire.o")
-  if grep -qE 'SwitchyardPolicy|SwitchyardRouter' <<<"$imports"; then
-    objs+=("$OBJ/SwitchyardPolicy.o" "$OBJ/Yams.o" "$OBJ"/cyaml-*.o)
-  fi
-  if grep -q SwitchyardRouter <<<"$imports"; then objs+=("$OBJ/SwitchyardRouter.o"); fi
+  if grep -qE 'SwitchyardSignals|SwitchyardPolicy' <<<"$imports"; then objs+=("$OBJ/SwitchyardSignals.o"); fi
+  if grep -q SwitchyardPolicy <<<"$imports"; then objs+=("$OBJ/SwitchyardPolicy.o" "$OBJ/Yams.o" "$OBJ"/cyaml-*.o); fi
   printf '%s\n' "${objs[@]}"
 }
 
@@ -148,8 +103,8 @@ build_harness() {
   local name=$1 src="Fuzz/Harnesses/$1.swift"
   local objs key
   mapfile -t objs < <(objects_for "$src")
-  key=$(stamp_of "harness-$name" "${INSTRUMENTED[*]}" "$(stamp SwitchyardWire)" "$(stamp SwitchyardPolicy)" \
-    "$(stamp SwitchyardRouter)" "$(stamp yams)" Fuzz/Support/*.swift "$src")
+  key=$(stamp_of "harness-$name" "${INSTRUMENTED[*]}" "$(stamp SwitchyardWire)" "$(stamp SwitchyardSignals)" \
+    "$(stamp SwitchyardPolicy)" "$(stamp yams)" Fuzz/Support/*.swift "$src")
   up_to_date "harness-$name" "$key" && [ -x "$OUT/bin/$name" ] && return
   log "linking harness $name"
   timed "${SWIFTC[@]}" "${INSTRUMENTED[@]}" -use-ld=lld -I "$MOD" -I "$YAMS/Sources/CYaml/include" \
@@ -164,23 +119,20 @@ for src in Fuzz/Harnesses/*.swift; do
   if [ -z "$ONLY" ] || [[ ",$ONLY," == *",$name,"* ]]; then HARNESSES+=("$name"); fi
 done
 [ ${#HARNESSES[@]} -gt 0 ] || { log "no harness matches FUZZ_ONLY=$ONLY"; exit 2; }
-need_policy=0; need_router=0
+need_policy=0; need_signals=0
 for name in "${HARNESSES[@]}"; do
-  grep -qE '^import Switchyard(Policy|Router)' "Fuzz/Harnesses/$name.swift" && need_policy=1
-  grep -q '^import SwitchyardRouter' "Fuzz/Harnesses/$name.swift" && need_router=1
+  grep -q '^import SwitchyardPolicy' "Fuzz/Harnesses/$name.swift" && need_policy=1
+  grep -qE '^import Switchyard(Signals|Policy)' "Fuzz/Harnesses/$name.swift" && need_signals=1
 done
 
-# Two steps at a time: SwitchyardWire beside Yams, then the policy loader, the router's signals,
-# and the harnesses two by two.
+# Two steps at a time: SwitchyardWire beside Yams, then the signals (the PII detector and the
+# registry), the policy loader, and the harnesses two by two.
 both() { local a b ra=0 rb=0; "$1" & a=$!; "$2" & b=$!; wait $a || ra=$?; wait $b || rb=$?; return $((ra || rb)); }
 wire() { build_module SwitchyardWire none $(sources Sources/SwitchyardWire); }
-if [ $need_policy = 1 ]; then
-  both wire build_yams
-  build_module SwitchyardPolicy "$(stamp SwitchyardWire) $(stamp yams)" $(sources Sources/SwitchyardPolicy)
-else
-  wire
-fi
-[ $need_router = 0 ] || build_router_signals
+if [ $need_policy = 1 ]; then both wire build_yams; else wire; fi
+[ $need_signals = 0 ] || build_module SwitchyardSignals "$(stamp SwitchyardWire)" $(sources Sources/SwitchyardSignals)
+[ $need_policy = 0 ] || build_module SwitchyardPolicy "$(stamp SwitchyardWire) $(stamp SwitchyardSignals) $(stamp yams)" \
+  $(sources Sources/SwitchyardPolicy)
 pids=()
 for name in "${HARNESSES[@]}"; do
   build_harness "$name" & pids+=($!)

@@ -21,7 +21,7 @@
 //   `message_delta`/`message_stop`, which end the stream once; and no text or tool-call argument
 //   fed in is lost. Objects the fuzzer makes are also fed to an encoder as hostile chunks and
 //   framed as a passthrough upstream's events.
-import SwitchyardRouter
+import SwitchyardSignals
 import SwitchyardWire
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,4 +1,4 @@
-// Fuzzes PIIDetector (Sources/SwitchyardRouter/Signals/PIIDetector.swift): it scans the text of
+// Fuzzes PIIDetector (Sources/SwitchyardSignals/PIIDetector.swift): it scans the text of
 // every request a `pii` condition or a private-data constraint looks at.
 // Oracles: no trap; findings are in order, do not overlap and lie inside the text's UTF-8 bytes;
 // `classes(in:)` is the set of the findings' classes; what is found does not depend on the text's
@@ -6,7 +6,7 @@
 // changes nothing), since the detector looks at words, not at where the text starts or ends;
 // and the time it takes grows linearly with the text.
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardSignals
 import SwitchyardWire
 
 @_cdecl("LLVMFuzzerTestOneInput")

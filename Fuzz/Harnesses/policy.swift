@@ -31,7 +31,7 @@ public func fuzzPolicy(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let names = Set(policy.models.map(\.name))
     require(!policy.rules.isEmpty, "a policy loaded without rules")
     for rule in policy.rules {
-        for target in rule.targets {
+        for target in rule.action.targets {
             require(names.contains(target), "rule '\(rule.name)' names '\(target)', which is not a model: \(names.sorted())")
         }
     }

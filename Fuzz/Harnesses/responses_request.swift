@@ -25,7 +25,7 @@
 //   response.completed; no text or tool-call argument fed in is lost.
 // Whatever the fuzzer makes is also fed as a hostile chat chunk and completion, and (an array) as
 // hostile stored items a continuation prepends.
-import SwitchyardRouter
+import SwitchyardSignals
 import SwitchyardWire
 
 @_cdecl("LLVMFuzzerTestOneInput")

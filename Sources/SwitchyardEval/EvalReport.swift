@@ -1,6 +1,8 @@
 import SwitchyardPolicy
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 #if canImport(Glibc)
@@ -23,8 +25,6 @@ public struct Evaluation: Sendable {
         public var difficulty: Double = 0
         public var complexity: Double
         public var promptTokens: Int
-        /// The signals the decision computed.
-        var signals: SignalValues
         public var outcome: Outcome { Outcome(localCorrect: localCorrect, cloudCorrect: item.remoteCorrect) }
     }
 
@@ -39,7 +39,7 @@ public struct Evaluation: Sendable {
             guard let answer = answers[item.id] else { continue }
             records.append(Record(item: item, answer: answer, localCorrect: AnswerScoring.isCorrect(answer.text, gold: item.gold, match: item.match),
                                   decision: "", escalated: false, confidence: answer.geometricMeanProbability, calibrated: 0,
-                                  complexity: 0, promptTokens: answer.promptTokens, signals: SignalValues()))
+                                  complexity: 0, promptTokens: answer.promptTokens))
         }
         var evaluation = Evaluation(records: records, folds: folds)
         evaluation.crossValidate(seed: seed, maxTokens: maxTokens)
@@ -53,22 +53,26 @@ public struct Evaluation: Sendable {
     /// have been fitted on the items being scored.
     mutating func decide(policy: Policy, maxTokens: Int) async throws {
         let answers = Dictionary(records.map { ($0.item.id, $0.answer) }, uniquingKeysWith: { a, _ in a })
-        let router = RequestRouter(policy: policy, providers: [], tokenizer: FixedTokenizer(answers: answers, items: records.map(\.item)))
+        let decider = Decider(policy: policy, tokenizer: FixedTokenizer(answers: answers, items: records.map(\.item)))
+        let complexitySlot = policy.signals.slot(named: "complexity")
         for i in records.indices {
             let request = try LocalAnswerer.request(records[i].item, maxTokens: maxTokens)
-            var stubs = SignalValues()
-            if policy.complexityModel != nil { stubs.complexity = records[i].difficulty }
-            let decision = try await router.decide(request.summary, stubs: stubs)
+            var stubs: [(slot: Int, value: ConditionValue)] = []
+            if policy.complexityModel != nil, let complexitySlot { stubs.append((complexitySlot, .number(records[i].difficulty))) }
+            let decision = try await decider.decide(request.summary, Decider.Inputs(stubs: stubs))
             let confidence = policy.calibration != nil ? records[i].calibrated : records[i].answer.geometricMeanProbability
             records[i].confidence = confidence
-            records[i].signals = decision.signals
-            records[i].complexity = decision.signals.complexity ?? ComplexityScorer.score(request.summary)
+            if case .number(let value)? = complexitySlot.flatMap({ decision.signals[$0] }) {
+                records[i].complexity = value
+            } else {
+                records[i].complexity = ComplexityScorer.score(request.summary)
+            }
             records[i].decision = decision.rule
             switch decision.action {
-            case .serve(let targets):
-                records[i].escalated = !(policy.model(named: targets.first ?? "")?.isLocal ?? true)
+            case .serve(let serve):
+                records[i].escalated = !(policy.model(named: serve.targets.first ?? "")?.isLocal ?? true)
             case .cascade(let cascade):
-                records[i].escalated = cascade.escalates(decision.signals, confidence: confidence).matched
+                records[i].escalated = decider.escalates(cascade, after: decision, confidence: confidence).escalate
             case .deny:
                 records[i].decision += ":deny"
             }

@@ -3,7 +3,9 @@ import SwitchyardEngine
 import SwitchyardHTTP
 import SwitchyardPolicy
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 #if canImport(Glibc)

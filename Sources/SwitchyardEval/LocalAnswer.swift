@@ -1,4 +1,6 @@
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 #if canImport(Glibc)

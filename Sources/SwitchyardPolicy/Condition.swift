@@ -1,3 +1,5 @@
+import SwitchyardSignals
+
 /// A rule's `when:` condition, parsed and type-checked at policy load and then evaluated per
 /// request without allocation beyond its trace.
 ///
@@ -13,8 +15,9 @@
 public struct Condition: Sendable, Equatable, CustomStringConvertible {
     public let source: String
     let root: Expr
-    /// The signals this condition reads: only these are computed for it.
-    public let signals: Set<Signal>
+    /// The slots (in the policy's `SignalTable`) of the signals this condition reads: only these
+    /// are computed for it.
+    public let signals: Set<Int>
 
     public var description: String { source }
 
@@ -38,35 +41,19 @@ public struct Condition: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Condition {
-    /// Whether the condition can only hold when PII of one of `classes` was found: some
-    /// conjunct at its top is `pii in [...]` naming such a class, or a bare `pii`.
-    public func requiresPII(of classes: Set<String>) -> Bool {
+    /// Whether the condition can only hold when the set signal at `slot` holds one of `values`:
+    /// some conjunct at its top is `SIGNAL in [...]` naming such a value, or a bare `SIGNAL`.
+    public func requires(_ slot: Int, toHoldOneOf values: Set<String>) -> Bool {
         func conjuncts(_ e: Expr) -> [Expr] {
             if case .and(let a, let b) = e { return conjuncts(a) + conjuncts(b) }
             return [e]
         }
         return conjuncts(root).contains { e in
             switch e {
-            case .member(.signal(.pii), let list, negated: false): !list.isDisjoint(with: classes)
-            case .nonEmpty(.signal(.pii)): true
+            case .member(.signal(slot, _), let list, negated: false): !list.isDisjoint(with: values)
+            case .nonEmpty(.signal(slot, _)): true
             default: false
             }
-        }
-    }
-}
-
-public enum ConditionValue: Sendable, Equatable, CustomStringConvertible {
-    case number(Double)
-    case string(String)
-    case bool(Bool)
-    case set(Set<String>)
-
-    public var description: String {
-        switch self {
-        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
-        case .string(let s): s
-        case .bool(let b): String(b)
-        case .set(let s): "[" + s.sorted().joined(separator: ",") + "]"
         }
     }
 }
@@ -82,7 +69,8 @@ indirect enum Expr: Sendable, Equatable {
     enum Arithmetic: String, Sendable { case add = "+", sub = "-", mul = "*", div = "/" }
 
     case constant(ConditionValue)
-    case signal(Signal)
+    /// A signal's slot in the policy's table, and its name for facts.
+    case signal(Int, String)
     case not(Expr)
     case and(Expr, Expr)
     case or(Expr, Expr)
@@ -96,8 +84,8 @@ indirect enum Expr: Sendable, Equatable {
         switch self {
         case .constant(let v):
             return v
-        case .signal(let s):
-            let value = values.value(of: s)
+        case .signal(let slot, _):
+            let value = values[slot]
             // A true flag is a fact like a comparison that held (`tools`, `stream`).
             if case .bool(true)? = value { facts.append(label) }
             return value
@@ -160,16 +148,16 @@ indirect enum Expr: Sendable, Equatable {
     /// How a sub-expression is named in a fact.
     var label: String {
         switch self {
-        case .signal(let s): s.description
+        case .signal(_, let name): name
         case .constant(let v): v.description
         default: "expr"
         }
     }
 
-    var signals: Set<Signal> {
+    var signals: Set<Int> {
         switch self {
         case .constant: []
-        case .signal(let s): [s]
+        case .signal(let slot, _): [slot]
         case .not(let e), .nonEmpty(let e), .member(let e, _, _): e.signals
         case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b), .arithmetic(_, let a, let b): a.signals.union(b.signals)
         }

@@ -1,7 +1,11 @@
+import SwitchyardSignals
+
 extension Condition {
-    /// Parses and checks a condition. `models` resolves `NAME.context` to that model's context window.
-    public static func parse(_ source: String, models: [ModelTarget]) throws(ConditionError) -> Condition {
-        var parser = ConditionParser(tokens: try ConditionLexer.tokens(source), models: models)
+    /// Parses and checks a condition. `models` resolves `NAME.context` to that model's context
+    /// window; `signals` resolves signal names to their slots (adding each `header.NAME` met).
+    public static func parse(_ source: String, models: [ModelTarget], signals: inout SignalTable) throws(ConditionError) -> Condition {
+        var parser = ConditionParser(tokens: try ConditionLexer.tokens(source), models: models, table: signals)
+        defer { signals = parser.table }
         let typed = try parser.parseOr()
         guard parser.atEnd else { throw parser.error("unexpected '\(parser.peek.text)'") }
         guard typed.kind == .bool else {
@@ -72,14 +76,16 @@ private struct Typed {
 private struct ConditionParser {
     let tokens: [Token]
     let models: [ModelTarget]
+    var table: SignalTable
     var index = 0
     /// Parentheses, `not`s and minus signs currently open: bounded, so a hostile condition
     /// cannot exhaust the stack of the recursive descent.
     var nesting = 0
 
-    init(tokens: [Token], models: [ModelTarget]) {
+    init(tokens: [Token], models: [ModelTarget], table: SignalTable) {
         self.tokens = tokens
         self.models = models
+        self.table = table
     }
 
     var peek: Token { tokens[index] }
@@ -186,10 +192,11 @@ private struct ConditionParser {
 
     /// A threshold outside the values a signal can take makes a condition that never (or always) holds.
     func checkRange(_ side: Expr, against other: Expr, at op: Token) throws(ConditionError) {
-        guard case .signal(let signal) = side, let range = signal.range, let constant = other.constantNumber else { return }
+        guard case .signal(let slot, let name) = side, let range = table.definition(at: slot).range,
+              let constant = other.constantNumber else { return }
         guard range.contains(constant) else {
             let bounds = range.upperBound == .greatestFiniteMagnitude ? "at least \(range.lowerBound.clean)" : "\(range.lowerBound.clean) to \(range.upperBound.clean)"
-            throw error("threshold \(constant.clean) is outside the range of \(signal) (\(bounds))", at: op)
+            throw error("threshold \(constant.clean) is outside the range of \(name) (\(bounds))", at: op)
         }
     }
 
@@ -210,11 +217,10 @@ private struct ConditionParser {
         guard left.kind == .string || left.kind == .set else {
             throw error("'in' tests a string or a set against a list; got a \(left.kind)", at: open)
         }
-        if case .signal(.pii) = left.expr {
-            let known = PIIClass.allCases.map(\.rawValue)
-            for (item, token) in items where !known.contains(item) {
-                let hint = nearest(item, in: known).map { " (did you mean '\($0)'?)" } ?? ""
-                throw error("unknown PII class '\(item)'\(hint); classes: \(known.joined(separator: ", "))", at: token)
+        if case .signal(let slot, let name) = left.expr, let members = table.definition(at: slot).members {
+            for (item, token) in items where !members.contains(item) {
+                let hint = nearest(item, in: members).map { " (did you mean '\($0)'?)" } ?? ""
+                throw error("unknown value '\(item)' of \(name)\(hint); its values: \(members.joined(separator: ", "))", at: token)
             }
         }
         return try node(.member(left.expr, Set(items.map(\.0)), negated: negated), .bool, left, at: open)
@@ -279,16 +285,15 @@ private struct ConditionParser {
         }
     }
 
-    func word(_ token: Token) throws(ConditionError) -> Typed {
+    mutating func word(_ token: Token) throws(ConditionError) -> Typed {
         let name = token.text
         switch name {
         case "true": return Typed(expr: .constant(.bool(true)), kind: .bool)
         case "false": return Typed(expr: .constant(.bool(false)), kind: .bool)
         default: break
         }
-        if let signal = Signal.named[name] { return Typed(expr: .signal(signal), kind: Self.kind(signal)) }
-        if name.hasPrefix("header."), name.count > 7 {
-            return Typed(expr: .signal(.header(String(name.dropFirst(7)).lowercased())), kind: .string)
+        if let slot = table.resolve(name) {
+            return Typed(expr: .signal(slot, table.entries[slot].name), kind: Self.kind(table.definition(at: slot).kind))
         }
         if name.hasSuffix(".context") {
             let model = String(name.dropLast(8))
@@ -298,13 +303,13 @@ private struct ConditionParser {
             }
             return Typed(expr: .constant(.number(Double(target.contextWindow))), kind: .number)
         }
-        let candidates = Array(Signal.named.keys) + models.map { "\($0.name).context" }
+        let candidates = table.registry.names(localTargets: table.localTargets) + models.map { "\($0.name).context" }
         let hint = nearest(name, in: candidates).map { " (did you mean '\($0)'?)" } ?? "; strings need quotes, like \"\(name)\""
         throw error("unknown signal '\(name)'\(hint)", at: token)
     }
 
-    static func kind(_ signal: Signal) -> Typed.Kind {
-        switch signal.kind {
+    static func kind(_ kind: SignalDefinition.Kind) -> Typed.Kind {
+        switch kind {
         case .number: .number
         case .string: .string
         case .bool: .bool
@@ -328,8 +333,4 @@ extension Expr {
         default: return nil
         }
     }
-}
-
-extension Double {
-    var clean: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
 }

@@ -1,3 +1,4 @@
+import SwitchyardSignals
 import SwitchyardWire
 import Yams
 
@@ -187,25 +188,25 @@ extension NodeReader {
     }
 
     /// A stubbed signal value of the signal's own type, within the values it can take.
-    mutating func signalValue(_ node: Node, for signal: Signal) -> ConditionValue? {
+    mutating func signalValue(_ node: Node, for signal: SignalDefinition, named name: String) -> ConditionValue? {
         let value: ConditionValue
         switch signal.kind {
         case .number:
             guard let text = node.scalar?.string, node.scalar?.style == .plain, let n = ScalarSyntax.decimal(text) else {
-                error(node, "`\(signal)` must be a number")
+                error(node, "`\(name)` must be a number")
                 return nil
             }
             value = .number(n + 0)
         case .string:
-            guard let s = string(node, signal.description, allowEmpty: true) else { return nil }
+            guard let s = string(node, name, allowEmpty: true) else { return nil }
             value = .string(s)
         case .bool:
-            guard let b = node.bool else { error(node, "`\(signal)` must be true or false"); return nil }
+            guard let b = node.bool else { error(node, "`\(name)` must be true or false"); return nil }
             value = .bool(b)
         case .set:
-            value = .set(Set(strings(node, signal.description)))
+            value = .set(Set(strings(node, name)))
         }
-        if let problem = signal.problem(with: value) {
+        if let problem = signal.problem(with: value, name: name) {
             error(node, problem)
             return nil
         }

@@ -1,3 +1,4 @@
+import SwitchyardSignals
 import SwitchyardWire
 
 /// A loaded, validated routing policy. Immutable: a reload builds a new one and swaps it whole.
@@ -9,6 +10,9 @@ public struct Policy: Sendable {
     public var models: [ModelTarget]
     /// Ordered; the first whose condition holds decides.
     public var rules: [Rule]
+    /// Every signal the policy can read, each at its slot: what conditions, stubs and a request's
+    /// values are indexed by.
+    public var signals: SignalTable
     /// Limits no rule, fallback or retry may break.
     public var constraints: Constraints
     /// Cases for `switchyard policy test`.
@@ -163,64 +167,23 @@ public struct TimeoutSettings: Sendable, Equatable {
 }
 
 public struct Rule: Sendable, Equatable {
-    public enum Action: Sendable, Equatable {
-        /// Serve on this target, trying `fallbacks` in order if it fails before answering.
-        case serve(target: String, fallbacks: [String])
-        /// Generate on `first`, then escalate to `escalateTo` when `when` holds of the answer.
-        case cascade(Cascade)
-        /// Refuse with 403 and this message.
-        case deny(String)
-    }
-
     public var name: String
     /// `Condition.always` when the rule has no `when:`.
     public var when: Condition
     public var action: Action
-    public var line: Int
-
-    public init(name: String, when: Condition = .always, action: Action, line: Int) {
-        self.name = name
-        self.when = when
-        self.action = action
-        self.line = line
-    }
-
     /// Whether a request that names a model is tried against this rule. A `deny` always is: a
     /// refusal must not be stepped around by asking for a model by name. A serve or cascade
     /// is only when its condition reads `model`, so a client's explicit choice is not
-    /// re-routed by rules written for `auto`.
-    public var seesNamedModels: Bool {
-        if case .deny = action { return true }
-        return when.signals.contains(.model)
-    }
+    /// re-routed by rules written for `auto`. Set at load, where the `model` signal's slot is known.
+    public var seesNamedModels: Bool
+    public var line: Int
 
-    /// Every target the rule may send a request to, in the order it would try them.
-    public var targets: [String] {
-        switch action {
-        case .serve(let target, let fallbacks): [target] + fallbacks
-        case .cascade(let cascade): [cascade.first, cascade.escalateTo] + cascade.fallbacks
-        case .deny: []
-        }
-    }
-}
-
-public struct Cascade: Sendable, Equatable {
-    public var first: String
-    public var escalateTo: String
-    /// Evaluated after `first` answered; may read `confidence`.
-    public var when: Condition
-    /// Tried in order if `escalateTo` fails before answering.
-    public var fallbacks: [String]
-    /// Streaming: how many local tokens are held back and scored before the client sees any.
-    public var holdTokens: Int = 16
-    /// Streaming: decide at the first token after this long, even with fewer tokens held.
-    public var holdTime: Duration = .seconds(2)
-
-    /// Whether to escalate a local answer of this confidence, and the facts that made it so.
-    public func escalates(_ signals: SignalValues, confidence: Double?) -> (matched: Bool, facts: [String]) {
-        var values = signals
-        values.confidence = confidence
-        return when.evaluate(values)
+    public init(name: String, when: Condition = .always, action: Action, seesNamedModels: Bool, line: Int) {
+        self.name = name
+        self.when = when
+        self.action = action
+        self.seesNamedModels = seesNamedModels
+        self.line = line
     }
 }
 
@@ -246,14 +209,17 @@ public struct PolicyTest: Sendable, Equatable {
     }
 
     public var name: String
+    /// The request's wire format (`format:` in the test; chat completions by default).
+    public var format: RequestFormat
     public var request: JSONObject
     public var headers: [String: String]
-    public var signals: [(Signal, ConditionValue)]
+    /// Stubbed values by slot in the policy's `SignalTable`.
+    public var signals: [(slot: Int, value: ConditionValue)]
     public var expect: Expectation
     public var line: Int
 
     public static func == (a: PolicyTest, b: PolicyTest) -> Bool {
-        a.name == b.name && a.request == b.request && a.headers == b.headers && a.expect == b.expect && a.line == b.line
-            && a.signals.map(\.0) == b.signals.map(\.0) && a.signals.map(\.1) == b.signals.map(\.1)
+        a.name == b.name && a.format == b.format && a.request == b.request && a.headers == b.headers && a.expect == b.expect && a.line == b.line
+            && a.signals.map(\.slot) == b.signals.map(\.slot) && a.signals.map(\.value) == b.signals.map(\.value)
     }
 }

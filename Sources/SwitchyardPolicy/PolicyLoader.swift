@@ -1,3 +1,4 @@
+import SwitchyardSignals
 import SwitchyardWire
 import Yams
 
@@ -5,25 +6,26 @@ import Yams
 /// No input makes it trap or hang: every number is range-checked before it is converted, and
 /// the text is bounded in size and refused if it uses YAML aliases.
 public enum PolicyLoader {
-    public static func load(path: String) throws(PolicyError) -> Policy {
+    /// - Parameter signals: what conditions and stubs may read (a test adds its own).
+    public static func load(path: String, signals: SignalRegistry = .standard) throws(PolicyError) -> Policy {
         switch TextFile.read(path, maxBytes: SettingRanges.fileBytes) {
         case .success(let text):
-            return try parse(text, file: path)
+            return try parse(text, file: path, signals: signals)
         case .failure(let error):
             throw PolicyError(diagnostics: [PolicyDiagnostic(file: path, line: 1, column: 1, message: "cannot load the policy: \(error)")])
         }
     }
 
     /// Every diagnostic it throws points at a real line and column of `text`, whatever the text.
-    public static func parse(_ text: String, file: String) throws(PolicyError) -> Policy {
+    public static func parse(_ text: String, file: String, signals: SignalRegistry = .standard) throws(PolicyError) -> Policy {
         do {
-            return try parseChecked(text, file: file)
+            return try parseChecked(text, file: file, signals: signals)
         } catch {
             throw error.clamped(to: text)
         }
     }
 
-    private static func parseChecked(_ text: String, file: String) throws(PolicyError) -> Policy {
+    private static func parseChecked(_ text: String, file: String, signals: SignalRegistry) throws(PolicyError) -> Policy {
         var reader = NodeReader(file: file)
         // libyaml reads a C string: a NUL would end the document early and misplace every later
         // position. A policy is text; refuse it where the NUL is.
@@ -48,7 +50,7 @@ public enum PolicyLoader {
             reader.error(root, "a policy is a mapping with at least `version` and `models`")
             throw PolicyError(diagnostics: reader.diagnostics)
         }
-        var builder = PolicyBuilder(reader: reader)
+        var builder = PolicyBuilder(reader: reader, table: SignalTable(registry: signals, localTargets: []))
         var policy = builder.build(top, root: root, source: file)
         if !builder.reader.diagnostics.isEmpty { throw PolicyError(diagnostics: builder.reader.diagnostics) }
         policy.warnings = builder.warnings
@@ -59,6 +61,9 @@ public enum PolicyLoader {
 /// Builds the policy section by section, recording problems instead of stopping at the first.
 private struct PolicyBuilder {
     var reader: NodeReader
+    /// The policy's signals: made again once the local targets are known, then each condition
+    /// and stub resolves its names in it.
+    var table: SignalTable
     /// Reported by `policy check` but not stopping the load.
     var warnings: [PolicyDiagnostic] = []
 
@@ -84,14 +89,18 @@ private struct PolicyBuilder {
     static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks", "hold_tokens", "hold_time"]
     static let constraintKeys = ["private_data"]
     static let privateDataKeys = ["classes", "allowed_targets"]
-    static let testKeys = ["name", "request", "headers", "signals", "expect"]
+    static let testKeys = ["name", "format", "request", "headers", "signals", "expect"]
     static let expectKeys = ["target", "rule", "status"]
 
-    init(reader: NodeReader) { self.reader = reader }
+    init(reader: NodeReader, table: SignalTable) {
+        self.reader = reader
+        self.table = table
+    }
 
     mutating func build(_ top: MappingEntries, root: Node, source: String) -> Policy {
         reader.checkKeys(top, allowed: Self.topKeys, in: "the policy")
-        var policy = Policy(source: source, version: 1, server: ServerSettings(), models: [], rules: [], constraints: Constraints(), tests: [])
+        var policy = Policy(source: source, version: 1, server: ServerSettings(), models: [], rules: [], signals: table,
+                            constraints: Constraints(), tests: [])
 
         if let version = top.value("version") {
             let text = version.scalar?.string ?? ""
@@ -113,10 +122,11 @@ private struct PolicyBuilder {
         if localCount > 1, let second = policy.models.filter(\.isLocal).dropFirst().first {
             reader.errorAt(line: second.line, column: 3, "only one `kind: local` model is supported per gateway")
         }
+        table = SignalTable(registry: table.registry, localTargets: policy.localModels.map(\.name))
         if let rules = top.value("rules") {
             policy.rules = buildRules(rules, models: policy.models)
         } else if let first = policy.models.first(where: \.isLocal) ?? policy.models.first {
-            policy.rules = [Rule(name: "default", action: .serve(target: first.name, fallbacks: []), line: 0)]
+            policy.rules = [Rule(name: "default", action: .serve(Serve(targets: [first.name])), seesNamedModels: false, line: 0)]
         }
         if let budgets = top.value("budgets") { policy.budgets = buildBudgets(budgets, models: policy.models) }
         if let resilience = top.value("resilience") { policy.resilience = buildResilience(resilience) }
@@ -137,6 +147,7 @@ private struct PolicyBuilder {
                 reader.error(node, "cannot read calibration weights from '\(resolved)' (write them with `switchyard eval fit`)")
             }
         }
+        policy.signals = table
         return policy
     }
 
@@ -433,11 +444,11 @@ private struct PolicyBuilder {
                 continue
             }
             let fallbacks = map.value("fallbacks").map { targetList($0, "fallbacks", names: names) } ?? []
-            let action: Rule.Action
+            let action: Action
             if let serveNode = map.value("serve") {
                 guard let target = reader.string(serveNode, "serve") else { continue }
                 checkTarget(target, node: serveNode, names: names)
-                action = .serve(target: target, fallbacks: fallbacks.map(\.0))
+                action = .serve(Serve(targets: [target] + fallbacks.map(\.0)))
                 checkChain([(target, serveNode)] + fallbacks, rule: name)
             } else if let cascadeNode = map.value("cascade") {
                 guard let cascade = buildCascade(cascadeNode, rule: name, models: models, fallbacks: fallbacks) else { continue }
@@ -446,9 +457,11 @@ private struct PolicyBuilder {
                 let denyNode = map.value("deny")!
                 guard let message = reader.string(denyNode, "deny") else { continue }
                 if !fallbacks.isEmpty, let n = map.value("fallbacks") { reader.error(n, "a `deny` rule has no fallbacks") }
-                action = .deny(message)
+                action = .deny(Deny(message: message))
             }
-            let rule = Rule(name: name, when: when, action: action, line: line)
+            let readsModel = table.slot(named: "model").map(when.signals.contains) ?? false
+            let seesNamedModels = if case .deny = action { true } else { readsModel }
+            let rule = Rule(name: name, when: when, action: action, seesNamedModels: seesNamedModels, line: line)
             if !rule.seesNamedModels {
                 warnings.append(PolicyDiagnostic(file: reader.file, line: line, column: item.mark?.column ?? 1,
                                                  message: "rule '\(name)' is skipped by requests that name a model (it does not read `model`)",
@@ -478,7 +491,7 @@ private struct PolicyBuilder {
         if let target = models.first(where: { $0.name == first }), !target.isLocal {
             reader.error(firstNode, "a cascade starts on the local model (its confidence comes from the local token log-probabilities); '\(first)' is \(target.kindName)")
         }
-        var when = (try? Condition.parse("confidence < 0.5", models: models)) ?? .always
+        var when = (try? Condition.parse("confidence < 0.5", models: models, signals: &table)) ?? .always
         if let n = map.value("when") {
             guard let condition = condition(n, models: models, allowConfidence: true) else { return nil }
             when = condition
@@ -500,9 +513,9 @@ private struct PolicyBuilder {
         }
         let text = scalar.string
         do {
-            let condition = try Condition.parse(text, models: models)
-            if !allowConfidence, condition.signals.contains(.confidence) {
-                reader.error(node, "`confidence` is known only after the local model answered: use it in a cascade's `when`")
+            let condition = try Condition.parse(text, models: models, signals: &table)
+            if !allowConfidence, let after = condition.signals.first(where: { table.definition(at: $0).cost == .afterGeneration }) {
+                reader.error(node, "`\(table.entries[after].name)` is known only after the local model answered: use it in a cascade's `when`")
                 return nil
             }
             return condition
@@ -565,8 +578,9 @@ private struct PolicyBuilder {
             ?? models.filter(\.isLocal).map(\.name)
         let constraint = PrivateDataConstraint(classes: classes, allowedTargets: allowed)
         // A rule that only applies to private data must not name a target outside the box.
-        for rule in rules where rule.when.requiresPII(of: classes) {
-            for target in rule.targets where !allowed.contains(target) {
+        let pii = table.slot(named: "pii")
+        for rule in rules where pii.map({ rule.when.requires($0, toHoldOneOf: classes) }) ?? false {
+            for target in rule.action.targets where !allowed.contains(target) {
                 reader.errorAt(line: rule.line, column: 5,
                                "rule '\(rule.name)' matches private data (\(classes.sorted().joined(separator: ", "))) but may send it to '\(target)', which `constraints.private_data.allowed_targets` does not allow")
             }
@@ -585,23 +599,32 @@ private struct PolicyBuilder {
             guard let map = reader.mapping(item, "a test") else { continue }
             reader.checkKeys(map, allowed: Self.testKeys, in: "a test")
             let name = map.value("name").flatMap { reader.string($0, "name") } ?? "test-\(tests.count + 1)"
+            var format = RequestFormat.openAI
+            if let n = map.value("format"), let text = reader.string(n, "format") {
+                if let known = RequestFormat(rawValue: text) { format = known } else {
+                    reader.error(n, "`format` is one of \(RequestFormat.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+                }
+            }
             guard let requestNode = map.value("request"), case .object(let request) = reader.json(requestNode) else {
-                reader.error(item, "test '\(name)' needs a `request` (a chat completion body)")
+                reader.error(item, "test '\(name)' needs a `request` (a body in its `format`: chat completions by default)")
                 continue
             }
             var headers: [String: String] = [:]
             if let n = map.value("headers"), let entries = reader.mapping(n, "headers") {
                 for entry in entries { headers[entry.key.lowercased()] = reader.string(entry.value, entry.key, allowEmpty: true) }
             }
-            var signals: [(Signal, ConditionValue)] = []
+            var signals: [(slot: Int, value: ConditionValue)] = []
             if let n = map.value("signals"), let entries = reader.mapping(n, "signals") {
                 for entry in entries {
-                    guard let signal = Signal.named[entry.key] ?? (entry.key.hasPrefix("header.") ? .header(String(entry.key.dropFirst(7))) : nil) else {
-                        let hint = nearest(entry.key, in: Array(Signal.named.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+                    guard let slot = table.resolve(entry.key) else {
+                        let names = table.registry.names(localTargets: table.localTargets)
+                        let hint = nearest(entry.key, in: names).map { " (did you mean '\($0)'?)" } ?? ""
                         reader.error(entry.keyNode, "unknown signal '\(entry.key)'\(hint)")
                         continue
                     }
-                    if let value = reader.signalValue(entry.value, for: signal) { signals.append((signal, value)) }
+                    if let value = reader.signalValue(entry.value, for: table.definition(at: slot), named: table.entries[slot].name) {
+                        signals.append((slot, value))
+                    }
                 }
             }
             var expect = PolicyTest.Expectation()
@@ -616,7 +639,7 @@ private struct PolicyBuilder {
             } else {
                 reader.error(item, "test '\(name)' needs `expect` (target, rule and/or status)")
             }
-            tests.append(PolicyTest(name: name, request: request, headers: headers, signals: signals, expect: expect, line: item.mark?.line ?? 0))
+            tests.append(PolicyTest(name: name, format: format, request: request, headers: headers, signals: signals, expect: expect, line: item.mark?.line ?? 0))
         }
         return tests
     }

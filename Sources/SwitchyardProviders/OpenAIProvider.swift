@@ -1,4 +1,3 @@
-import SwitchyardEngine
 import SwitchyardHTTP
 import SwitchyardPolicy
 import SwitchyardWire
@@ -8,7 +7,7 @@ import SwitchyardWire
 public struct OpenAIProvider: Provider {
     public enum Endpoint: Sendable {
         case remote(RemoteSettings, apiKey: String?)
-        case local(LocalEngine)
+        case local(any LocalEngineAccess)
     }
 
     public let target: ModelTarget
@@ -45,12 +44,12 @@ public struct OpenAIProvider: Provider {
             if apiKey == nil, let env = remote.apiKeyEnv { return .unconfigured("\(env) is not set") }
             return .available
         case .local(let engine):
-            if engine.readyEndpoint != nil { return .available }
+            if engine.readyAddress != nil { return .available }
             return .unavailable(Self.notReady(engine), retryAfterSeconds: 2)
         }
     }
 
-    private static func notReady(_ engine: LocalEngine) -> String { "the local engine is \(engine.status.phase.rawValue)" }
+    private static func notReady(_ engine: any LocalEngineAccess) -> String { "the local engine is \(engine.phaseName)" }
 
     /// Where to send a completion, with every header it needs.
     private func destination() throws(ProviderError) -> (url: String, headers: [(name: String, value: String)]) {
@@ -58,7 +57,7 @@ public struct OpenAIProvider: Provider {
         case .remote:
             return (remoteURL, headers)
         case .local(let engine):
-            guard let ready = engine.readyEndpoint else { throw .unavailable(Self.notReady(engine), retryAfterSeconds: 2) }
+            guard let ready = engine.readyAddress else { throw .unavailable(Self.notReady(engine), retryAfterSeconds: 2) }
             return (ready.baseURL + "/v1/chat/completions", headers + [ready.authorization])
         }
     }
@@ -146,7 +145,7 @@ public struct OpenAIProvider: Provider {
         guard case .local(let engine) = endpoint else { return error }
         switch error {
         case .unreachable, .transport(_, timeout: false):
-            return .unavailable("the local engine is not accepting requests (\(engine.status.phase.rawValue)): \(error)", retryAfterSeconds: 2)
+            return .unavailable("the local engine is not accepting requests (\(engine.phaseName)): \(error)", retryAfterSeconds: 2)
         default:
             return error
         }

@@ -1,6 +1,8 @@
 import Logging
 import Metrics
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 
 /// Circuit breakers in metrics and the log. `switchyard_breaker_transitions_total{model,from,to}`
 /// and a log line are written as each transition happens. `switchyard_breaker_state{model}`
@@ -19,7 +21,7 @@ enum BreakerMetrics {
     }
 
     /// Sets the state gauge of every cloud target with a breaker in `router`'s policy.
-    static func refresh(_ router: RequestRouter) {
+    static func refresh(_ router: Executor) {
         for model in router.policy.models {
             guard let status = router.breakerStatus(model.name) else { continue }
             Gauge(label: "switchyard_breaker_state", dimensions: [("model", model.name)]).record(value(status.phase))

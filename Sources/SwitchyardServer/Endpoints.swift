@@ -4,7 +4,9 @@ import SwitchyardEngine
 import SwitchyardLedger
 import SwitchyardPolicy
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// The gateway's small endpoints: model list, liveness, readiness with detail, metrics.
@@ -19,8 +21,8 @@ struct Endpoints: Sendable {
     /// fields (`object`, `created`, `owned_by`) and Anthropic's (`type`, `display_name`,
     /// `created_at`, `has_more`, `first_id`, `last_id`) side by side, since both call this path.
     func models() -> Response {
-        let router = live.snapshot.router
-        let entries = [(RequestRouter.autoModel, "switchyard")]
+        let router = live.snapshot.executor
+        let entries = [(Decider.autoModel, "switchyard")]
             + router.policy.models.map { ($0.name, $0.isLocal ? "switchyard-local" : $0.kindName) }
         let data: [JSON] = entries.map { name, owner in
             .object(["id": .string(name), "object": .string("model"), "created": .int(0), "owned_by": .string(owner),
@@ -38,7 +40,7 @@ struct Endpoints: Sendable {
     /// without a key, so it says nothing that helps to reach the engine around the gateway: not
     /// its port, not its pid.
     func readyz() -> Response {
-        let router = live.snapshot.router
+        let router = live.snapshot.executor
         var ready = true
         var targets: [JSON] = []
         for model in router.policy.models {
@@ -87,7 +89,7 @@ struct Endpoints: Sendable {
     }
 
     func metrics() -> Response {
-        BreakerMetrics.refresh(live.snapshot.router)
+        BreakerMetrics.refresh(live.snapshot.executor)
         var buffer: [UInt8] = []
         prometheus?.emit(into: &buffer)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -9,7 +9,9 @@ import SwitchyardHTTP
 import SwitchyardLedger
 import SwitchyardPolicy
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 import Synchronization
 
@@ -79,7 +81,7 @@ public final class Gateway: Sendable {
     }
 
     /// The policy serving now (it changes on reload).
-    public var policy: Policy { live.snapshot.router.policy }
+    public var policy: Policy { live.snapshot.policy }
 
     /// Loads the policy, opens the ledger (migrating and recovering it) and builds everything;
     /// serves nothing until `run()`.
@@ -125,7 +127,7 @@ public final class Gateway: Sendable {
                               breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, logger: logger)
         }
         for model in policy.models {
-            if case .unconfigured(let detail)? = live.snapshot.router.provider(model.name)?.availability {
+            if case .unconfigured(let detail)? = live.snapshot.executor.provider(model.name)?.availability {
                 logger.warning("cloud target unconfigured: requests that would go there are served locally",
                                metadata: ["target": "\(model.name)", "detail": "\(detail)"])
             }
@@ -157,8 +159,9 @@ public final class Gateway: Sendable {
             throw PolicyError(diagnostics: [PolicyDiagnostic(file: policy.source, line: 1, column: 1,
                 message: "the policy removes the local model the gateway runs; restart the gateway to change it")])
         }
-        return LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: providers, tokenizer: tokenizer, gates: gates,
-                                                         breakers: breakers),
+        let box = GateBox(gates: gates) { target in engine.flatMap { $0.modelName == target ? $0.readyAddress != nil : nil } }
+        let decider = Decider(policy: policy, tokenizer: tokenizer, box: box)
+        return LivePolicy.Snapshot(executor: Executor(decider: decider, providers: providers, gates: gates, breakers: breakers),
                                    logger: logger, rateLimiter: rateLimiter, ledger: ledger)
     }
 
@@ -229,7 +232,7 @@ public final class Gateway: Sendable {
         api.post("/v1/chat/completions") { request, context in try await path.respond(to: request, context: context, as: ChatCompletions()) }
         api.post("/v1/messages") { request, context in try await path.respond(to: request, context: context, as: Messages()) }
         api.post("/v1/messages/count_tokens") { request, context in try await Messages.countTokens(request, context: context, path: path) }
-        api.post("/v1/switchyard/explain") { request, context in try await ChatCompletions.explain(request, context: context, live: live, bodies: bodies) }
+        api.post("/v1/switchyard/explain") { request, context in try await Explain.respond(request, context: context, live: live, bodies: bodies) }
         api.get("/v1/models") { _, _ in endpoints.models() }
         if let ledger, let keys {
             let admin = AdminAPI(ledger: ledger, keys: keys, adminKey: OperatorSecret(options.environment["SWITCHYARD_ADMIN_KEY"]))

@@ -1,6 +1,8 @@
 import Logging
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 
 /// The gateway's accounting hook: every attempt's end, whatever it was, is counted in the
 /// metrics and logged here, and nowhere else.

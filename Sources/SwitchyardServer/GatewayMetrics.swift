@@ -1,6 +1,8 @@
 import Metrics
 import Synchronization
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardPolicy
 import SwitchyardWire
 

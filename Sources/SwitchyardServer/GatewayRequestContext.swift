@@ -1,6 +1,8 @@
 import Hummingbird
 
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 
 /// What the gateway knows about a request besides the request itself: its connection's hang-up
 /// signal and its caller, a typed value filled by `AuthMiddleware`.

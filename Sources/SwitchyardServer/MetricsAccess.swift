@@ -19,7 +19,7 @@ struct MetricsAccess: Sendable {
 
     /// The auth mode is read per request: a reload may change it.
     func check(_ request: Request) throws(GatewayError) {
-        if loopback, live.snapshot.router.policy.auth.mode == .off { return }
+        if loopback, live.snapshot.policy.auth.mode == .off { return }
         guard !tokens.isEmpty else {
             throw GatewayError(status: 403, code: "metrics_disabled",
                                message: "Metrics need a token here: set SWITCHYARD_METRICS_TOKEN (or SWITCHYARD_ADMIN_KEY) and send it as a bearer token.")

@@ -3,7 +3,8 @@ import SwitchyardLedger
 import Metrics
 import ServiceLifecycle
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
 import Synchronization
 import UnixSignals
 
@@ -11,21 +12,25 @@ import UnixSignals
 import Glibc
 #endif
 
-/// The policy in force: a router and its metric handles, swapped whole on reload. A request
-/// reads the snapshot once, so it finishes under the policy it started with.
+/// The policy in force: its decider and executor and their metric handles, swapped whole on
+/// reload. A request reads the snapshot once, so it finishes under the policy it started with.
 final class LivePolicy: Sendable {
     struct Snapshot: Sendable {
-        let router: RequestRouter
+        /// Serves decisions; holds the decider that makes them.
+        let executor: Executor
         let metrics: GatewayMetrics
         /// Where every attempt's end is accounted (built on `metrics`).
         let accounting: any AttemptSink
 
-        /// Metrics for the router's policy, and the accounting hook on them (with the ledger, if any).
-        init(router: RequestRouter, logger: Logger, rateLimiter: RateLimiter = RateLimiter(), ledger: (any LedgerStore)? = nil) {
-            self.router = router
-            metrics = GatewayMetrics(policy: router.policy)
+        var decider: Decider { executor.decider }
+        var policy: Policy { executor.policy }
+
+        /// Metrics for the policy, and the accounting hook on them (with the ledger, if any).
+        init(executor: Executor, logger: Logger, rateLimiter: RateLimiter = RateLimiter(), ledger: (any LedgerStore)? = nil) {
+            self.executor = executor
+            metrics = GatewayMetrics(policy: executor.policy)
             let base = GatewayAccounting(metrics: metrics, logger: logger, rateLimiter: rateLimiter)
-            accounting = ledger.map { LedgerAccounting(base: base, ledger: $0, savingsPrice: router.policy.savingsPrice, logger: logger) } ?? base
+            accounting = ledger.map { LedgerAccounting(base: base, ledger: $0, savingsPrice: executor.policy.savingsPrice, logger: logger) } ?? base
             self.ledger = ledger
         }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// `switchyard bench-signals` (run by `make bench`): what the pre-generation signals cost on a

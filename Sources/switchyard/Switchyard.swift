@@ -5,7 +5,9 @@ import Prometheus
 import SwitchyardEngine
 import SwitchyardEval
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardServer
 import SwitchyardWire
 
@@ -130,6 +132,9 @@ struct PolicyCommand: AsyncParsableCommand {
         @Argument(help: "Policy files.")
         var files: [String]
 
+        @Flag(name: .long, help: "Also list every signal the policy can read: name, type, range and what computing it costs.")
+        var signals = false
+
         func run() async throws {
             var failed = false
             for file in files {
@@ -137,12 +142,23 @@ struct PolicyCommand: AsyncParsableCommand {
                     let policy = try PolicyLoader.load(path: file)
                     for warning in policy.warnings { printError(warning.description) }
                     print("\(file): ok (\(policy.models.count) models, \(policy.rules.count) rules)")
+                    if signals { printSignals(policy.signals) }
                 } catch {
                     failed = true
                     printError(error.description)
                 }
             }
             if failed { throw ExitCode(1) }
+        }
+
+        /// One line per signal, from the registry: what `when:` conditions and test stubs may name.
+        func printSignals(_ table: SignalTable) {
+            for (slot, entry) in table.entries.enumerated() {
+                let definition = table.definition(at: slot)
+                let range = definition.range.map { $0.upperBound == .greatestFiniteMagnitude ? " ≥ \($0.lowerBound.clean)" : " \($0.lowerBound.clean)…\($0.upperBound.clean)" } ?? ""
+                print("  \(entry.name)  \(definition.kind)\(range)  [\(definition.cost.rawValue)]  \(definition.summary)")
+            }
+            print("  header.NAME  string  [free]  any x-switchyard-NAME request header")
         }
     }
 
@@ -154,8 +170,11 @@ struct PolicyCommand: AsyncParsableCommand {
         @Argument(help: "The policy file.")
         var file: String
 
-        @Option(name: .long, help: "A chat completion request body (JSON file; - for standard input).")
+        @Option(name: .long, help: "A request body (JSON file; - for standard input), in --format.")
         var request: String
+
+        @Option(name: .long, help: "The request's format: openai (chat completions, the default), anthropic or responses.")
+        var format: String = RequestFormat.openAI.rawValue
 
         @Option(name: .long, help: "A request header NAME=VALUE, e.g. x-switchyard-tenant=research (repeatable).")
         var header: [String] = []
@@ -164,33 +183,38 @@ struct PolicyCommand: AsyncParsableCommand {
         var signal: [String] = []
 
         func run() async throws {
-            let policy = try loadOrExit(file)
+            var policy = try loadOrExit(file)
+            guard let requestFormat = RequestFormat(rawValue: format) else {
+                throw ValidationError("--format is one of \(RequestFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
             let text = request == "-" ? readStandardInput() : TextFile.read(request)
             guard let text else { throw ValidationError("cannot read \(request)") }
-            let chat: ChatRequest
+            let summary: RequestSummary
             do {
-                chat = try ChatRequest.parse(Array(text.utf8))
+                summary = try requestFormat.summary(of: try JSONObject.requestBody(Array(text.utf8)))
             } catch {
                 printError("\(request): \(error.message)")
                 throw ExitCode(1)
             }
-            var stubs = SignalValues()
+            var stubs: [(slot: Int, value: ConditionValue)] = []
             for entry in signal {
-                guard let (name, value) = split(entry), let parsed = parseSignal(name, value) else {
+                guard let (name, value) = split(entry), let slot = policy.signals.resolve(name) else {
                     throw ValidationError("--signal \(entry): expected NAME=VALUE with a known signal")
                 }
-                if let problem = parsed.0.problem(with: parsed.1) { throw ValidationError("--signal \(entry): \(problem)") }
-                stubs.stub(parsed.0, parsed.1)
+                let definition = policy.signals.definition(at: slot)
+                guard let parsed = parseSignal(definition.kind, value) else { throw ValidationError("--signal \(entry): not a \(definition.kind)") }
+                if let problem = definition.problem(with: parsed, name: name) { throw ValidationError("--signal \(entry): \(problem)") }
+                stubs.append((slot, parsed))
             }
             var headers: [String: String] = [:]
             for entry in header {
                 guard let (name, value) = split(entry) else { throw ValidationError("--header \(entry): expected NAME=VALUE") }
-                let lower = name.lowercased()
-                headers[lower.hasPrefix("x-switchyard-") ? String(lower.dropFirst(13)) : lower] = value
+                headers[SwitchyardHeaders.signalName(ofTestHeader: name)] = value
             }
-            let router = RequestRouter(policy: policy, providers: [])
+            let decider = Decider(policy: policy)
             do {
-                print(try await router.decide(chat.summary, headers: headers, stubs: stubs).json.prettyText())
+                let decision = try await decider.decide(summary, Decider.Inputs(headers: headers, stubs: stubs, explain: true))
+                print(decision.json(signals: policy.signals).prettyText())
             } catch {
                 print(error.openAIBody.prettyText())
                 throw ExitCode(1)
@@ -242,14 +266,13 @@ func split(_ entry: String) -> (String, String)? {
     return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
 }
 
-/// `prompt_tokens=7000`, `pii=email,phone`, `tools=true`, `tenant=research`.
-func parseSignal(_ name: String, _ value: String) -> (Signal, ConditionValue)? {
-    guard let signal = Signal.named[name] ?? (name.hasPrefix("header.") ? .header(String(name.dropFirst(7))) : nil) else { return nil }
-    switch signal.kind {
-    case .number: return Double(value).map { (signal, .number($0)) }
-    case .string: return (signal, .string(value))
-    case .bool: return Bool(value).map { (signal, .bool($0)) }
-    case .set: return (signal, .set(Set(value.split(separator: ",").map(String.init))))
+/// A stub's value by its signal's type: `7000`, `email,phone`, `true`, `research`.
+func parseSignal(_ kind: SignalDefinition.Kind, _ value: String) -> ConditionValue? {
+    switch kind {
+    case .number: Double(value).map(ConditionValue.number)
+    case .string: .string(value)
+    case .bool: Bool(value).map(ConditionValue.bool)
+    case .set: .set(Set(value.split(separator: ",").map(String.init)))
     }
 }
 

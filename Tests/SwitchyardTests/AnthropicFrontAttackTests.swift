@@ -1,6 +1,8 @@
 import Testing
 import SwitchyardHTTP
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 #if canImport(Glibc)

@@ -1,7 +1,9 @@
 import Testing
 @testable import SwitchyardPolicy
 @testable import SwitchyardProviders
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 @testable import SwitchyardWire
 
 /// What a budgeted request can be billed on each kind of target, counted from the request
@@ -110,23 +112,23 @@ struct BillingBoundTests {
           - {name: mixed, when: 'header.path == "mixed"', serve: gpt, fallbacks: [claude, free, local]}
           - {name: cloud, serve: gpt}
         """, file: "bounds.yaml")
-        let router = RequestRouter(policy: policy, providers: [])
+        let router = TestRouter(policy: policy, providers: [])
         let audio = try Self.chat(#"{"model":"auto","max_tokens":10,"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}}]}]}"#)
         let bounds = BillingBounds(audio)
-        let mixed = try await router.decide(audio.summary, headers: ["path": "mixed"]).bounded(by: bounds, in: policy)
+        let mixed = try await router.decide(audio.summary, headers: ["path": "mixed"], billing: bounds)
         #expect(mixed.action == .serve(["claude", "free", "local"]), "the Anthropic translation drops the audio: claude stays")
         #expect(mixed.reason.hasSuffix(" budget-unbounded=messages[0].content[0]"), "\(mixed.reason)")
-        let cascade = try await router.decide(audio.summary, headers: ["path": "cascade"]).bounded(by: bounds, in: policy)
+        let cascade = try await router.decide(audio.summary, headers: ["path": "cascade"], billing: bounds)
         #expect(cascade.action == .serve(["local"]))
         do {
-            _ = try await router.decide(audio.summary).bounded(by: bounds, in: policy)
+            _ = try await router.decide(audio.summary, billing: bounds)
             Issue.record("a decision with nothing left was not refused")
         } catch {
             #expect(error.status == 400 && error.code == "budget_unbounded" && error.param == "messages[0].content[0]", "\(error)")
         }
         let plain = try Self.chat(#"{"model":"auto","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#)
         let unchanged = try await router.decide(plain.summary)
-        #expect(try unchanged.bounded(by: BillingBounds(plain), in: policy) == unchanged)
+        #expect(try await router.decide(plain.summary, billing: BillingBounds(plain)) == unchanged)
     }
 
     @Test("The per-image worst case: the kind's documented one by default, price.image_tokens when set, refused out of range")

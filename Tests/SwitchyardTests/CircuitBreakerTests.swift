@@ -1,7 +1,9 @@
 import Testing
 import SwitchyardPolicy
 import SwitchyardProviders
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 
 /// The circuit breaker as a pure state machine: every event from every state, with the time
 /// passed in, and an exhaustive walk of short event sequences against its invariants.

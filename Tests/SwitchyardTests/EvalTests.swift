@@ -1,7 +1,9 @@
 import Logging
 import Testing
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 @testable import SwitchyardEval
 

@@ -1,6 +1,8 @@
 import Testing
 import SwitchyardWire
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 
 @Suite("PII detector")
 struct PIIDetectorTests {

@@ -49,7 +49,7 @@ struct PolicyHostileInputTests {
         ("fractional count stub", test("signals: {max_tokens: 2.5}"), 6, "`max_tokens` must be a whole number; got 2.5"),
         ("nan complexity stub", test("signals: {complexity: nan}"), 6, "`complexity` must be a number"),
         ("out-of-range complexity stub", test("signals: {complexity: 1.5}"), 6, "`complexity` must be a number from 0 to 1"),
-        ("unknown PII class stub", test("signals: {pii: [emial]}"), 6, "unknown PII class 'emial' (did you mean 'email'?)"),
+        ("unknown PII class stub", test("signals: {pii: [emial]}"), 6, "unknown value 'emial' (did you mean 'email'?)"),
         ("1e400 in a test request", local + "tests:\n  - {request: {model: auto, max_tokens: 1e400}, expect: {target: a}}\n", 6, "the number 1e400 is too large"),
         ("a 400-digit condition literal", local + "rules:\n  - {when: prompt_tokens > 1\(String(repeating: "0", count: 400)), serve: a}\n", 6,
          "in condition: the number '1000"),

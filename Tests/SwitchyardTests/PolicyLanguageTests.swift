@@ -2,7 +2,9 @@ import Testing
 import SwitchyardProviders
 import SwitchyardWire
 @testable import SwitchyardPolicy
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 
 @Suite("Policy language")
 struct PolicyLanguageTests {
@@ -69,9 +71,9 @@ struct PolicyLanguageTests {
         #expect(outcome.failures == ["target: expected local, got cloud"])
     }
 
-    func router(_ yaml: String) throws -> RequestRouter {
+    func router(_ yaml: String) throws -> TestRouter {
         let policy = try PolicyLoader.parse(base + "\n" + yaml, file: "p.yaml")
-        return RequestRouter(policy: policy, providers: policy.models.map { StubProvider(target: $0) })
+        return TestRouter(policy: policy, providers: policy.models.map { StubProvider(target: $0) })
     }
 
     func chat(_ content: String, model: String = "auto") throws -> ChatRequest {
@@ -94,8 +96,8 @@ struct PolicyLanguageTests {
         #expect(short.reason == "rule:rule-2 private_data=email")
         // The long-prompt rule names only the cloud: refused, not sent.
         let long = try await r.decide(chat("please mail the full quarterly report to ann@example.com today"))
-        guard case .deny(let message) = long.action else { Issue.record("not refused: \(long.action)"); return }
-        #expect(message.contains("private data (email)"))
+        guard case .deny(let deny) = long.action else { Issue.record("not refused: \(long.action)"); return }
+        #expect(deny.message.contains("private data (email)"))
         // Naming the cloud model does not get around it.
         let named = try await r.decide(chat("card 4111 1111 1111 1111", model: "cloud"))
         guard case .deny = named.action else { Issue.record("not refused: \(named.action)"); return }
@@ -115,7 +117,7 @@ struct PolicyLanguageTests {
         #expect(guest.action == .deny("guests may not use the cloud"))
         let member = try await r.decide(chat("hi", model: "cloud"), headers: ["tenant": "staff"])
         #expect(member.action == .serve(["cloud"]))
-        #expect(member.trace.map(\.outcome) == [.notMatched, .skipped("the request named a model and this rule does not read `model`"),
+        #expect((member.trace ?? []).map(\.outcome) == [.notMatched, .skipped("the request named a model and this rule does not read `model`"),
                                                 .skipped("the request named a model and this rule does not read `model`")])
     }
 
@@ -134,7 +136,7 @@ struct PolicyLanguageTests {
         }
         let named = try await r.decide(chat("hi", model: "cloud"), headers: ["app": "new"])
         #expect(named.rule == "model:cloud")
-        #expect(named.trace.map(\.outcome) == [.notMatched, .skipped("the request named a model and this rule does not read `model`"),
+        #expect((named.trace ?? []).map(\.outcome) == [.notMatched, .skipped("the request named a model and this rule does not read `model`"),
                                                .skipped("the request named a model and this rule does not read `model`")])
     }
 
@@ -162,16 +164,16 @@ struct PolicyLanguageTests {
     func lazySignals() async throws {
         let tokenizer = CountingTokenizer()
         let policy = try PolicyLoader.parse(base + "\nrules:\n  - {when: tools, serve: cloud}\n  - {when: prompt_tokens > 5, serve: cloud}\n  - {serve: local}\n", file: "p")
-        let r = RequestRouter(policy: policy, providers: [], tokenizer: tokenizer)
+        let r = TestRouter(policy: policy, providers: [], tokenizer: tokenizer)
         var withTools = try chat("hi")
         withTools = try ChatRequest(body: { var b = withTools.body; b["tools"] = .array([.object(["type": .string("function")])]); return b }())
         let first = try await r.decide(withTools)
         #expect(first.rule == "rule-1")
-        #expect(first.signals.promptTokens == nil && tokenizer.calls == 0)
+        #expect(first.promptTokens == nil && r.signal("prompt_tokens", in: first) == nil && tokenizer.calls == 0)
         let second = try await r.decide(chat("hello there, how are you"))
         #expect(second.rule == "rule-2")
         #expect(tokenizer.calls == 1)
-        #expect(second.signals.pii == nil, "no rule and no constraint reads PII")
+        #expect(r.signal("pii", in: second) == nil, "no rule and no constraint reads PII")
     }
 
     @Test("the explain trace shows signals, every rule tried, the action")
@@ -181,9 +183,7 @@ struct PolicyLanguageTests {
           - {name: long, when: prompt_tokens > 0.8 * local.context, serve: cloud}
           - {name: everything-else, cascade: {first: local, escalate_to: cloud, when: confidence < 0.6}}
         """)
-        var stubs = SignalValues()
-        stubs.promptTokens = 120
-        let trace = try await r.decide(chat("What is 2+2?"), stubs: stubs).json
+        let trace = r.json(try await r.decide(chat("What is 2+2?"), stubs: ["prompt_tokens": .number(120)]))
         #expect(trace["rule"] == .string("everything-else"))
         #expect(trace["signals"]?["prompt_tokens"] == .int(120))
         #expect(trace["rules"] == .array([

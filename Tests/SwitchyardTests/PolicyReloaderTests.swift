@@ -2,7 +2,9 @@ import Logging
 import Synchronization
 import Testing
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 @testable import SwitchyardServer
 
 #if canImport(Glibc)
@@ -18,7 +20,7 @@ struct PolicyReloaderTests {
     }
 
     static func snapshot(_ policy: Policy) -> LivePolicy.Snapshot {
-        LivePolicy.Snapshot(router: RequestRouter(policy: policy, providers: []), logger: Logger(label: "test"))
+        LivePolicy.Snapshot(executor: TestRouter(policy: policy).executor, logger: Logger(label: "test"))
     }
 
     /// Builds snapshots slowly, counting builds and the most that ever ran at once.
@@ -63,7 +65,7 @@ struct PolicyReloaderTests {
         }
         // Every request above has returned, so each was served by a reload that read the file
         // after it was made; the last ones after v20 was written.
-        #expect(live.snapshot.router.policy.rules.first?.name == "v20")
+        #expect(live.snapshot.policy.rules.first?.name == "v20")
         #expect(live.lastReloadError == nil)
         let (most, total) = builder.counts.withLock { ($0.most, $0.total) }
         #expect(most == 1, "reloads ran concurrently")
@@ -82,12 +84,12 @@ struct PolicyReloaderTests {
         for round in 0..<20 {
             try Fixtures.writeFile(path, Self.policy("round-\(round)"))
             await reloader.reload(trigger: "test")
-            #expect(live.snapshot.router.policy.rules.first?.name == "round-\(round)")
+            #expect(live.snapshot.policy.rules.first?.name == "round-\(round)")
         }
         try Fixtures.writeFile(path, "version: 1\nmodels: [\n")
         await reloader.reload(trigger: "test")
         #expect(live.lastReloadError?.contains("\(path):3:1: YAML syntax") == true, "\(live.lastReloadError ?? "no error")")
-        #expect(live.snapshot.router.policy.rules.first?.name == "round-19", "a rejected file leaves the old policy")
+        #expect(live.snapshot.policy.rules.first?.name == "round-19", "a rejected file leaves the old policy")
 
         service.cancel()
         try await service.value

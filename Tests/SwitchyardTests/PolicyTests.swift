@@ -17,7 +17,7 @@ struct PolicyLoaderTests {
     @Test("a three-line policy serves its only model")
     func minimal() throws {
         let policy = try PolicyLoader.parse("version: 1\nmodels:\n  small: {kind: local}\n", file: "p.yaml")
-        #expect(policy.rules == [Rule(name: "default", action: .serve(target: "small", fallbacks: []), line: 0)])
+        #expect(policy.rules == [Rule(name: "default", action: .serve(["small"]), seesNamedModels: false, line: 0)])
         #expect(policy.model(named: "small")?.contextWindow == 4096)
     }
 
@@ -71,7 +71,7 @@ struct PolicyLoaderTests {
         #expect(cloud.timeouts.connect == .milliseconds(250) && cloud.timeouts.total == .seconds(120))
         #expect(cloud.headers["OpenAI-Organization"] == "org-1")
         #expect(policy.models[2].remote?.baseURL == "https://api.anthropic.com/v1")
-        #expect(policy.rules[0].action == .serve(target: "box", fallbacks: ["cloud", "claude"]))
+        #expect(policy.rules[0].action == .serve(["box", "cloud", "claude"]))
     }
 
     @Test("settings left out take their documented defaults")

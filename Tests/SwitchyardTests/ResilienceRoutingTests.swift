@@ -3,7 +3,9 @@ import Testing
 import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardWire
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 
 /// A provider that fails or answers as its script says, call by call (the last entry repeats),
 /// and counts its calls: whether a target was contacted at all.
@@ -56,16 +58,16 @@ struct ResilienceRoutingTests {
         """, file: "p.yaml")
     }
 
-    func router(_ policy: Policy, _ scripts: [String: [ProviderError?]]) -> (RequestRouter, [String: ScriptedStub]) {
+    func router(_ policy: Policy, _ scripts: [String: [ProviderError?]]) -> (TestRouter, [String: ScriptedStub]) {
         let stubs = Dictionary(uniqueKeysWithValues: policy.models.map { ($0.name, ScriptedStub(target: $0, scripts[$0.name] ?? [nil])) })
-        return (RequestRouter(policy: policy, providers: Array(stubs.values)), stubs)
+        return (TestRouter(policy: policy, providers: Array(stubs.values)), stubs)
     }
 
     func request(_ model: String = "auto", content: String = "hi") throws -> ChatRequest {
         try ChatRequest.parse(Array(#"{"model":"\#(model)","messages":[{"role":"user","content":"\#(content)"}]}"#.utf8))
     }
 
-    func complete(_ r: RequestRouter, _ sink: RecordingSink = RecordingSink(), model: String = "auto",
+    func complete(_ r: TestRouter, _ sink: RecordingSink = RecordingSink(), model: String = "auto",
                   content: String = "hi") async throws -> Served<Completion> {
         let chat = try request(model, content: content)
         return try await r.complete(chat, decision: await r.decide(chat), context: .init(requestID: "t"), tracker: sink.tracker("req"))
@@ -210,16 +212,16 @@ struct ResilienceRoutingTests {
         let breakers = TargetBreakers()
         let first = try policy("{retry: {max_retries: 0}, breaker: {failures: 1, open_for: 60s}}")
         let stubs = first.models.map { ScriptedStub(target: $0, $0.name == "cloud" ? [Self.unavailable] : [nil]) }
-        let before = RequestRouter(policy: first, providers: stubs, breakers: breakers)
+        let before = TestRouter(policy: first, providers: stubs, breakers: breakers)
         _ = try await complete(before)
-        let reloaded = RequestRouter(policy: try policy("{retry: {max_retries: 0}, breaker: {failures: 3, open_for: 60s}}"),
+        let reloaded = TestRouter(policy: try policy("{retry: {max_retries: 0}, breaker: {failures: 3, open_for: 60s}}"),
                                      providers: stubs, breakers: breakers)
         #expect(reloaded.breakerStatus("cloud")?.phase == .open)
         #expect(try await complete(reloaded).skipped.map(\.description).first?.hasPrefix("cloud:circuit-open") == true)
         // Turned off, they are forgotten; turned on again, they start closed.
-        let off = RequestRouter(policy: try policy("{breaker: {enabled: false}}"), providers: stubs, breakers: breakers)
+        let off = TestRouter(policy: try policy("{breaker: {enabled: false}}"), providers: stubs, breakers: breakers)
         #expect(off.breakerStatus("cloud") == nil)
-        let on = RequestRouter(policy: first, providers: stubs, breakers: breakers)
+        let on = TestRouter(policy: first, providers: stubs, breakers: breakers)
         #expect(on.breakerStatus("cloud")?.phase == .closed)
     }
 

@@ -1,7 +1,9 @@
 import Testing
 import SwitchyardPolicy
 import SwitchyardProviders
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 
 /// The retry schedule as a pure value: which failures are retried, the backoff and its jitter
 /// (with the random source given), Retry-After, and the per-request budget of retries and waiting.

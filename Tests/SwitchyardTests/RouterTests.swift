@@ -2,7 +2,9 @@ import Testing
 import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardWire
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 
 /// A provider whose availability and answers the test sets, to check routing on its own.
 struct StubProvider: Provider {
@@ -37,8 +39,8 @@ struct RouterTests {
         fallbacks: [backup]
     """, file: "p.yaml")
 
-    func router(_ stubs: [String: (ProviderAvailability, ProviderError?)] = [:]) -> RequestRouter {
-        RequestRouter(policy: policy, providers: policy.models.map { target in
+    func router(_ stubs: [String: (ProviderAvailability, ProviderError?)] = [:]) -> TestRouter {
+        TestRouter(policy: policy, providers: policy.models.map { target in
             let stub = stubs[target.name] ?? (.available, nil)
             return StubProvider(target: target, availability: stub.0, failure: stub.1)
         })
@@ -74,7 +76,7 @@ struct RouterTests {
           - {name: blocked, when: 'tenant == "blocked"', deny: "not for you"}
           - {name: main, serve: cloud}
         """, file: "p.yaml")
-        let r = RequestRouter(policy: policy, providers: [])
+        let r = TestRouter(policy: policy, providers: [])
         for model in ["auto", "box", "cloud"] {
             let decision = try await r.decide(request(model: model), headers: ["tenant": "blocked"])
             #expect(decision.action == .deny("not for you"), "\(model)")

@@ -2,7 +2,9 @@ import Hummingbird
 import Testing
 @testable import SwitchyardPolicy
 @testable import SwitchyardProviders
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 @testable import SwitchyardServer
 import SwitchyardWire
 
@@ -18,7 +20,7 @@ struct StreamDeliveryTests {
           - {serve: cloud}
         """, file: "p.yaml")
         let chat = try ChatRequest.parse(Array(#"{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
-        let decision = try await RequestRouter(policy: policy, providers: []).decide(chat.summary)
+        let decision = try await TestRouter(policy: policy, providers: []).decide(chat.summary)
         let sink = RecordingSink()
         let tracker = sink.tracker()
         let attempt = tracker.begin(try #require(policy.model(named: "cloud")))

@@ -2,7 +2,9 @@ import Synchronization
 import Testing
 import SwitchyardHTTP
 import SwitchyardProviders
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 import SwitchyardWire
 
 /// The local engine's tokenizer behind its own admission gate (`server.tokenizer_concurrency`,

@@ -2,7 +2,9 @@ import Logging
 import Metrics
 import SwitchyardLedger
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// The accounting hook with a ledger: every attempt's end is written as one durable record

@@ -1,6 +1,8 @@
 import SwitchyardLedger
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 
 /// A caller's cloud budgets: its key's own, and its tenant's from the policy. Only callers
 /// identified by a key are budgeted (a tenant header an anonymous client sends is unverified).

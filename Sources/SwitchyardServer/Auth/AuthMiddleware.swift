@@ -1,7 +1,9 @@
 import HTTPTypes
 import Hummingbird
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// Identifies the caller from its API key (`Authorization: Bearer sy-…` or `x-api-key`) and puts
@@ -13,7 +15,7 @@ struct AuthMiddleware: RouterMiddleware {
     let keys: (any KeyDirectory)?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let mode = live.snapshot.router.policy.auth.mode
+        let mode = live.snapshot.policy.auth.mode
         guard mode != .off else { return try await next(request, context) }
         guard let secret = Self.secret(request.headers) else {
             if mode == .required { throw GatewayError.unauthorized("No API key provided: send `Authorization: Bearer <key>` or `x-api-key`.") }

@@ -1,5 +1,7 @@
 import SwitchyardLedger
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 
 /// A key as the gateway enforces it: who it identifies, its rate limits and its own budget.
 struct AuthenticatedKey: Sendable, Equatable {

@@ -1,5 +1,7 @@
 import SwitchyardLedger
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import Synchronization
 
 /// API keys from the ledger, looked up by the SHA-256 of the secret (never the secret itself),

@@ -2,7 +2,9 @@ import Hummingbird
 import SwitchyardEngine
 import SwitchyardLedger
 import SwitchyardPolicy
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// `GET /v1/switchyard/dashboard?window=1d|7d|30d|90d&decisions=N`: what the page at `/ui` shows
@@ -76,7 +78,7 @@ struct DashboardAPI: Sendable {
             return (key.budget.map { [($0, key.caller.keyName)] } ?? [], false)
         case .admin:
             var scopes: [(scope: BudgetScope, name: String?)] = []
-            for (tenant, limit) in live.snapshot.router.policy.budgets.tenants.sorted(by: { $0.key < $1.key }) {
+            for (tenant, limit) in live.snapshot.policy.budgets.tenants.sorted(by: { $0.key < $1.key }) {
                 guard let period = BudgetPeriod(rawValue: limit.period) else { continue }
                 scopes.append((BudgetScope(kind: .tenant, id: tenant, limit: .usd(limit.usd), period: period), nil))
             }
@@ -103,7 +105,7 @@ struct DashboardAPI: Sendable {
     }
 
     private func targetsJSON() -> [JSON] {
-        let router = live.snapshot.router
+        let router = live.snapshot.executor
         return router.policy.models.map { target in
             let load = gates.load(of: target.name)
             let status = switch router.provider(target.name)?.availability ?? .unconfigured("no provider") {

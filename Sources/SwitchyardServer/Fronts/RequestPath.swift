@@ -2,7 +2,9 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// What every model request goes through, whichever format it came in: the caller's rate
@@ -32,38 +34,39 @@ struct RequestPath: Sendable {
         var headers = format.headers(requestID: requestID)
         headers[.switchyardRequestID] = requestID
         // One snapshot for the whole request: a reload meanwhile does not change its policy.
-        let policy = live.snapshot
-        let (router, metrics) = (policy.router, policy.metrics)
+        let snapshot = live.snapshot
+        let (decider, executor, metrics) = (snapshot.decider, snapshot.executor, snapshot.metrics)
         let caller = key?.caller ?? .anonymous
         metrics.requests(format.front).increment()
         var tracked: AttemptTracker?
         do {
             if let key { headers.append(try rateLimiter.admit(key)) }
-            let (body, claim) = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes, budget: bodies)
+            let (body, claim) = try await Self.readBody(request, limit: snapshot.policy.server.maxBodyBytes, budget: bodies)
             // The claim lasts as long as the request (and a stream's delivery holds it too); the
             // bytes read go once parsed, as nothing reads them again.
             defer { withExtendedLifetime(claim) {} }
             var gatewayRequest = try format.parse(consume body, headers: request.headers)
             let summary = gatewayRequest.summary
-            let budgets = policy.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: router.policy, gauges: metrics.budgetRemaining) }
+            let budgets = snapshot.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: snapshot.policy, gauges: metrics.budgetRemaining) }
             if budgets != nil, summary.maxTokens == nil {
                 // A budgeted request's output is capped, so that its reservation bounds what it can spend.
-                gatewayRequest.chat.body["max_tokens"] = .int(Pricing.defaultMaxOutputTokens)
+                gatewayRequest.chat.body["max_tokens"] = .int(BillingBounds.defaultMaxOutputTokens)
             }
-            var decision = try await router.decide(summary, headers: Self.switchyardHeaders(request.headers), caller: caller, budgets: budgets)
             // A budgeted request is sent only where its worst case is known, and reserved at it.
-            let budget = budgets.map { RequestBudget(budgets: $0, bounds: BillingBounds(gatewayRequest)) }
-            if let budget { decision = try decision.bounded(by: budget.bounds, in: router.policy) }
+            let bounds = budgets == nil ? nil : BillingBounds(gatewayRequest)
+            let decision = try await decider.decide(summary, Decider.Inputs(headers: Self.switchyardHeaders(request.headers), caller: caller,
+                                                                            budgets: budgets, billing: bounds))
+            let budget = budgets.flatMap { budgets in bounds.map { RequestBudget(budgets: budgets, bounds: $0) } }
             if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
             let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: summary.model,
                                                                  stream: summary.stream, caller: caller, budget: budget),
-                                         sink: policy.accounting)
+                                         sink: snapshot.accounting)
             tracked = tracker
             if summary.stream {
-                let served = try await router.stream(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
+                let served = try await executor.stream(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
                 describe(served, gatewayRequest, tracker, in: &headers)
                 count(served, metrics)
                 log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
@@ -72,11 +75,11 @@ struct RequestPath: Sendable {
                 let delivery = StreamDelivery(served: served, request: gatewayRequest, decision: decision, tracker: tracker, hangup: hangup,
                                               renderer: format.renderer(for: gatewayRequest, answer: served.answer.format,
                                                                         model: served.target.remote?.model ?? served.target.name,
-                                                                        promptTokens: decision.signals.promptTokens, requestID: requestID),
+                                                                        promptTokens: decision.promptTokens, requestID: requestID),
                                               cutoff: cutoff, claim: claim)
                 return delivery.response(headers: headers)
             }
-            let served = try await router.complete(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
+            let served = try await executor.complete(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
             if let usage = served.answer.usage {
                 await tracker.end(served.attempt, .served, usage: usage)
             } else {
@@ -107,17 +110,17 @@ struct RequestPath: Sendable {
     /// engine's tokenizer): admitted as a model request is (the key's rate limit, a request id, the
     /// body within its limit, cancelled by a hang-up), then `work` answers it.
     func respond(to request: Request, context: GatewayRequestContext, front: FrontEnd,
-                 _ work: @escaping @Sendable (ByteBuffer, RequestRouter) async throws(GatewayError) -> (JSON, HTTPFields)) async throws -> Response {
+                 _ work: @escaping @Sendable (ByteBuffer, Decider) async throws(GatewayError) -> (JSON, HTTPFields)) async throws -> Response {
         let key = context.key
         let run: @Sendable () async -> Response = {
             let requestID = Self.makeRequestID()
             var headers: HTTPFields = [.switchyardRequestID: requestID]
-            let router = live.snapshot.router
+            let decider = live.snapshot.decider
             do throws(GatewayError) {
                 if let key { headers.append(try rateLimiter.admit(key)) }
-                let (body, claim) = try await Self.readBody(request, limit: router.policy.server.maxBodyBytes, budget: bodies)
+                let (body, claim) = try await Self.readBody(request, limit: decider.policy.server.maxBodyBytes, budget: bodies)
                 defer { withExtendedLifetime(claim) {} }
-                let (answer, extra) = try await work(consume body, router)
+                let (answer, extra) = try await work(consume body, decider)
                 headers[.contentType] = "application/json"
                 headers.append(contentsOf: extra)
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
@@ -132,8 +135,8 @@ struct RequestPath: Sendable {
     /// `x-switchyard-NAME` request headers by NAME (lowercased): the `tenant`, `team` and `header.NAME` signals.
     static func switchyardHeaders(_ fields: HTTPFields) -> [String: String] {
         var headers: [String: String] = [:]
-        for field in fields where field.name.canonicalName.hasPrefix("x-switchyard-") {
-            headers[String(field.name.canonicalName.dropFirst(13))] = field.value
+        for field in fields {
+            if let name = SwitchyardHeaders.signalName(ofField: field.name.canonicalName) { headers[name] = field.value }
         }
         return headers
     }
@@ -228,9 +231,8 @@ struct RequestPath: Sendable {
 
     /// The constraint narrowed this request: counted and logged with the classes found, never
     /// the values (the log must not become the leak).
-    private func recordPrivateData(_ decision: RouteDecision, requestID: String, metrics: GatewayMetrics) {
-        let refused: Bool
-        if case .deny = decision.action { refused = true } else { refused = false }
+    private func recordPrivateData(_ decision: Decision, requestID: String, metrics: GatewayMetrics) {
+        let refused = decision.isRefusal
         metrics.privateData(decision.privateData, refused: refused)
         logger.notice("private data kept on the box", metadata: [
             "request_id": "\(requestID)",
@@ -241,7 +243,7 @@ struct RequestPath: Sendable {
     }
 
     /// One line per request: the decision, both cascade attempts (the local score and what followed), what was skipped.
-    private func log(_ requestID: String, _ front: FrontEnd, _ request: RequestSummary, decision: RouteDecision, servedBy: String,
+    private func log(_ requestID: String, _ front: FrontEnd, _ request: RequestSummary, decision: Decision, servedBy: String,
                      skipped: [SkippedTarget], escalation: Escalation?) {
         logger.info("routed", metadata: [
             "escalation": "\(escalation.map { ($0.escalated ? "escalated " : "kept-local ") + $0.reason } ?? "none")",

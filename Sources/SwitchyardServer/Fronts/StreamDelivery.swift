@@ -2,7 +2,9 @@ import HTTPTypes
 import Synchronization
 import Hummingbird
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// Writes a served stream to its client in the client's format, and ends its attempt exactly once
@@ -15,7 +17,7 @@ import SwitchyardWire
 struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
     let served: Served<CompletionStream>
     let request: GatewayRequest
-    let decision: RouteDecision
+    let decision: Decision
     let tracker: AttemptTracker
     let hangup: ClientHangup?
     let renderer: Renderer
@@ -25,7 +27,7 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
     let claim: BodyClaim?
     private let closer: AttemptCloser
 
-    init(served: Served<CompletionStream>, request: GatewayRequest, decision: RouteDecision, tracker: AttemptTracker,
+    init(served: Served<CompletionStream>, request: GatewayRequest, decision: Decision, tracker: AttemptTracker,
          hangup: ClientHangup?, renderer: Renderer, cutoff: ShutdownCutoff? = nil, claim: BodyClaim? = nil) {
         self.served = served
         self.request = request

@@ -1,5 +1,7 @@
 import Synchronization
-@testable import SwitchyardRouter
+@testable import SwitchyardDecision
+@testable import SwitchyardExecution
+@testable import SwitchyardSignals
 
 /// An accounting hook that keeps every attempt's end, so tests see exactly what was accounted.
 final class RecordingSink: AttemptSink {

@@ -1,7 +1,9 @@
 import HTTPTypes
 import Hummingbird
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// `POST /v1/messages`, Anthropic's Messages API. Its requests reach the router as their summary
@@ -79,10 +81,10 @@ extension Messages {
     /// applied), or an estimate when the engine cannot be asked; `x-switchyard-tokens-estimated`
     /// says which. A cloud model's tokenizer may count differently.
     static func countTokens(_ request: Request, context: GatewayRequestContext, path: RequestPath) async throws -> Response {
-        try await path.respond(to: request, context: context, front: .anthropic) { (body, router) throws(GatewayError) in
+        try await path.respond(to: request, context: context, front: .anthropic) { (body, decider) throws(GatewayError) in
             let messages = try MessagesRequest.parse(body.readableBytesView, countingTokens: true)
-            try router.check(model: messages.model)
-            let (count, estimated) = try await router.countTokens(messages.summary)
+            try decider.check(model: messages.model)
+            let (count, estimated) = try await decider.countTokens(messages.summary)
             return (.object(["input_tokens": .int(count)]), [.switchyardTokensEstimated: String(estimated)])
         }
     }

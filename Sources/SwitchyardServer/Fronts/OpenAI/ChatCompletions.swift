@@ -1,7 +1,9 @@
 import HTTPTypes
 import Hummingbird
 import SwitchyardProviders
-import SwitchyardRouter
+import SwitchyardDecision
+import SwitchyardExecution
+import SwitchyardSignals
 import SwitchyardWire
 
 /// `POST /v1/chat/completions`, OpenAI's format. Its requests are the gateway's chat form as
@@ -47,22 +49,5 @@ struct ChatCompletions: ClientFormat {
         func end(usage: TokenUsage) -> [UInt8] { SSE.done }
 
         func broken(_ error: GatewayError) -> [UInt8] { SSE.frame(error.openAIBody) }
-    }
-}
-
-extension ChatCompletions {
-    /// `POST /v1/switchyard/explain`: the decision for a chat request, without calling any model.
-    static func explain(_ request: Request, context: GatewayRequestContext, live: LivePolicy, bodies: BodyBudget) async throws -> Response {
-        let router = live.snapshot.router
-        do {
-            let (body, claim) = try await RequestPath.readBody(request, limit: router.policy.server.maxBodyBytes, budget: bodies)
-            defer { withExtendedLifetime(claim) {} }
-            let chat = try ChatRequest.parse((consume body).readableBytesView)
-            let decision = try await router.decide(chat.summary, headers: RequestPath.switchyardHeaders(request.headers), caller: context.caller)
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: decision.json.serialized())))
-        } catch {
-            return FrontEnd.openAI.errorResponse(error)
-        }
     }
 }
