@@ -19,9 +19,11 @@ public struct TargetLimits: Sendable, Equatable {
     }
 
     /// The local engine generates `slots` requests at once: more in flight would only queue
-    /// inside llama-server, where no timeout applies; two rounds of them may wait here.
+    /// inside llama-server, where no timeout applies. Sixteen rounds of them may wait here, for
+    /// at most 30 s: what the box clears in that time for short answers (docs/policy.md, Limits,
+    /// has the measurement); a request past it would time out waiting, so it is refused at once.
     public static func local(slots: Int) -> TargetLimits {
-        TargetLimits(maxConcurrency: slots, queueDepth: 2 * slots, queueTimeout: .seconds(10), maxResponseBytes: 32 << 20)
+        TargetLimits(maxConcurrency: slots, queueDepth: 16 * slots, queueTimeout: .seconds(30), maxResponseBytes: 32 << 20)
     }
 
     /// A cloud API scales on its side; the limit only bounds what one target can hold here.
