@@ -2,10 +2,12 @@
 import PackageDescription
 
 /// Module layout (one job each; follow a request top to bottom):
-/// switchyard (CLI) → SwitchyardServer (HTTP in) → SwitchyardRouter (decision)
-/// → SwitchyardProviders (upstream wire formats) → SwitchyardHTTP (libcurl out).
-/// SwitchyardEngine supervises llama-server; SwitchyardPolicy loads policy files;
-/// SwitchyardWire holds the OpenAI wire format shared by all of them.
+/// switchyard (CLI) → SwitchyardServer (HTTP in, fronts) → SwitchyardDecision (pure: where to serve)
+/// → SwitchyardExecution (candidates, retries, breakers, cascades) → SwitchyardProviders (upstream
+/// wire formats) → SwitchyardHTTP (libcurl out).
+/// SwitchyardSignals defines what a policy can read; SwitchyardPolicy loads policy files;
+/// SwitchyardEngine supervises llama-server; SwitchyardLearning calibrates trust from live traffic;
+/// SwitchyardWire holds the wire formats shared by all of them.
 /// SwitchyardLedger keeps API keys, budgets and every upstream attempt (SQLite or PostgreSQL).
 let package = Package(
     name: "switchyard",

@@ -68,13 +68,12 @@ public struct Evaluation: Sendable {
                 records[i].complexity = ComplexityScorer.score(request.summary)
             }
             records[i].decision = decision.rule
-            switch decision.action {
-            case .serve(let serve):
-                records[i].escalated = !(policy.model(named: serve.targets.first ?? "")?.isLocal ?? true)
-            case .cascade(let cascade):
-                records[i].escalated = decider.escalates(cascade, after: decision, confidence: confidence).escalate
-            case .deny:
+            if decision.isRefusal {
                 records[i].decision += ":deny"
+            } else if case .cascade(let cascade) = decision.action {
+                records[i].escalated = decider.escalates(cascade, after: decision, confidence: confidence).escalate
+            } else {
+                records[i].escalated = !(policy.model(named: decision.action.firstTarget ?? "")?.isLocal ?? true)
             }
         }
     }
