@@ -58,6 +58,22 @@ struct GatewayPolicyTests {
                 #expect(explained.json["action"]?["targets"] == .array([.string("other")]))
                 #expect(explained.json["signals"]?["tenant"] == .string("research"))
                 #expect(explained.json["rules"]?.arrayValue?.count == 2)
+                // The same conversation from an Anthropic client (the SDK sends anthropic-version):
+                // the same decision, every signal a rule read with its value.
+                let anthropic = #"{"model":"auto","max_tokens":10,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]}"#
+                for headers in [[("x-switchyard-tenant", "research"), ("anthropic-version", "2023-06-01")]] {
+                    let viaAnthropic = try await gateway.post("/v1/switchyard/explain", anthropic, headers: headers)
+                    #expect(viaAnthropic.status == 200, "\(viaAnthropic.bodyText)")
+                    #expect(viaAnthropic.json["rule"] == explained.json["rule"] && viaAnthropic.json["signals"] == explained.json["signals"],
+                            "\(viaAnthropic.bodyText) vs \(explained.bodyText)")
+                    #expect(viaAnthropic.json["signals"]?["messages"] == .int(3) && viaAnthropic.json["signals"]?["header.app"] == .string(""))
+                }
+                let byQuery = try await gateway.post("/v1/switchyard/explain?format=anthropic", anthropic, headers: [("x-switchyard-tenant", "research")])
+                #expect(byQuery.json["rule"] == .string("research"), "\(byQuery.bodyText)")
+                // A body that is not the format it says is refused in that format's error shape.
+                let wrong = try await gateway.post("/v1/switchyard/explain", body, headers: [("anthropic-version", "2023-06-01")])
+                #expect(wrong.status == 400 && wrong.json["type"] == .string("error"), "\(wrong.bodyText)")
+                #expect(try await gateway.post("/v1/switchyard/explain?format=gemini", body).status == 400)
                 #expect(provider.received.count == calls, "explain must not call any model")
             }
         }
