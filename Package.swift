@@ -64,8 +64,11 @@ let package = Package(
         .target(name: "SwitchyardRouter", dependencies: [
             "SwitchyardWire", "SwitchyardPolicy", "SwitchyardProviders",
         ]),
+        // How far to trust the small model, learned from live traffic: labels, refits and the
+        // risk-bounded threshold, as pure values (no I/O).
+        .target(name: "SwitchyardLearning", dependencies: ["SwitchyardPolicy"]),
         .target(name: "SwitchyardEval", dependencies: [
-            "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardRouter",
+            "SwitchyardLearning", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardRouter",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SwitchyardServer", dependencies: [
@@ -90,6 +93,7 @@ let package = Package(
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
             "SwitchyardProviders", "SwitchyardRouter", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
+            "SwitchyardLearning",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

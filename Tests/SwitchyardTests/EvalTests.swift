@@ -4,6 +4,7 @@ import SwitchyardPolicy
 import SwitchyardRouter
 import SwitchyardWire
 @testable import SwitchyardEval
+import SwitchyardLearning
 
 #if canImport(Glibc)
 import Glibc
