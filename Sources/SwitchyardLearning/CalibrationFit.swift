@@ -44,15 +44,19 @@ public enum CalibrationFit {
         let x = rows.map { row in (0..<d).map { (row[$0] - mean[$0]) / scale[$0] } }
         let w = weights.map { $0 / totalWeight }
         // The prior, re-expressed on this standardisation: the same function of the raw features.
-        var target = [Double](repeating: 0, count: d)
+        // With a prior the bias is shrunk towards the prior's too; without one it is free.
+        var target = [Double](repeating: 0, count: d + 1)
         var beta = [Double](repeating: 0, count: d + 1)  // weights, then the bias
+        var penalised = d
         if let prior, prior.features == features, prior.isUsable {
             var bias = prior.bias
             for j in 0..<d {
                 target[j] = prior.weights[j] * scale[j] / prior.scale[j]
                 bias += prior.weights[j] * (mean[j] - prior.mean[j]) / prior.scale[j]
             }
-            beta = target + [bias]
+            target[d] = bias
+            beta = target
+            penalised = d + 1
         } else {
             let positive = zip(scores, w).reduce(0) { $0 + $1.0 * $1.1 }
             beta[d] = log(max(positive, 1e-3) / max(1 - positive, 1e-3))
@@ -65,7 +69,7 @@ public enum CalibrationFit {
                 // log(1 + e^z) − y·z, computed without overflow.
                 total += w[i] * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - scores[i] * z)
             }
-            for j in 0..<d { total += l2 / 2 * (beta[j] - target[j]) * (beta[j] - target[j]) }
+            for j in 0..<penalised { total += l2 / 2 * (beta[j] - target[j]) * (beta[j] - target[j]) }
             return total
         }
 
@@ -82,7 +86,7 @@ public enum CalibrationFit {
                     for b in 0...a { hessian[a][b] += h * row[a] * row[b] }
                 }
             }
-            for j in 0..<d {
+            for j in 0..<penalised {
                 gradient[j] += l2 * (beta[j] - target[j])
                 hessian[j][j] += l2
             }

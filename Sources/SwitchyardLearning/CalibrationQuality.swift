@@ -32,8 +32,9 @@ public struct CalibrationQuality: Sendable, Equatable {
             total.add(point)
         }
         let weight = total.weight
-        logLoss = weight > 0 ? losses.reduce(0) { $0 + $1.0 * $1.1 } / weight : 0
-        let variance = weight > 0 ? losses.reduce(0) { $0 + $1.1 * ($1.0 - logLoss) * ($1.0 - logLoss) } / weight : 0
+        let mean = weight > 0 ? losses.reduce(0) { $0 + $1.0 * $1.1 } / weight : 0
+        let variance = weight > 0 ? losses.reduce(0) { $0 + $1.1 * ($1.0 - mean) * ($1.0 - mean) } / weight : 0
+        logLoss = mean
         let n = total.effectiveSize
         logLossMargin = n > 1 ? Self.z95 * (variance / n).squareRoot() : .infinity
         (auroc, aurocMargin) = Self.auroc(points)

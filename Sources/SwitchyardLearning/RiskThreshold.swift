@@ -12,11 +12,14 @@ import Darwin
 /// the most served on the box, the lowest escalation rate — whose upper confidence bound on
 /// that risk is at most `risk`.
 ///
-/// The search is Geifman and El-Yaniv's "selection with guaranteed risk" (2017): a bisection
-/// over the number of points served, each step testing one threshold with a Clopper–Pearson
-/// bound at δ / k, where k is the number of steps the bisection can take. The union bound over
-/// those k tests makes every threshold it accepts hold at once with probability ≥ 1 − δ, so
-/// the one chosen does, without assuming the risk is monotone in the threshold.
+/// Candidate thresholds are a fixed geometric grid of served-set sizes (every 10% fewer points,
+/// from all of them down), chosen before any loss is looked at; sizes too small to pass even
+/// with no error are dropped. Each remaining candidate is tested with a Clopper–Pearson bound
+/// at δ / K, K the number of candidates, so by the union bound every accepted threshold holds
+/// at once with probability ≥ 1 − δ, and so does the lowest. This needs no assumption that the
+/// risk falls as the threshold rises — which matters: a bisection (Geifman and El-Yaniv's SGR)
+/// was tried first and, when the smallest served sets fail for want of points, misses the
+/// thresholds that pass in between.
 public struct RiskThreshold: Sendable, Equatable {
     /// Escalate when confidence is below this; `.infinity` escalates everything (no threshold
     /// met the bound: nothing may be served on the box).
@@ -48,20 +51,25 @@ public struct RiskThreshold: Sendable, Equatable {
             while count < m, sorted[count].confidence == sorted[z - 1].confidence { count += 1 }
             return count
         }
-        let steps = max(1, Int(ceil(log2(Double(m + 1)))))
-        let stepDelta = delta / Double(steps)
         var best = RiskThreshold(threshold: .infinity, estimatedRisk: 0, riskBound: 0, escalationRate: 1, labels: m)
-        var low = 0, high = m
-        while low < high {
-            let z = (low + high + 1) / 2
+        guard m > 0, risk > 0, risk < 1 else { return best }
+        var sizes = Set<Int>()
+        var size = Double(m)
+        while size >= 1 {
+            sizes.insert(Int(size.rounded(.up)))
+            size *= 0.9
+        }
+        // A set smaller than this fails even with no error at all: not a candidate.
+        let smallest = log(delta / Double(sizes.count)) / log(1 - risk)
+        let candidates = sizes.filter { Double($0) >= smallest }.sorted(by: >)
+        let testDelta = delta / Double(max(1, candidates.count))
+        for z in candidates {
             let served = prefix[servedCount(z)]
-            let bound = served.upperBound(delta: stepDelta)
+            let bound = served.upperBound(delta: testDelta)
             if bound <= risk {
-                low = z
                 best = RiskThreshold(threshold: sorted[z - 1].confidence, estimatedRisk: served.rate, riskBound: bound,
                                      escalationRate: totalWeight > 0 ? 1 - served.weight / totalWeight : 1, labels: m)
-            } else {
-                high = z - 1
+                break
             }
         }
         return best

@@ -56,22 +56,24 @@ struct LearningTests {
         return points
     }
 
-    @Test("The risk threshold holds its bound: across 300 draws the true risk exceeds it in at most δ of them")
+    @Test("The risk threshold holds its bound: across 200 draws the true risk exceeds it in at most δ of them")
     func riskThresholdCoverage() {
         var generator = SplitMix64(seed: 42)
         let risk = 0.1, delta = 0.05
         var violations = 0, thresholds: [Double] = []
-        for _ in 0..<300 {
-            let chosen = RiskThreshold.choose(Self.calibratedPoints(400, &generator), risk: risk, delta: delta)
+        for _ in 0..<200 {
+            let chosen = RiskThreshold.choose(Self.calibratedPoints(3000, &generator), risk: risk, delta: delta)
             let trueRisk = chosen.threshold.isFinite ? (1 - chosen.threshold) / 2 : 0
             if trueRisk > risk { violations += 1 }
             thresholds.append(chosen.threshold)
         }
-        // δ = 0.05 of 300 is 15; allow Monte Carlo noise (the binomial 99.9% quantile is 28).
-        #expect(violations <= 28, "\(violations) of 300 draws broke the bound")
-        // And it is not vacuous: the best threshold is 0.8; the chosen ones stay near it.
-        let mean = thresholds.reduce(0, +) / Double(thresholds.count)
-        #expect(mean > 0.8 && mean < 0.9, "mean threshold \(mean)")
+        // δ = 0.05 of 200 is 10; allow Monte Carlo noise (the binomial 99.9% quantile is 21).
+        #expect(violations <= 21, "\(violations) of 200 draws broke the bound")
+        // And it is not vacuous: the best threshold is 0.8, and 3000 labels usually get near it
+        // (an unlucky draw may certify nothing, and then escalates everything).
+        let finite = thresholds.filter(\.isFinite)
+        let mean = finite.reduce(0, +) / Double(max(1, finite.count))
+        #expect(finite.count >= 180 && mean > 0.8 && mean < 0.9, "\(finite.count) finite, mean threshold \(mean)")
     }
 
     @Test("Weighted labels (a shadow rate above the threshold) still bound the risk of the traffic")
@@ -80,7 +82,7 @@ struct LearningTests {
         var violations = 0
         for _ in 0..<200 {
             // Escalations below 0.5 are all labelled; above it, one request in five is shadowed.
-            let points = Self.calibratedPoints(500, &generator, keepAbove: 0.5, keepRate: 0.2)
+            let points = Self.calibratedPoints(1500, &generator, keepAbove: 0.5, keepRate: 0.2)
             let chosen = RiskThreshold.choose(points, risk: 0.1, delta: 0.05)
             if chosen.threshold.isFinite, (1 - chosen.threshold) / 2 > 0.1 { violations += 1 }
         }
@@ -214,10 +216,11 @@ struct LearningTests {
         var labels = Self.labels(1500, &generator, truth: Self.truth)
         let steady = ThresholdInForce.compute(labels, calibration: calibration, risk: 0.15, delta: 0.05, minimumLabels: 30, recentWindow: 300, fallback: (0.5, .rule))
         #expect(!steady.drift)
-        // The model's answers get worse: the newest 300 are wrong half the time whatever the confidence.
-        for i in 1200..<1500 { labels[i].label.score = Bool.random(using: &generator) ? 1 : 0 }
-        let drifted = ThresholdInForce.compute(labels, calibration: calibration, risk: 0.15, delta: 0.05, minimumLabels: 30, recentWindow: 300, fallback: (0.5, .rule))
-        #expect(drifted.drift)
+        // The model's answers get worse: the newest 200 are wrong half the time whatever the confidence.
+        for i in 1300..<1500 { labels[i].label.score = Bool.random(using: &generator) ? 1 : 0 }
+        let drifted = ThresholdInForce.compute(labels, calibration: calibration, risk: 0.15, delta: 0.05, minimumLabels: 30, recentWindow: 200, fallback: (0.5, .rule))
+        #expect(steady.value.isFinite, "\(steady)")
+        #expect(drifted.drift, "\(steady) → \(drifted)")
         #expect(drifted.value > steady.value)
     }
 
