@@ -73,8 +73,11 @@ let package = Package(
         .target(name: "SwitchyardExecution", dependencies: [
             "SwitchyardDecision", "SwitchyardSignals", "SwitchyardPolicy", "SwitchyardProviders", "SwitchyardWire",
         ]),
+        // How far to trust the small model, learned from live traffic: labels, refits and the
+        // risk-bounded threshold, as pure values (no I/O).
+        .target(name: "SwitchyardLearning", dependencies: ["SwitchyardSignals"]),
         .target(name: "SwitchyardEval", dependencies: [
-            "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals",
+            "SwitchyardLearning", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SwitchyardServer", dependencies: [
@@ -99,6 +102,7 @@ let package = Package(
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
             "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
+            "SwitchyardLearning",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

@@ -1,3 +1,4 @@
+import SwitchyardLearning
 import SwitchyardPolicy
 import SwitchyardWire
 

@@ -6,6 +6,7 @@ import SwitchyardExecution
 import SwitchyardSignals
 import SwitchyardWire
 @testable import SwitchyardEval
+import SwitchyardLearning
 
 #if canImport(Glibc)
 import Glibc

@@ -12,7 +12,7 @@ import Synchronization
 /// `PostgresClient` pool, whose `run()` this store runs from open to close.
 final class PostgresLedger: LedgerStore {
     private let pool: PostgresPool
-    private var logger: Logger { pool.logger }
+    var logger: Logger { pool.logger }
     private let runTask: Task<Void, Never>
     private let queue: BatchQueue<PendingAttempts>
     private let recorderTask: Task<Void, Never>
@@ -58,7 +58,7 @@ final class PostgresLedger: LedgerStore {
     }
 
     /// A write transaction that the caller's cancellation cannot cut short.
-    private func transaction<Value: Sendable>(
+    func transaction<Value: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> TransactionEnd<Value>
     ) async throws -> Value {
         try checkOpen()
@@ -66,7 +66,7 @@ final class PostgresLedger: LedgerStore {
         return try await uncancellable { try await pool.transaction(body) }
     }
 
-    private func read(_ query: PostgresQuery) async throws -> [PostgresRow] {
+    func read(_ query: PostgresQuery) async throws -> [PostgresRow] {
         try checkOpen()
         return try await pool.statement(query)
     }

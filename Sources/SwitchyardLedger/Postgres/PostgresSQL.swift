@@ -83,6 +83,49 @@ enum PostgresSQL {
             )
             """,
         ]),
+        // The learning loop (PostgresLearning).
+        (2, [
+            """
+            CREATE TABLE labels (
+                seq BIGSERIAL PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                source TEXT NOT NULL CHECK (source IN ('escalation', 'shadow', 'feedback')),
+                target TEXT NOT NULL,
+                features DOUBLE PRECISION[] NOT NULL,
+                score DOUBLE PRECISION NOT NULL CHECK (score >= 0 AND score <= 1),
+                propensity DOUBLE PRECISION CHECK (propensity > 0 AND propensity <= 1),
+                calibration_version BIGINT NOT NULL,
+                streamed BOOLEAN NOT NULL,
+                recorded_at BIGINT NOT NULL,
+                UNIQUE (request_id, source)
+            )
+            """,
+            "CREATE INDEX labels_target ON labels (target, seq)",
+            """
+            CREATE TABLE calibrations (
+                target TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                model TEXT,
+                fitted_through BIGINT NOT NULL,
+                labels_used BIGINT NOT NULL,
+                adopted_at BIGINT NOT NULL,
+                report TEXT NOT NULL,
+                PRIMARY KEY (target, version)
+            )
+            """,
+            """
+            CREATE TABLE answer_features (
+                request_id TEXT PRIMARY KEY,
+                key_id TEXT,
+                target TEXT NOT NULL,
+                features DOUBLE PRECISION[] NOT NULL,
+                calibration_version BIGINT NOT NULL,
+                streamed BOOLEAN NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX answer_features_created ON answer_features (created_at)",
+        ]),
     ]
 
     /// The advisory lock migrations run under ("SwLedger"): one replica migrates, the others

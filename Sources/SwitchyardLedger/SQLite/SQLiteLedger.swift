@@ -73,7 +73,7 @@ final class SQLiteLedger: LedgerStore {
     /// Runs `body` in the writer's next transaction; returns once that transaction committed.
     /// The caller's cancellation does not reach it: an attempt ended by a client leaving must
     /// still be recorded and settled.
-    private func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
         let slot = ResultSlot<T>()
         try await enqueue(.statements { slot.set(try await body($0)) })
         guard let value = slot.take() else { throw LedgerError.closed }
@@ -91,7 +91,7 @@ final class SQLiteLedger: LedgerStore {
         }
     }
 
-    private func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+    func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
         guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
         if let problem = files.problem { throw LedgerError.lost(problem) }
         let n = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue

@@ -81,6 +81,49 @@ enum SQLiteSQL {
             ) STRICT, WITHOUT ROWID
             """,
         ]),
+        // The learning loop (SQLiteLearning).
+        (2, [
+            """
+            CREATE TABLE labels (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                request_id TEXT NOT NULL,
+                source TEXT NOT NULL CHECK (source IN ('escalation', 'shadow', 'feedback')),
+                target TEXT NOT NULL,
+                features TEXT NOT NULL,
+                score REAL NOT NULL CHECK (score >= 0 AND score <= 1),
+                propensity REAL CHECK (propensity > 0 AND propensity <= 1),
+                calibration_version INTEGER NOT NULL,
+                streamed INTEGER NOT NULL,
+                recorded_at INTEGER NOT NULL,
+                UNIQUE (request_id, source)
+            ) STRICT
+            """,
+            "CREATE INDEX labels_target ON labels (target, seq)",
+            """
+            CREATE TABLE calibrations (
+                target TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                model TEXT,
+                fitted_through INTEGER NOT NULL,
+                labels_used INTEGER NOT NULL,
+                adopted_at INTEGER NOT NULL,
+                report TEXT NOT NULL,
+                PRIMARY KEY (target, version)
+            ) STRICT, WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE answer_features (
+                request_id TEXT PRIMARY KEY,
+                key_id TEXT,
+                target TEXT NOT NULL,
+                features TEXT NOT NULL,
+                calibration_version INTEGER NOT NULL,
+                streamed INTEGER NOT NULL,
+                created_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX answer_features_created ON answer_features (created_at)",
+        ]),
     ]
 
     /// Pragmas for every connection. WAL lets readers run beside the one writer; a busy timeout

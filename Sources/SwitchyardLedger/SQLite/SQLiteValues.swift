@@ -89,6 +89,20 @@ enum SQLiteValues {
             }
         }
 
+        func real(_ column: String) throws -> Double {
+            guard let value = try optionalReal(column) else { throw LedgerError.unreadable(column) }
+            return value
+        }
+
+        func optionalReal(_ column: String) throws -> Double? {
+            switch row.column(column) {
+            case .float(let value): value
+            case .integer(let value): Double(value)
+            case .null: nil
+            default: throw LedgerError.unreadable(column)
+            }
+        }
+
         func text(_ column: String) throws -> String {
             guard let value = try optionalText(column) else { throw LedgerError.unreadable(column) }
             return value
