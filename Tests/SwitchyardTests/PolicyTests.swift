@@ -88,7 +88,8 @@ struct PolicyLoaderTests {
         #expect(policy.server.idleTimeout == .seconds(60))
         #expect(policy.server.headerTimeout == .seconds(10))
         #expect(policy.server.bodyTimeout == .seconds(60))
-        #expect(policy.models[0].limits == TargetLimits(maxConcurrency: 3, queueDepth: 6, queueTimeout: .seconds(10), maxResponseBytes: 32 << 20))
+        // docs/policy.md: a local target queues 16 rounds of its slots for 30 s (measured there).
+        #expect(policy.models[0].limits == TargetLimits(maxConcurrency: 3, queueDepth: 16 * 3, queueTimeout: .seconds(30), maxResponseBytes: 32 << 20))
         #expect(policy.models[1].limits == TargetLimits(maxConcurrency: 64, queueDepth: 64, queueTimeout: .seconds(10), maxResponseBytes: 32 << 20))
         #expect(policy.warnings.isEmpty, "the rule a policy without rules gets is not in the file: nothing to warn about")
     }
