@@ -68,7 +68,7 @@ let package = Package(
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardSignals",
         ]),
         // Policy + request summary + signals → a decision: no providers, engine or HTTP.
-        .target(name: "SwitchyardDecision", dependencies: ["SwitchyardSignals", "SwitchyardPolicy", "SwitchyardWire"]),
+        .target(name: "SwitchyardDecision", dependencies: ["SwitchyardSignals", "SwitchyardPolicy", "SwitchyardLearning", "SwitchyardWire"]),
         // Serving a decision: candidates, fallbacks, retries, breakers, cascades, admission, attempts.
         .target(name: "SwitchyardExecution", dependencies: [
             "SwitchyardDecision", "SwitchyardSignals", "SwitchyardPolicy", "SwitchyardProviders", "SwitchyardWire",

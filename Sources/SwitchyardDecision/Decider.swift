@@ -1,3 +1,4 @@
+import SwitchyardLearning
 import SwitchyardPolicy
 import SwitchyardSignals
 import SwitchyardWire
@@ -17,9 +18,10 @@ public struct Decider: Sendable {
     private let modelSlot: Int?
     private let piiSlot: Int?
     private let confidenceSlot: Int?
+    private let thresholdSlot: Int?
     private let localContext: Int?
-    /// How a cascade turns the local answer's log-probabilities into `confidence`.
-    public let scorer: ConfidenceScorer
+    /// Whether the cascade's local answer needs the top-k alternatives: a fitted model reads them.
+    public func needsTopLogprobs(_ trust: Trust?) -> Bool { (trust?.calibration.model ?? policy.calibration) != nil }
 
     public static let autoModel = "auto"
 
@@ -30,9 +32,9 @@ public struct Decider: Sendable {
         modelNames = [Self.autoModel] + policy.models.map(\.name)
         let table = policy.signals
         (modelSlot, piiSlot, confidenceSlot) = (table.slot(named: "model"), table.slot(named: "pii"), table.slot(named: "confidence"))
+        thresholdSlot = table.slot(named: "confidence.threshold")
         alwaysNeeded = [modelSlot, policy.constraints.privateData == nil ? nil : piiSlot].compactMap { $0 }
         localContext = policy.localModels.first?.contextWindow
-        scorer = ConfidenceScorer(calibration: policy.calibration)
     }
 
     /// What a decision reads besides the request.
@@ -49,9 +51,13 @@ public struct Decider: Sendable {
         public var stubs: [(slot: Int, value: ConditionValue)]
         /// Build the trace of every rule tried (explain, `policy test`).
         public var explain: Bool
+        /// How far to trust the local model now (the learning loop's); nil: the policy's calibration and thresholds.
+        public var trust: Trust?
 
         public init(headers: [String: String] = [:], caller: Caller = .anonymous, budgets: (any BudgetSignals)? = nil,
-                    billing: BillingBounds? = nil, stubs: [(slot: Int, value: ConditionValue)] = [], explain: Bool = false) {
+                    billing: BillingBounds? = nil, stubs: [(slot: Int, value: ConditionValue)] = [], explain: Bool = false,
+                    trust: Trust? = nil) {
+            self.trust = trust
             self.headers = headers
             self.caller = caller
             self.budgets = budgets
@@ -109,6 +115,10 @@ public struct Decider: Sendable {
         if let billing = inputs.billing { result = try bounded(result, by: billing) }
         result.promptTokens = evaluation.promptTokens?.count
         result.promptTokensEstimated = evaluation.promptTokens?.estimated ?? false
+        result.trust = inputs.trust
+        if case .cascade(let cascade) = result.action, cascade.risk != nil {
+            result.threshold = threshold(cascade, rule: result.rule, trust: inputs.trust)
+        }
         return result
     }
 
@@ -132,22 +142,40 @@ public struct Decider: Sendable {
     }
 
     /// A cascade's second step, decided: the local answer's confidence (from its tokens'
-    /// log-probabilities and the prompt), and whether the cascade's condition escalates it.
+    /// log-probabilities and the prompt, scored by the calibration the decision was made with),
+    /// and whether the cascade's condition escalates it, at the threshold in force.
     public func escalation(_ cascade: Cascade, after decision: Decision, request: RequestSummary,
-                           tokens: (logprobs: [Double], top: [[Double]])) async -> (confidence: Double?, escalate: Bool, facts: [String]) {
+                           tokens: (logprobs: [Double], top: [[Double]])) async -> CascadeVerdict {
         let promptTokens: Int
         if let counted = decision.promptTokens { promptTokens = counted } else { promptTokens = await tokenizer.promptTokens(request).count }
-        let confidence = scorer.confidence(logprobs: tokens.logprobs, top: tokens.top, request: request, promptTokens: promptTokens)
-        let (escalate, facts) = escalates(cascade, after: decision, confidence: confidence)
-        return (confidence, escalate, facts)
+        let features = ConfidenceFeatures.of(logprobs: tokens.logprobs, top: tokens.top) + PromptFeatures.of(request, promptTokens: promptTokens)
+        let calibration = decision.trust?.calibration ?? Calibration(version: 0, model: policy.calibration)
+        // No token to score: the confidence is unknown, and a comparison on it is false.
+        let confidence = tokens.logprobs.isEmpty ? nil : calibration.confidence(features)
+        let threshold = cascade.risk == nil ? nil : decision.threshold ?? self.threshold(cascade, rule: decision.rule, trust: decision.trust)
+        let (escalate, facts) = escalates(cascade, after: decision, confidence: confidence, threshold: threshold?.value)
+        return CascadeVerdict(confidence: confidence, escalate: escalate, facts: facts, features: features,
+                              calibrationVersion: calibration.version, threshold: threshold)
     }
 
-    /// Whether the cascade's condition escalates an answer of this confidence (nil: unknown).
-    public func escalates(_ cascade: Cascade, after decision: Decision, confidence: Double?) -> (escalate: Bool, facts: [String]) {
+    /// Whether the cascade's condition escalates an answer of this confidence (nil: unknown),
+    /// at `threshold` for `confidence < auto`.
+    public func escalates(_ cascade: Cascade, after decision: Decision, confidence: Double?,
+                          threshold: Double? = nil) -> (escalate: Bool, facts: [String]) {
         var values = decision.signals
         if let confidenceSlot { values[confidenceSlot] = confidence.map(ConditionValue.number) }
+        if let thresholdSlot { values[thresholdSlot] = (threshold ?? cascade.threshold ?? policy.learning?.defaultThreshold).map(ConditionValue.number) }
         let (escalate, facts) = cascade.when.evaluate(values)
         return (escalate, facts)
+    }
+
+    /// The threshold a `confidence < auto` cascade uses now: the learning loop's for this rule,
+    /// else the rule's own starting point, else the policy's default.
+    public func threshold(_ cascade: Cascade, rule: String, trust: Trust?) -> ThresholdInForce {
+        if let learned = trust?.thresholds[rule] { return learned }
+        let version = trust?.calibration.version ?? 0
+        if let own = cascade.threshold { return ThresholdInForce(value: own, source: .rule, calibrationVersion: version, labels: 0) }
+        return ThresholdInForce(value: policy.learning?.defaultThreshold ?? 0.5, source: .policyDefault, calibrationVersion: version, labels: 0)
     }
 
     /// Private data never leaves the allowed targets, whatever the rule, its fallbacks or a

@@ -1,3 +1,4 @@
+import SwitchyardLearning
 import SwitchyardPolicy
 import SwitchyardSignals
 
@@ -27,6 +28,10 @@ public struct Decision: Sendable, Equatable {
     /// A budgeted caller's request that no worst case bounds on some priced targets: the field
     /// that made them go (`budget-unbounded=…` in the reason).
     public var unbounded: String? = nil
+    /// The trust in the local model the decision was made with; its cascade is judged by it.
+    public var trust: Trust? = nil
+    /// For a cascade that learns its threshold (`confidence < auto`): the one in force.
+    public var threshold: ThresholdInForce? = nil
 
     /// Whether the action is a refusal.
     public var isRefusal: Bool { if case .deny = action { true } else { false } }
@@ -45,3 +50,4 @@ public struct RuleTrace: Sendable, Equatable {
     public var outcome: Outcome
     public var facts: [String]
 }
+

@@ -1,3 +1,4 @@
+import SwitchyardLearning
 import SwitchyardPolicy
 import SwitchyardSignals
 import SwitchyardWire
@@ -14,6 +15,7 @@ extension Decision {
             "signals": signalsJSON(table),
         ]
         if let trace { object["rules"] = .array(trace.map(\.json)) }
+        if let threshold { object["threshold"] = threshold.json }
         if !privateData.isEmpty { object["private_data"] = .array(privateData.map(JSON.string)) }
         return .object(object)
     }
@@ -27,6 +29,20 @@ extension Decision {
             object[entry.name] = table.definition(at: slot).explain(value)
             if entry.name == "prompt_tokens", promptTokensEstimated { object["prompt_tokens_estimated"] = .bool(true) }
         }
+        return .object(object)
+    }
+}
+
+extension ThresholdInForce {
+    /// The threshold in force, as explain and the calibration status show it.
+    public var json: JSON {
+        var object: JSONObject = [
+            "value": value.isFinite ? .double(value) : .string("all"), "source": .string(source.rawValue),
+            "calibration_version": .int(calibrationVersion), "labels": .int(labels), "drift": .bool(drift),
+        ]
+        if let estimatedRisk { object["estimated_risk"] = .double(estimatedRisk) }
+        if let riskBound { object["risk_bound"] = .double(riskBound) }
+        if let escalationRate { object["escalation_rate"] = .double(escalationRate) }
         return .object(object)
     }
 }

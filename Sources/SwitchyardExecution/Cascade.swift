@@ -11,7 +11,7 @@ extension Executor {
     func runCascade(_ cascade: Cascade, request: GatewayRequest, decision: Decision, context: ProviderContext,
                             tracker: AttemptTracker) async throws(GatewayError) -> Served<Completion> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
-        let scored = scoredRequest(request)
+        let scored = scoredRequest(request, decision)
         let local: Served<Completion>
         do {
             local = try await serve([cascade.first], localLastResort: false, tracker) { (provider) throws(ProviderError) in
@@ -33,7 +33,8 @@ extension Executor {
         let usage = local.answer.usage.map { ($0, false) }
             ?? (UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: UsageEstimate.characters(in: local.answer.body)), true)
         return await escalateIfUnsure(cascade, keeping: kept, localUsage: usage, tokens: ConfidenceScorer.tokens(content), request: request,
-                                      decision: decision, tracker: tracker) { (provider) throws(ProviderError) in
+                                      decision: decision, tracker: tracker,
+                                      localText: AnswerText.of(local.answer.body)) { (provider) throws(ProviderError) in
             try await provider.complete(request, context: context)
         }
     }
@@ -51,10 +52,16 @@ extension Executor {
         decision: Decision,
         tracker: AttemptTracker,
         note: String = "",
+        localText: String? = nil,
         _ attempt: (any Provider) async throws(ProviderError) -> Answer
     ) async -> Served<Answer> {
-        let (confidence, escalate, facts) = await decider.escalation(cascade, after: decision, request: request.summary, tokens: tokens)
-        guard escalate else {
+        let verdict = await decider.escalation(cascade, after: decision, request: request.summary, tokens: tokens)
+        let confidence = verdict.confidence
+        var local = local
+        // What the learning loop may judge later: the verdict, and a whole local answer's text.
+        local.verdict = verdict
+        local.localText = localText
+        guard verdict.escalate else {
             // An answer that could not be scored is kept (a comparison on a missing signal is
             // false), and says so: the policy can escalate such requests by another term
             // (`confidence < 0.5 or tools`).
@@ -64,11 +71,14 @@ extension Executor {
                                          confidence: nil, escalated: false)
             return kept
         }
-        let reason = (facts.isEmpty ? ["confidence=\(confidence.map { String($0) } ?? "unknown")"] : facts).joined(separator: " ") + note
+        let reason = (verdict.facts.isEmpty ? ["confidence=\(confidence.map { String($0) } ?? "unknown")"] : verdict.facts)
+            .joined(separator: " ") + note
         let targets = [cascade.escalateTo] + cascade.fallbacks
         do {
             var escalated = try await serve(targets, localLastResort: false, tracker, attempt)
             escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
+            escalated.verdict = verdict
+            escalated.localText = localText
             await tracker.end(local.attempt, .discarded, usage: localUsage.usage, estimated: localUsage.estimated, detail: reason)
             return escalated
         } catch {

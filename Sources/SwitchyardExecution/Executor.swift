@@ -38,11 +38,11 @@ public struct Executor: Sendable {
     /// top-k alternatives when the calibrated confidence needs them. Not with tools: llama-server
     /// refuses log-probabilities for a streamed request with tools (and the local engine always
     /// streams), so such an answer's confidence is unknown (`escalateIfUnsure`).
-    func scoredRequest(_ request: GatewayRequest) -> GatewayRequest {
+    func scoredRequest(_ request: GatewayRequest, _ decision: Decision) -> GatewayRequest {
         guard Self.canScore(request) else { return request }
         var scored = request
         scored.chat.body["logprobs"] = .bool(true)
-        if decider.scorer.needsTopLogprobs, (request.chat.topLogprobs ?? 0) < 5 { scored.chat.body["top_logprobs"] = .int(5) }
+        if decider.needsTopLogprobs(decision.trust), (request.chat.topLogprobs ?? 0) < 5 { scored.chat.body["top_logprobs"] = .int(5) }
         return scored
     }
 

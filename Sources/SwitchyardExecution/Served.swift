@@ -14,6 +14,11 @@ public struct Served<Answer: Sendable>: Sendable {
     public var attempt: Attempt
     /// Set when a cascade escalated (or wanted to) after scoring the local answer.
     public var escalation: Escalation? = nil
+    /// A cascade's verdict on its local answer, whether it escalated or not.
+    public var verdict: CascadeVerdict? = nil
+    /// The local answer's text when a cascade judged a whole answer (a stream's is only its
+    /// held-back start): what the learning loop compares with the cloud's.
+    public var localText: String? = nil
 }
 
 public struct Escalation: Sendable, Equatable {

@@ -20,7 +20,7 @@ extension Executor {
     func streamCascade(_ cascade: Cascade, request: GatewayRequest, decision: Decision,
                        context: ProviderContext, tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
         let escalationTargets = [cascade.escalateTo] + cascade.fallbacks
-        let scored = scoredRequest(request)
+        let scored = scoredRequest(request, decision)
         let local: Served<CompletionStream>
         do {
             local = try await serveStream([cascade.first], scored, context, tracker)
@@ -74,7 +74,8 @@ extension Executor {
         let served = await escalateIfUnsure(cascade, keeping: Served(answer: resumed, target: local.target, skipped: local.skipped,
                                                                      attempt: local.attempt),
                                             localUsage: (heldUsage, true), tokens: scoredTokens, request: request, decision: decision,
-                                            tracker: tracker, note: " after \(scoredTokens.logprobs.count) tokens") { (provider) throws(ProviderError) in
+                                            tracker: tracker, note: " after \(scoredTokens.logprobs.count) tokens",
+                                            localText: ended ? Self.text(of: held) : nil) { (provider) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }
         // The cloud has accepted: cancel the local generation.
@@ -87,6 +88,14 @@ extension Executor {
         try await serve(targets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }
+    }
+
+    /// The text of a local answer held back whole (it ended within the hold): one the learning
+    /// loop may judge. A longer answer's held-back start is not.
+    private static func text(of chunks: [JSONObject]) -> String {
+        var text = StreamText()
+        for chunk in chunks { text.add(chunk) }
+        return text.text
     }
 
     static func withoutLogprobs(chunk: JSONObject) -> JSONObject {

@@ -49,7 +49,8 @@ public struct Refit: Sendable {
         return .adopted(candidate, candidate: candidateQuality, current: currentQuality)
     }
 
-    static func point(_ label: Label, _ calibration: Calibration) -> ScoredPoint {
+    /// A label as the quality and risk computations read it, scored by `calibration`.
+    public static func point(_ label: Label, _ calibration: Calibration) -> ScoredPoint {
         ScoredPoint(confidence: calibration.confidence(label.features), loss: label.loss, weight: label.weight)
     }
 }

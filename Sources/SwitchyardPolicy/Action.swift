@@ -73,6 +73,13 @@ public struct Cascade: Sendable, Equatable {
     public var holdTokens: Int = 16
     /// Streaming: decide at the first token after this long, even with fewer tokens held.
     public var holdTime: Duration = .seconds(2)
+    /// With `when: confidence < auto`: the share of wrong answers the box may serve, bounded
+    /// (docs/routing.md). The threshold is then learned from labels.
+    public var risk: Double?
+    /// With `confidence < auto`: the threshold used until there are enough labels.
+    public var threshold: Double?
+    /// Whether requests this cascade keeps on the box may be shadowed (`learning.shadow_rate`).
+    public var shadow: Bool = true
 
     public init(first: String, escalateTo: String, when: Condition, fallbacks: [String] = []) {
         self.first = first

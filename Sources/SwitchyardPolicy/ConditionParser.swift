@@ -290,6 +290,10 @@ private struct ConditionParser {
         switch name {
         case "true": return Typed(expr: .constant(.bool(true)), kind: .bool)
         case "false": return Typed(expr: .constant(.bool(false)), kind: .bool)
+        // `confidence < auto`: the threshold learned within the cascade's `risk` (the signal
+        // `confidence.threshold`, set after generation).
+        case "auto":
+            if let slot = table.resolve("confidence.threshold") { return Typed(expr: .signal(slot, "auto"), kind: .number) }
         default: break
         }
         if let slot = table.resolve(name) {

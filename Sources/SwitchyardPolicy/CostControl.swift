@@ -38,6 +38,11 @@ public struct BudgetSettings: Sendable, Equatable {
         public var usd: Double
         /// `day`, `month` or `total` (UTC periods).
         public var period: String
+
+        public init(usd: Double, period: String) {
+            self.usd = usd
+            self.period = period
+        }
     }
 
     public var onExhausted: Exhaustion = .localOnly

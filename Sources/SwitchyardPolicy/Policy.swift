@@ -31,6 +31,8 @@ public struct Policy: Sendable {
     public var budgets = BudgetSettings()
     /// Retries and circuit breakers for cloud targets (`resilience:`).
     public var resilience = ResilienceSettings()
+    /// Learning from live traffic (`learning:`); nil when the policy does not learn.
+    public var learning: LearningSettings?
 
     /// The price that values a locally served answer: what it would have cost in the cloud.
     public var savingsPrice: Price? {

@@ -68,7 +68,9 @@ private struct PolicyBuilder {
     var warnings: [PolicyDiagnostic] = []
 
     static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration", "auth", "ledger", "budgets",
-                          "resilience"]
+                          "resilience", "learning"]
+    static let learningKeys = ["judge", "shadow_rate", "shadow_budget", "refit_every_labels", "refit_every", "min_labels", "window",
+                               "confidence_level", "default_threshold", "drift_window", "feedback_window"]
     static let authKeys = ["mode"]
     static let ledgerKeys = ["postgres_url_env", "sqlite_path", "enabled"]
     static let budgetKeys = ["on_exhausted", "tenants", "savings_reference"]
@@ -86,7 +88,7 @@ private struct PolicyBuilder {
     static let limitKeys = ["max_concurrency", "queue", "queue_timeout", "max_response_bytes"]
     static let priceKeys = ["input", "output", "image_tokens"]
     static let ruleKeys = ["name", "when", "serve", "fallbacks", "cascade", "deny"]
-    static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks", "hold_tokens", "hold_time"]
+    static let cascadeKeys = ["first", "escalate_to", "when", "fallbacks", "hold_tokens", "hold_time", "risk", "threshold", "shadow"]
     static let constraintKeys = ["private_data"]
     static let privateDataKeys = ["classes", "allowed_targets"]
     static let testKeys = ["name", "format", "request", "headers", "signals", "expect"]
@@ -130,6 +132,8 @@ private struct PolicyBuilder {
         }
         if let budgets = top.value("budgets") { policy.budgets = buildBudgets(budgets, models: policy.models) }
         if let resilience = top.value("resilience") { policy.resilience = buildResilience(resilience) }
+        if let learning = top.value("learning") { policy.learning = buildLearning(learning, models: policy.models) }
+        checkLearning(policy, top: top)
         if let constraints = top.value("constraints") {
             policy.constraints = buildConstraints(constraints, models: policy.models, rules: policy.rules)
         }
@@ -269,6 +273,75 @@ private struct PolicyBuilder {
             settings.breaker = b
         }
         return settings
+    }
+
+    mutating func buildLearning(_ node: Node, models: [ModelTarget]) -> LearningSettings? {
+        guard let map = reader.mapping(node, "learning") else { return nil }
+        reader.checkKeys(map, allowed: Self.learningKeys, in: "learning")
+        var judge: LearningSettings.Judge?
+        if let n = map.value("judge") {
+            if let text = n.scalar?.string {
+                checkTarget(text, node: n, names: models.map(\.name))
+                judge = .target(text)
+            } else if let judgeMap = reader.mapping(n, "judge") {
+                reader.checkKeys(judgeMap, allowed: ["match"], in: "judge")
+                let matchers = ["number", "exact-word", "contains"]
+                if let m = judgeMap.value("match"), let text = reader.string(m, "match") {
+                    if matchers.contains(text) { judge = .match(text) } else {
+                        reader.error(m, "`match` is one of \(matchers.joined(separator: ", ")); got '\(text)'")
+                    }
+                }
+            }
+        } else {
+            reader.error(node, "`learning` needs a `judge`: a target (`judge: gpt-4o-mini`) or a matcher (`judge: {match: number}`)")
+        }
+        var settings = LearningSettings(judge: judge ?? .match("contains"))
+        if let n = map.value("shadow_rate"), let v = reader.number(n, "shadow_rate", in: SettingRanges.shadowRate) { settings.shadowRate = v }
+        if let n = map.value("shadow_budget"), let limit = reader.mapping(n, "shadow_budget") {
+            reader.checkKeys(limit, allowed: Self.budgetLimitKeys, in: "shadow_budget")
+            if let usdNode = limit.value("usd"), let usd = reader.number(usdNode, "usd", in: SettingRanges.budgetUSD) {
+                var period = "day"
+                if let p = limit.value("period"), let text = reader.string(p, "period") {
+                    if BudgetSettings.periods.contains(text) { period = text } else {
+                        reader.error(p, "unknown budget period '\(text)'; expected day, month or total")
+                    }
+                }
+                settings.shadowBudget = BudgetSettings.Limit(usd: usd, period: period)
+            } else if limit.value("usd") == nil {
+                reader.error(n, "`shadow_budget` needs `usd`")
+            }
+        }
+        if let n = map.value("refit_every_labels"), let v = reader.int(n, "refit_every_labels", in: SettingRanges.refitEveryLabels) {
+            settings.refitEveryLabels = v
+        }
+        if let n = map.value("refit_every"), let v = reader.duration(n, "refit_every", in: SettingRanges.refitEvery) { settings.refitEvery = v }
+        if let n = map.value("min_labels"), let v = reader.int(n, "min_labels", in: SettingRanges.minimumLabels) { settings.minimumLabels = v }
+        if let n = map.value("window"), let v = reader.int(n, "window", in: SettingRanges.labelWindow) { settings.window = v }
+        if let n = map.value("confidence_level"), let v = reader.number(n, "confidence_level", in: SettingRanges.confidenceLevel) {
+            settings.confidenceLevel = v
+        }
+        if let n = map.value("default_threshold"), let v = reader.number(n, "default_threshold", in: SettingRanges.threshold) {
+            settings.defaultThreshold = v
+        }
+        if let n = map.value("drift_window"), let v = reader.int(n, "drift_window", in: SettingRanges.driftWindow) { settings.driftWindow = v }
+        if let n = map.value("feedback_window"), let v = reader.duration(n, "feedback_window", in: SettingRanges.feedbackWindow) {
+            settings.feedbackWindow = v
+        }
+        return settings
+    }
+
+    /// A cascade that learns its threshold needs the `learning` block, and both need the ledger (labels live there).
+    mutating func checkLearning(_ policy: Policy, top: MappingEntries) {
+        let auto = policy.rules.first { rule in
+            if case .cascade(let cascade) = rule.action { return cascade.risk != nil }
+            return false
+        }
+        if let auto, policy.learning == nil {
+            reader.errorAt(line: auto.line, column: 5, "rule '\(auto.name)' learns its threshold (`confidence < auto`): add a `learning:` block with a `judge`")
+        }
+        if policy.learning != nil, !policy.ledger.enabled, let node = top.value("learning") {
+            reader.error(node, "`learning` keeps its labels in the ledger: it needs `ledger.enabled` (the default)")
+        }
     }
 
     mutating func buildModels(_ node: Node) -> [ModelTarget] {
@@ -502,6 +575,21 @@ private struct PolicyBuilder {
         var cascade = Cascade(first: first, escalateTo: escalateTo, when: when, fallbacks: extra.map(\.0))
         if let n = map.value("hold_tokens"), let v = reader.int(n, "hold_tokens", in: SettingRanges.holdTokens) { cascade.holdTokens = v }
         if let n = map.value("hold_time"), let v = reader.duration(n, "hold_time", in: SettingRanges.holdTime) { cascade.holdTime = v }
+        // `confidence < auto` learns its threshold within a risk bound; without `auto`, the bound has nothing to set.
+        let learned = table.slot(named: "confidence.threshold").map(when.signals.contains) ?? false
+        if let n = map.value("risk"), let v = reader.number(n, "risk", in: SettingRanges.risk) {
+            cascade.risk = v
+            if !learned { reader.error(n, "`risk` sets the threshold of `when: confidence < auto`; this cascade's `when` has no `auto`") }
+        } else if learned {
+            reader.error(map.value("when") ?? node, "`confidence < auto` needs `risk:` (the share of wrong answers the box may serve, e.g. 0.05)")
+        }
+        if let n = map.value("threshold"), let v = reader.number(n, "threshold", in: SettingRanges.threshold) {
+            cascade.threshold = v
+            if !learned { reader.error(n, "`threshold` is the starting point of `when: confidence < auto`; write a fixed one in `when`") }
+        }
+        if let n = map.value("shadow") {
+            if let b = n.bool { cascade.shadow = b } else { reader.error(n, "`shadow` must be true or false") }
+        }
         return cascade
     }
 

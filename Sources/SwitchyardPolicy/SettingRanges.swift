@@ -44,6 +44,17 @@ enum SettingRanges {
     static let halfOpenProbes = 1...100
 
     static let status = 100...599
+    // learning (docs/policy.md, `learning`)
+    static let risk = 0.0001...0.9999
+    static let threshold = 0.0...1.0
+    static let shadowRate = 0.0...1.0
+    static let refitEveryLabels = 1...1_000_000
+    static let refitEvery = DurationRange(min: .seconds(1), max: .seconds(30 * 86_400))
+    static let minimumLabels = 10...1_000_000
+    static let labelWindow = 20...1_000_000
+    static let confidenceLevel = 0.5...0.9999
+    static let driftWindow = 10...1_000_000
+    static let feedbackWindow = DurationRange(min: .seconds(1), max: .seconds(366 * 86_400))
     /// A budget in USD (stored in nano-dollars: at most about 9.2 billion USD).
     static let budgetUSD = 0.0...1_000_000_000
     /// The largest bytes a policy file (or its calibration file) may have: far above any real

@@ -9,7 +9,8 @@ import SwitchyardWire
 /// carries `anthropic-version` (as the Anthropic SDKs send) or `?format=anthropic`, OpenAI
 /// responses with `?format=responses`. Errors come back in that format.
 enum Explain {
-    static func respond(_ request: Request, context: GatewayRequestContext, live: LivePolicy, bodies: BodyBudget) async throws -> Response {
+    static func respond(_ request: Request, context: GatewayRequestContext, live: LivePolicy, bodies: BodyBudget,
+                        trust: LiveTrust?) async throws -> Response {
         let snapshot = live.snapshot
         var front = FrontEnd.openAI
         do throws(GatewayError) {
@@ -19,7 +20,8 @@ enum Explain {
             defer { withExtendedLifetime(claim) {} }
             let summary = try format.summary(of: try JSONObject.requestBody((consume body).readableBytesView))
             let decision = try await snapshot.decider.decide(summary, Decider.Inputs(headers: RequestPath.switchyardHeaders(request.headers),
-                                                                                     caller: context.caller, explain: true))
+                                                                                     caller: context.caller, explain: true,
+                                                                                     trust: trust?.trust))
             let json = decision.json(signals: snapshot.policy.signals)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
         } catch {

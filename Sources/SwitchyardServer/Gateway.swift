@@ -34,10 +34,15 @@ public struct GatewayOptions: Sendable {
     /// Replicas sharing each key's rate limits (`SWITCHYARD_RATE_LIMIT_DIVISOR`): each enforces
     /// its share, so N replicas together admit about the key's limit.
     public var rateLimitDivisor: Int
+    /// How often the calibration service reads the ledger for another replica's labels and
+    /// versions (tests and the replay harness shorten it).
+    public var calibrationPollMilliseconds: Int
 
     public init(host: String = "127.0.0.1", port: Int = 8080, policyPath: String, stateDirectory: String,
                 environment: [String: String] = ProcessEnvironment.current, shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
-                watchPolicyFile: Bool = true, allowedHosts: [String] = [], rateLimitDivisor: Int = 1) {
+                watchPolicyFile: Bool = true, allowedHosts: [String] = [], rateLimitDivisor: Int = 1,
+                calibrationPollMilliseconds: Int = 2000) {
+        self.calibrationPollMilliseconds = calibrationPollMilliseconds
         self.allowedHosts = allowedHosts
         self.rateLimitDivisor = rateLimitDivisor
         self.host = host
@@ -74,6 +79,10 @@ public final class Gateway: Sendable {
     private let keys: LedgerKeyDirectory?
     /// Reloads the policy on SIGHUP or change; also runs as a service beside the server.
     private let reloader: PolicyReloader
+    /// Labels cascades' outcomes and holds the trust in the local model (with a ledger).
+    private let learner: Learner?
+    /// Refits and swaps that trust, beside the server (with a ledger).
+    private let calibration: CalibrationService?
 
     deinit {
         // A gateway that was built but never run still owns a client to stop.
@@ -121,6 +130,13 @@ public final class Gateway: Sendable {
             throw error
         }
         keys = ledger.map { LedgerKeyDirectory(ledger: $0) }
+        let learner = ledger.map { Learner(ledger: $0, trust: LiveTrust(), logger: logger) }
+        self.learner = learner
+        let live = live
+        calibration = ledger.flatMap { ledger in
+            learner.map { CalibrationService(live: live, ledger: ledger, learner: $0, logger: logger,
+                                             poll: .milliseconds(Int64(options.calibrationPollMilliseconds))) }
+        }
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer, gates: gates,
@@ -186,7 +202,7 @@ public final class Gateway: Sendable {
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, registry: registry)])),
             configuration: .init(address: .hostname(options.host, port: options.port),
                                  availableConnectionsDelegate: MaximumAvailableConnections(server.maxConnections)),
-            services: (engine.map { [$0] } ?? []) + [reloader],
+            services: (engine.map { [$0] } ?? []) + [reloader] + (calibration.map { [$0] } ?? []),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -221,7 +237,8 @@ public final class Gateway: Sendable {
 
     private func makeHTTPRouter(cutoff: ShutdownCutoff) -> Router<GatewayRequestContext> {
         let (live, bodies) = (live, bodies)
-        let path = RequestPath(live: live, logger: logger, rateLimiter: rateLimiter, bodies: bodies, cutoff: cutoff)
+        let path = RequestPath(live: live, logger: logger, rateLimiter: rateLimiter, bodies: bodies, cutoff: cutoff, learner: learner)
+        let learner = learner
         let endpoints = Endpoints(live: live, engine: engine, prometheus: prometheus, ledger: ledger)
         let http = Router(context: GatewayRequestContext.self)
         // Outermost, so that what it lets through gets its CORS headers even when it is an error.
@@ -232,7 +249,9 @@ public final class Gateway: Sendable {
         api.post("/v1/chat/completions") { request, context in try await path.respond(to: request, context: context, as: ChatCompletions()) }
         api.post("/v1/messages") { request, context in try await path.respond(to: request, context: context, as: Messages()) }
         api.post("/v1/messages/count_tokens") { request, context in try await Messages.countTokens(request, context: context, path: path) }
-        api.post("/v1/switchyard/explain") { request, context in try await Explain.respond(request, context: context, live: live, bodies: bodies) }
+        api.post("/v1/switchyard/explain") { request, context in
+            try await Explain.respond(request, context: context, live: live, bodies: bodies, trust: learner?.trust)
+        }
         api.get("/v1/models") { _, _ in endpoints.models() }
         if let ledger, let keys {
             let admin = AdminAPI(ledger: ledger, keys: keys, adminKey: OperatorSecret(options.environment["SWITCHYARD_ADMIN_KEY"]))
@@ -244,6 +263,11 @@ public final class Gateway: Sendable {
             routes.get("/v1/switchyard/usage") { request, _ in try await admin.usage(request) }
             let dashboard = DashboardAPI(ledger: ledger, keys: keys, adminKey: admin.adminKey, live: live, engine: engine, gates: gates)
             routes.get("/v1/switchyard/dashboard") { request, _ in try await dashboard.report(request) }
+            if let learner {
+                let learning = LearningAPI(live: live, learner: learner, adminKey: admin.adminKey)
+                api.post("/v1/switchyard/feedback") { request, context in try await learning.feedback(request, caller: context.caller) }
+                routes.get("/v1/switchyard/calibration") { request, _ in try await learning.calibration(request) }
+            }
         }
         // The dashboard's page: public, it holds no data (docs/operations.md, Dashboard).
         for asset in DashboardAsset.all { http.get(RouterPath(asset.path)) { _, _ in asset.response } }

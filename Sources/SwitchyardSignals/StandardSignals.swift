@@ -82,6 +82,10 @@ extension SignalRegistry {
                          summary: "Probability that the local answer is right (a cascade's `when` only).") { _, _ in
             nil  // known only after generation: the cascade sets it
         },
+        SignalDefinition(naming: .exactly("confidence.threshold"), kind: .number, range: 0...1, cost: .afterGeneration,
+                         summary: "The threshold in force for a cascade's `confidence < auto`: learned within its `risk`, or its starting point.") { _, _ in
+            nil  // set by the cascade with the threshold in force
+        },
         SignalDefinition(naming: .localTarget(suffix: "queue"), kind: .number, range: 0...Double.greatestFiniteMagnitude, isCount: true,
                          cost: .free, summary: "Requests waiting for a slot on the local target.") { e, target in
             e.box?.load(of: target).map { .number(Double($0.queued)) }

@@ -1,9 +1,12 @@
-/// One budget a cloud attempt is metered against: a key's own, or its tenant's. The limit
+/// One budget a cloud attempt is metered against: a key's own, its tenant's, or the learning
+/// loop's (shadow requests and judge calls, never a caller's). The limit
 /// travels with the scope (it comes from the key record or the policy, which may change); the
 /// ledger stores only what was spent and reserved in each period.
 public struct BudgetScope: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
         case key, tenant
+        /// What the learning loop spends on shadow requests and judge calls (`learning.shadow_budget`).
+        case learning
     }
 
     public var kind: Kind

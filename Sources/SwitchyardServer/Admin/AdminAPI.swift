@@ -12,14 +12,15 @@ struct AdminAPI: Sendable {
     let adminKey: OperatorSecret?
     let writeFailures = Counter(label: "switchyard_ledger_write_failures_total")
 
-    private func isAdmin(_ request: Request) -> Bool { adminKey?.isSent(in: request) ?? false }
+    private func requireAdmin(_ request: Request) throws(GatewayError) { try Self.requireAdmin(request, adminKey: adminKey) }
 
-    private func requireAdmin(_ request: Request) throws(GatewayError) {
-        guard adminKey != nil else {
+    /// The admin key sent, or 403 (none configured) or 401.
+    static func requireAdmin(_ request: Request, adminKey: OperatorSecret?) throws(GatewayError) {
+        guard let adminKey else {
             throw GatewayError(status: 403, code: "admin_disabled",
                            message: "The admin API is off: set SWITCHYARD_ADMIN_KEY to enable it.")
         }
-        guard isAdmin(request) else { throw .unauthorized("This endpoint needs the admin key.", code: "invalid_admin_key") }
+        guard adminKey.isSent(in: request) else { throw .unauthorized("This endpoint needs the admin key.", code: "invalid_admin_key") }
     }
 
     func createKey(_ request: Request) async throws -> Response {
@@ -116,7 +117,7 @@ struct AdminAPI: Sendable {
         do { return try await body() } catch { throw Self.unavailable(error) }
     }
 
-    private static func unavailable(_ error: any Error) -> GatewayError {
+    static func unavailable(_ error: any Error) -> GatewayError {
         GatewayError(status: 503, code: "ledger_unavailable", message: "The ledger cannot be used: \(error)", retryAfterSeconds: 5)
     }
 

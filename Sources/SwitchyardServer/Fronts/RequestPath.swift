@@ -19,6 +19,9 @@ struct RequestPath: Sendable {
     let bodies: BodyBudget
     /// Streams still open when the shutdown grace runs out are ended by it.
     let cutoff: ShutdownCutoff?
+    /// Learns from cascades' outcomes, off every client's path; holds the trust decisions read
+    /// (nil without a ledger).
+    let learner: Learner?
 
     /// Runs the request's work so that a client hanging up before its answer cancels it: the
     /// upstream transfer is aborted and the engine's slot freed.
@@ -54,8 +57,9 @@ struct RequestPath: Sendable {
             }
             // A budgeted request is sent only where its worst case is known, and reserved at it.
             let bounds = budgets == nil ? nil : BillingBounds(gatewayRequest)
-            let decision = try await decider.decide(summary, Decider.Inputs(headers: Self.switchyardHeaders(request.headers), caller: caller,
-                                                                            budgets: budgets, billing: bounds))
+            let signalHeaders = Self.switchyardHeaders(request.headers)
+            let decision = try await decider.decide(summary, Decider.Inputs(headers: signalHeaders, caller: caller, budgets: budgets,
+                                                                            billing: bounds, trust: learner?.trust.trust))
             let budget = budgets.flatMap { budgets in bounds.map { RequestBudget(budgets: budgets, bounds: $0) } }
             if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
@@ -72,11 +76,12 @@ struct RequestPath: Sendable {
                 log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
                     escalation: served.escalation)
                 await tracker.commit(served.attempt)
+                let learning = observer(served, gatewayRequest, decision, snapshot, requestID, caller, signalHeaders)
                 let delivery = StreamDelivery(served: served, request: gatewayRequest, decision: decision, tracker: tracker, hangup: hangup,
                                               renderer: format.renderer(for: gatewayRequest, answer: served.answer.format,
                                                                         model: served.target.remote?.model ?? served.target.name,
                                                                         promptTokens: decision.promptTokens, requestID: requestID),
-                                              cutoff: cutoff, claim: claim)
+                                              cutoff: cutoff, claim: claim, finished: learning)
                 return delivery.response(headers: headers)
             }
             let served = try await executor.complete(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
@@ -94,6 +99,7 @@ struct RequestPath: Sendable {
                 escalation: served.escalation)
             headers[.contentType] = "application/json"
             let answer = format.body(served.answer, request: gatewayRequest, requestID: requestID)
+            observer(served, gatewayRequest, decision, snapshot, requestID, caller, signalHeaders)?(AnswerText.of(served.answer.body))
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
         } catch {
             // Past the shutdown grace the outbound client is shut down: that, not an upstream, failed it.
@@ -213,12 +219,37 @@ struct RequestPath: Sendable {
         if let escalation = served.escalation {
             headers[.switchyardEscalated] = escalation.escalated ? escalation.reason : "not-escalated(\(escalation.reason))"
         }
+        // A learned threshold says which one was in force and why, whichever way the cascade went.
+        if let threshold = served.verdict?.threshold {
+            let said = headers[.switchyardEscalated].map { $0 + "; " } ?? "not-escalated; "
+            headers[.switchyardEscalated] = said + "threshold=" + threshold.summary
+        }
         if !served.skipped.isEmpty {
             headers[.switchyardFallback] = served.skipped.map(\.description).joined(separator: ", ")
         }
         // Whatever path it took (a fallback, a cascade keeping its local answer, a cheaper target).
         if let scope = tracker.exhaustedBudget {
             headers[.switchyardBudget] = "exhausted(\(scope)); " + (served.target.isLocal ? "served on the box" : "served by \(served.target.name)")
+        }
+    }
+
+    /// What hands a cascade's outcome to the learner once the client has the whole answer (given
+    /// the served answer's text): nil when nothing is to be learned from this request.
+    private func observer<Answer>(_ served: Served<Answer>, _ request: GatewayRequest, _ decision: Decision, _ snapshot: LivePolicy.Snapshot,
+                                  _ requestID: String, _ caller: Caller, _ signalHeaders: [String: String]) -> (@Sendable (String) -> Void)? {
+        guard let learner, snapshot.policy.learning != nil, let verdict = served.verdict,
+              case .cascade(let cascade) = decision.action else { return nil }
+        let escalated = served.escalation?.escalated ?? false
+        // Kept only because no escalation target answered: neither a kept answer nor an escalation.
+        if verdict.escalate, !escalated { return nil }
+        // What was kept on the box is the local answer itself; an escalation's local answer was judged whole or not at all.
+        let localText = served.localText
+        return { text in
+            learner.observe(Learner.Observation(snapshot: snapshot, request: request, decision: decision, requestID: requestID, caller: caller,
+                                                verdict: verdict, localTarget: cascade.first,
+                                                localText: escalated ? localText : text, escalated: escalated,
+                                                replacementText: escalated ? text : nil, streamed: request.summary.stream,
+                                                optedOut: signalHeaders["shadow"]?.lowercased() == "off"))
         }
     }
 

@@ -25,10 +25,14 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
     let cutoff: ShutdownCutoff?
     /// The request's body bytes stay claimed while its stream is written (`request` is held).
     let claim: BodyClaim?
+    /// Given the answer's text once the stream was served whole (a cascade's, for the learner).
+    let finished: (@Sendable (String) -> Void)?
     private let closer: AttemptCloser
 
     init(served: Served<CompletionStream>, request: GatewayRequest, decision: Decision, tracker: AttemptTracker,
-         hangup: ClientHangup?, renderer: Renderer, cutoff: ShutdownCutoff? = nil, claim: BodyClaim? = nil) {
+         hangup: ClientHangup?, renderer: Renderer, cutoff: ShutdownCutoff? = nil, claim: BodyClaim? = nil,
+         finished: (@Sendable (String) -> Void)? = nil) {
+        self.finished = finished
         self.served = served
         self.request = request
         self.decision = decision
@@ -54,6 +58,7 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
         let price = served.target.remote?.price
         var usage = StreamUsage()
         var characters = 0
+        var text = finished == nil ? nil : StreamText()
         var outcome = Attempt.Outcome.cancelled
         var detail: String?
         func counted() -> TokenUsage {
@@ -83,6 +88,7 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
                     reported = (now, tracker.costNanodollars + (price.map { Pricing.nanodollars(now, $0) } ?? 0))
                 }
                 characters += UsageEstimate.characters(in: element)
+                text?.add(element)
                 let bytes = renderer.frames(for: element, usage: reported)
                 if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
             }
@@ -93,6 +99,8 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
             outcome = .served
             let closing = renderer.end(usage: counted())
             if !closing.isEmpty { try await writer.write(ByteBuffer(bytes: closing)) }
+            // An answer longer than a judge reads is not judged on its start.
+            if let finished, let text, !text.truncated { finished(text.text) }
         } catch let error as ProviderError {
             if try await interrupted() != nil { return }
             (outcome, detail) = (.broken, error.description)

@@ -62,6 +62,8 @@ final class ScriptedProvider: Sendable {
         /// passed, then answers "ok" whole: the gateway holds that many bodies at once. Smaller
         /// requests (a warm-up) are answered at once.
         case drain(holdUntil: Int, atMost: Duration)
+        /// The scenario this request's body chooses (a judge's request and an answer's, told apart).
+        case byRequest(@Sendable (JSON) -> Scenario)
     }
 
     struct Received: Sendable {
@@ -155,6 +157,7 @@ final class ScriptedProvider: Sendable {
         }
         var scenario = self.scenario
         if case .sequence(let steps) = scenario, !steps.isEmpty { scenario = steps[min(number, steps.count - 1)] }
+        if case .byRequest(let choose) = scenario { scenario = choose(json) }
         let streaming = json["stream"]?.boolValue ?? false
         let model = json["model"]?.stringValue ?? "scripted"
         let wire: WireFormat = anthropic ? .anthropic(model: model) : .openAI(model: model)
@@ -292,7 +295,7 @@ final class ScriptedProvider: Sendable {
             }
         case .rawJSON(let body):
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
-        case .sequence:
+        case .sequence, .byRequest:
             // A sequence within a sequence, or an empty one: not a script.
             return Response(status: .notImplemented)
 
