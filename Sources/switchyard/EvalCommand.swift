@@ -14,7 +14,7 @@ struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Measure a policy's routing on evaluation data (JSONL with gold answers) with the real local model.",
-        subcommands: [Run.self, Fit.self],
+        subcommands: [Run.self, Fit.self, Selfcal.self],
         defaultSubcommand: Run.self
     )
 

@@ -93,6 +93,7 @@ enum Fixtures {
         environment: [String: String] = [:],
         waitForEngine: Bool = true,
         allowedHosts: [String] = [],
+        calibrationPoll: Duration = .seconds(2),
         _ body: (RunningGateway) async throws -> T
     ) async throws -> T {
         let directory = try temporaryDirectory()
@@ -104,7 +105,10 @@ enum Fixtures {
         var logger = Logger(label: "gateway-under-test")
         logger.logLevel = .warning
         let gateway = try await Gateway(options: GatewayOptions(port: 0, policyPath: policyPath, stateDirectory: directory,
-                                                          environment: env, shutdownSignals: [], allowedHosts: allowedHosts), logger: logger)
+                                                          environment: env, shutdownSignals: [], allowedHosts: allowedHosts,
+                                                          calibrationPollMilliseconds: Int(calibrationPoll.components.seconds * 1000
+                                                                                           + calibrationPoll.components.attoseconds / 1_000_000_000_000_000)),
+                                        logger: logger)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await gateway.run { port in portContinuation.yield(port) } }
         let client = HTTPClient()
