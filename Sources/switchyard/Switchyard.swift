@@ -16,7 +16,8 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A hybrid SLM/LLM routing gateway: one OpenAI-compatible endpoint, served on the box or in the cloud by policy.",
-        subcommands: [Serve.self, PolicyCommand.self, KeysCommand.self, UsageCommand.self, EvalCommand.self, BenchSignals.self],
+        subcommands: [Serve.self, PolicyCommand.self, KeysCommand.self, UsageCommand.self, CalibrationCommand.self, EvalCommand.self,
+                      BenchSignals.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -3,6 +3,7 @@ import Testing
 import SwitchyardHTTP
 import SwitchyardLearning
 import SwitchyardLedger
+import SwitchyardPolicy
 import SwitchyardSignals
 import SwitchyardWire
 
@@ -329,18 +330,35 @@ struct LearningLoopTests {
                         let deadline = ContinuousClock.now + .seconds(60)
                         var versions: [Int?] = [nil, nil]
                         var stored = 0
+                        var previous = -1
+                        // Until both serve the stored version and no replica stored a newer one since the last look.
                         while ContinuousClock.now < deadline {
                             for (index, gateway) in [first, second].enumerated() {
                                 let report = try await gateway.client.send(HTTPRequest(url: gateway.baseURL + "/v1/switchyard/calibration",
                                                                                        headers: [("Authorization", "Bearer \(Self.admin)")]))
                                 versions[index] = report.json["version"]?.intValue
                             }
-                            stored = try await ledger.latestCalibration(target: "local")?.version ?? 0
-                            if stored > 0, versions.allSatisfy({ $0 == stored }) { break }
-                            try await Task.sleep(for: .milliseconds(200))
+                            (previous, stored) = (stored, try await ledger.latestCalibration(target: "local")?.version ?? 0)
+                            if stored > 0, stored == previous, versions.allSatisfy({ $0 == stored }) { break }
+                            try await Task.sleep(for: .milliseconds(500))
                         }
                         #expect(stored >= 1, "a refit was stored")
                         #expect(versions == [stored, stored], "both replicas serve the stored version: \(versions), ledger \(stored)")
+
+                        // The operator's view is the same, and what it exports a policy can pin.
+                        let options = ["--policy", first.directory + "/policy.yaml", "--state-dir", first.directory]
+                        let status = try await SwitchyardProcess.run(["calibration", "status"] + options, environment: environment)
+                        #expect(status.exit == .exited(0) && status.out.contains("version:      \(stored) (fitted on"), "\(status.all)")
+                        let exported = first.directory + "/learned.json"
+                        let export = try await SwitchyardProcess.run(["calibration", "export", "--out", exported] + options, environment: environment)
+                        #expect(export.exit == .exited(0), "\(export.all)")
+                        let pinned = try PolicyLoader.parse("""
+                            version: 1
+                            calibration: \(exported)
+                            models:
+                              local: {kind: local}
+                            """, file: "pin.yaml")
+                        #expect(pinned.calibration != nil)
                     }
                 }
             }
