@@ -79,6 +79,8 @@ let package = Package(
         .target(name: "SwitchyardEval", dependencies: [
             "SwitchyardLearning", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine", "SwitchyardHTTP", "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals",
             .product(name: "Logging", package: "swift-log"),
+            // The oracle cloud of `eval selfcal` (an OpenAI-compatible server in-process).
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "SwitchyardServer", dependencies: [
             "CMalloc", "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
