@@ -15,6 +15,22 @@ enum FrontEnd: String, Sendable, CaseIterable {
         self = path == "/v1/messages" || path.hasPrefix("/v1/messages/") ? .anthropic : .openAI
     }
 
+    /// The path of its model requests.
+    var route: String {
+        switch self {
+        case .openAI: "/v1/chat/completions"
+        case .anthropic: "/v1/messages"
+        }
+    }
+
+    /// The name of a model request's span (the HTTP conventions': method and route).
+    var spanName: String {
+        switch self {
+        case .openAI: "POST /v1/chat/completions"
+        case .anthropic: "POST /v1/messages"
+        }
+    }
+
     func body(_ error: GatewayError) -> JSON {
         switch self {
         case .openAI: error.openAIBody
