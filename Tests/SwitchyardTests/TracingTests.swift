@@ -17,13 +17,14 @@ struct TracingTests {
     /// Text that must reach no exported byte unless the policy opts in.
     static let secret = "the-launch-code-is-0451"
 
-    func policy(cloud: String, receiver: String?, extra: String = "", rule: String = "serve: cloud", local: Bool = false) -> String {
+    func policy(cloud: String, receiver: String?, extra: String = "", rule: String = "serve: cloud", local: Bool = false,
+                kind: String = "openai") -> String {
         """
         version: 1
         models:
         \(local ? Fixtures.localModelYAML : "")
           cloud:
-            kind: openai
+            kind: \(kind)
             base_url: \(cloud)
             model: up-model
             api_key_env: TEST_CLOUD_API_KEY
@@ -39,10 +40,12 @@ struct TracingTests {
 
     /// Runs `body` against a gateway tracing to a receiver, then returns the spans it exported.
     func traced(_ scenario: ScriptedProvider.Scenario, extra: String = "", rule: String = "serve: cloud", local: Bool = false,
+                kind: String = "openai",
                 _ body: (RunningGateway, ScriptedProvider) async throws -> Void) async throws -> (spans: [OTLPReceiver.Span], receiver: OTLPReceiver) {
         try await OTLPReceiver.with { receiver in
             try await ScriptedProvider.with(scenario) { provider in
-                try await Fixtures.withGateway(policy: policy(cloud: provider.baseURL, receiver: receiver.endpoint, extra: extra, rule: rule, local: local),
+                try await Fixtures.withGateway(policy: policy(cloud: provider.baseURL, receiver: receiver.endpoint, extra: extra, rule: rule,
+                                                              local: local, kind: kind),
                                                environment: ["TEST_CLOUD_API_KEY": "k"]) { gateway in
                     try await body(gateway, provider)
                 }
@@ -120,6 +123,49 @@ struct TracingTests {
 
         // The upstream's server span would be a child of the attempt's.
         #expect(upstreamTraceparent == "00-\(Self.callerTrace)-\(attempt.spanID)-01")
+    }
+
+    @Test("the Anthropic front to an Anthropic upstream: the request's span names the front, the attempt its provider; the upstream continues the trace")
+    func anthropic() async throws {
+        var upstream: String?
+        let (spans, _) = try await traced(.answer(pieces: ["Bonjour"], promptTokens: 9, completionTokens: 4), kind: "anthropic") { gateway, provider in
+            let response = try await gateway.messages(#"{"model":"auto","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}"#,
+                                                      headers: [Self.traceparent])
+            #expect(response.status == 200)
+            upstream = provider.received.first?.headers[.init("traceparent")!]
+        }
+        let request = try one(spans, "POST /v1/messages")
+        #expect(request.parentSpanID == Self.callerSpan)
+        #expect(request.string("switchyard.front") == "anthropic")
+        #expect(request.string("http.route") == "/v1/messages")
+        let attempt = try #require(attempts(spans).first)
+        #expect(attempt.string("gen_ai.provider.name") == "anthropic")
+        #expect(attempt.int("gen_ai.usage.input_tokens") == 9)
+        #expect(attempt.int("gen_ai.usage.output_tokens") == 4)
+        #expect(upstream == "00-\(Self.callerTrace)-\(attempt.spanID)-01")
+    }
+
+    @Test("a reload that changes the tracing block is refused where it is written; the gateway traces on as it started")
+    func reload() async throws {
+        try await OTLPReceiver.with { receiver in
+            try await ScriptedProvider.with(.answer(pieces: ["ok"])) { provider in
+                try await Fixtures.withGateway(policy: policy(cloud: provider.baseURL, receiver: receiver.endpoint),
+                                               environment: ["TEST_CLOUD_API_KEY": "k"]) { gateway in
+                    let changed = policy(cloud: provider.baseURL, receiver: receiver.endpoint, extra: "  capture_content: true\n")
+                    try Fixtures.writeFile(gateway.directory + "/policy.yaml", changed)
+                    await gateway.gateway.reloadPolicy()
+                    let error = try await gateway.get("/readyz").json["policy"]?["last_reload_error"]?.stringValue ?? ""
+                    let line = changed.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("tracing:") }.map { $0 + 1 }
+                    #expect(error.contains("policy.yaml:\(line ?? 0):"), "\(error)")
+                    #expect(error.contains("`tracing` block differs"), "\(error)")
+                    let response = try await gateway.post("/v1/chat/completions", chat(Self.secret))
+                    #expect(response.status == 200)
+                }
+            }
+            #expect(!receiver.spans.isEmpty)
+            #expect(!receiver.bodies.contains { String(decoding: $0, as: UTF8.self).contains(Self.secret) },
+                    "content is exported only as the gateway started: without it")
+        }
     }
 
     @Test("a stream: the request span ends when the stream has been written; the attempt carries the stream's usage")
