@@ -1,4 +1,5 @@
 import SwitchyardDecision
+import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardTracing
 import Tracing
@@ -20,7 +21,7 @@ extension Attempt {
             if costNanodollars > 0 { attributes[TraceAttribute.costUSD] = Double(costNanodollars) / 1e9 }
             // The local engine answers as the policy names it.
             if let model = responseModel ?? (target.isLocal ? target.name : nil) { attributes[TraceAttribute.responseModel] = model }
-            if let retryAfter { attributes[TraceAttribute.retryAfterMilliseconds] = Int(retryAfter.components.seconds * 1000 + retryAfter.components.attoseconds / 1_000_000_000_000_000) }
+            if let retryAfter { attributes[TraceAttribute.retryAfterMilliseconds] = retryAfter.wholeMilliseconds }
             if failed { attributes[TraceAttribute.errorType] = errorType ?? outcome.rawValue }
         }
         if failed { span.setStatus(SpanStatus(code: .error)) }

@@ -106,6 +106,8 @@ public final class Gateway: Sendable {
         let policy = try PolicyLoader.load(path: options.policyPath)
         let tracing = try TracingBackend.start(policy, environment: options.environment, logger: logger)
         self.tracing = tracing
+        // What a reload must leave as it is, whether the SDK started or `OTEL_SDK_DISABLED` kept it off.
+        let startedTracing = policy.tracing
         let ledger = try await LedgerOpener.open(policy.ledger, stateDirectory: options.stateDirectory,
                                                  environment: options.environment, logger: logger)
         self.ledger = ledger
@@ -128,8 +130,8 @@ public final class Gateway: Sendable {
                                   queue: policy.server.tokenizerQueue)
             } ?? EstimatingTokenizer()
             live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer,
-                                                gates: gates, breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, tracing: tracing,
-                                                logger: logger))
+                                                gates: gates, breakers: breakers, rateLimiter: rateLimiter, ledger: ledger,
+                                                tracing: (startedTracing, tracing), logger: logger))
         } catch {
             await client.shutdown()
             try? await ledger?.close()
@@ -146,7 +148,7 @@ public final class Gateway: Sendable {
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer, gates: gates,
-                              breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, tracing: tracing, logger: logger)
+                              breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, tracing: (startedTracing, tracing), logger: logger)
         }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.executor.provider(model.name)?.availability {
@@ -161,8 +163,9 @@ public final class Gateway: Sendable {
     /// the one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
                                  tokenizer: any PromptTokenizer, gates: TargetGates, breakers: TargetBreakers, rateLimiter: RateLimiter,
-                                 ledger: (any LedgerStore)?, tracing: TracingBackend?, logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
-        if let tracing, policy.tracing != tracing.settings {
+                                 ledger: (any LedgerStore)?, tracing: (settings: TracingSettings?, backend: TracingBackend?),
+                                 logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
+        if policy.tracing != tracing.settings {
             throw PolicyError(diagnostics: [PolicyDiagnostic(file: policy.source, line: policy.tracing?.line ?? 1, column: 1,
                 message: "the `tracing` block differs from the one the gateway started with; restart the gateway to change it")])
         }
@@ -189,7 +192,7 @@ public final class Gateway: Sendable {
         let decider = Decider(policy: policy, tokenizer: tokenizer, box: box)
         return LivePolicy.Snapshot(executor: Executor(decider: decider, providers: providers, gates: gates, breakers: breakers),
                                    logger: logger, rateLimiter: rateLimiter, ledger: ledger,
-                                   tracing: tracing.map { RequestTracing(tracer: $0.tracer, policy: policy, captureContent: $0.settings.captureContent) })
+                                   tracing: tracing.backend.map { RequestTracing(tracer: $0.tracer, policy: policy, captureContent: $0.settings.captureContent) })
     }
 
     private static func apiKey(_ remote: RemoteSettings, _ environment: [String: String]) -> String? {

@@ -10,7 +10,6 @@ import Tracing
 struct TracingBackend: Sendable {
     let tracer: any Tracer
     let service: any Service
-    /// What it was started with: a reload must not change it.
     let settings: TracingSettings
 
     /// The backend for `policy`, or nil when it does not trace, or when `OTEL_SDK_DISABLED` turns

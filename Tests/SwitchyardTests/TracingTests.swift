@@ -168,6 +168,19 @@ struct TracingTests {
         }
     }
 
+    @Test("a reload that adds a tracing block to a gateway started without one is refused too")
+    func reloadAddingTracing() async throws {
+        try await ScriptedProvider.with(.answer(pieces: ["ok"])) { provider in
+            try await Fixtures.withGateway(policy: policy(cloud: provider.baseURL, receiver: nil), environment: ["TEST_CLOUD_API_KEY": "k"]) { gateway in
+                try Fixtures.writeFile(gateway.directory + "/policy.yaml", policy(cloud: provider.baseURL, receiver: "http://127.0.0.1:4318/v1/traces"))
+                await gateway.gateway.reloadPolicy()
+                let error = try await gateway.get("/readyz").json["policy"]?["last_reload_error"]?.stringValue ?? ""
+                #expect(error.contains("`tracing` block differs"), "\(error)")
+                #expect(gateway.gateway.policy.tracing == nil)
+            }
+        }
+    }
+
     @Test("a stream: the request span ends when the stream has been written; the attempt carries the stream's usage")
     func streamed() async throws {
         var ended: ContinuousClock.Instant?

@@ -21,7 +21,6 @@ final class OTLPReceiver: Sendable {
         var attributes: [String: Attribute]
         /// 0 unset, 1 ok, 2 error.
         var statusCode: Int
-        var statusMessage: String
         var serviceName: String?
 
         func string(_ key: String) -> String? { if case .string(let s)? = attributes[key] { s } else { nil } }
@@ -72,14 +71,6 @@ final class OTLPReceiver: Sendable {
             await receiver.stop()
             throw error
         }
-    }
-
-    /// The spans of the trace `traceID`, once `count` of them arrived (the exporter sends in
-    /// batches), within `limit`.
-    func spans(count: Int, limit: Duration = .seconds(10)) async throws -> [Span] {
-        let deadline = ContinuousClock.now + limit
-        while spans.count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        return spans
     }
 
     private func start() async throws {
@@ -135,12 +126,12 @@ final class OTLPReceiver: Sendable {
     /// start_time_unix_nano = 7; end_time_unix_nano = 8; attributes = 9; status = 15 }
     private static func decodeSpan(_ span: ProtoMessage, service: String?) throws -> Span {
         let parent = span.bytes(4).flatMap { $0.isEmpty ? nil : hex($0) }
-        // Status { string message = 2; StatusCode code = 3 }
+        // Status { StatusCode code = 3 }
         let status = try span.messages(15).first
         return Span(traceID: hex(span.bytes(1) ?? []), spanID: hex(span.bytes(2) ?? []), parentSpanID: parent,
                     traceState: span.string(3) ?? "", name: span.string(5) ?? "", kind: Int(span.varint(6) ?? 0),
                     start: span.fixed64(7) ?? 0, end: span.fixed64(8) ?? 0, attributes: try attributes(span.messages(9)),
-                    statusCode: Int(status?.varint(3) ?? 0), statusMessage: status?.string(2) ?? "", serviceName: service)
+                    statusCode: Int(status?.varint(3) ?? 0), serviceName: service)
     }
 
     /// KeyValue { string key = 1; AnyValue value = 2 }
