@@ -113,7 +113,7 @@ extension Executor {
                 let next = cancelled || provider.target.isLocal
                     ? .moveOn(.notRetryable) : retries.next(after: failure, retriesOfTarget: retriesOfTarget, using: &random)
                 if case .retry(let wait) = next { record.retryAfter = wait }
-                record.errorType = cancelled ? "cancelled" : failure.errorType
+                if record.span != nil { record.errorType = cancelled ? "cancelled" : failure.errorType }
                 await tracker.end(record, cancelled ? .cancelled : .failed, detail: failure.description)
                 lastError = failure
                 passedOver = .failed(failure.description)

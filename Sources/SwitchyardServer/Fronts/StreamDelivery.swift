@@ -110,7 +110,8 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
             if let finished, let text, !text.truncated { finished(text.text) }
         } catch let error as ProviderError {
             if try await interrupted() != nil { return }
-            (outcome, detail, errorType) = (.broken, error.description, error.errorType)
+            (outcome, detail) = (.broken, error.description)
+            if traced { errorType = error.errorType }
             await end()
             try await writer.write(ByteBuffer(bytes: renderer.broken(error.gatewayError)))
             return try await writer.finish(nil)
