@@ -51,7 +51,7 @@ enum SettingRanges {
     static let refitEveryLabels = 1...1_000_000
     static let refitEvery = DurationRange(min: .seconds(1), max: .seconds(30 * 86_400))
     static let minimumLabels = 10...1_000_000
-    static let labelWindow = 20...1_000_000
+    static let labelWindow = 20...100_000
     static let confidenceLevel = 0.5...0.9999
     static let driftWindow = 10...1_000_000
     static let feedbackWindow = DurationRange(min: .seconds(1), max: .seconds(366 * 86_400))
