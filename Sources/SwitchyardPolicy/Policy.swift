@@ -52,6 +52,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxBodyBytes: Int = 4 << 20
     /// How long open streams may hold a graceful shutdown.
     public var shutdownGrace: Duration = .seconds(10)
+    /// How long a stored Responses answer can be continued, read or deleted (`store: true`).
+    public var responseRetention: Duration = .seconds(30 * 86_400)
     /// Client connections open at once; one more is refused, so a flood of idle connections
     /// cannot exhaust file descriptors.
     public var maxConnections: Int = 1024

@@ -301,6 +301,7 @@ extension EvalCommand {
             var escalated = 0
             var failures: [String] = []
             var requestItems: [String: String] = [:]
+            var labelLatencies: [Double] = []
             let terminal = isatty(2) != 0
             for (index, item) in replay.enumerated() {
                 let before = total(last)
@@ -335,8 +336,10 @@ extension EvalCommand {
                     try await Task.sleep(for: .milliseconds(50))
                     if let now = try await status() { last = now }
                     if total(last) > before { break }
-                    if !wentToCloud, oracle.snapshot.shadows.requests == shadowsBefore, ContinuousClock.now - sent > .milliseconds(500) { break }
+                    // At a shadow rate below 1 a kept answer may bring none: given up on when no shadow reached the oracle within a second.
+                    if !wentToCloud, shadowRate < 1, oracle.snapshot.shadows.requests == shadowsBefore, ContinuousClock.now - sent > .seconds(1) { break }
                 }
+                if total(last) > before { labelLatencies.append(seconds(since: sent)) }
                 while next < checkpoints.count, total(last) >= checkpoints[next] {
                     measured.append(.measure(name: "\(checkpoints[next])", requests: index + 1, escalated: escalated, status: last, rule: Self.rule,
                                              risk: risk, unseen: unseen, learningSpendUSD: await spend()))
@@ -368,9 +371,15 @@ extension EvalCommand {
             counts.verdictsCorrect -= oracleAtStart.verdictsCorrect
             counts.verdictsIncorrect -= oracleAtStart.verdictsIncorrect
             counts.refused -= oracleAtStart.refused
+            var diagnosticsObject = diagnostics.objectValue ?? [:]
+            let sortedLatencies = labelLatencies.sorted()
+            diagnosticsObject["label_latency_seconds"] = sortedLatencies.isEmpty ? .null : .object([
+                "labelled_requests": .int(sortedLatencies.count), "median": .double(sortedLatencies[sortedLatencies.count / 2]),
+                "max": .double(sortedLatencies.last!),
+            ])
             return RunResult(seed: 0, risk: risk, checkpoints: measured, requests: replay.count, escalated: escalated, failures: failures,
-                             oracle: counts, usage: usage.flatMap { try? JSON.parse($0.body) } ?? .null, diagnostics: diagnostics, seconds: 0,
-                             stateDirectory: "")
+                             oracle: counts, usage: usage.flatMap { try? JSON.parse($0.body) } ?? .null, diagnostics: .object(diagnosticsObject),
+                             seconds: 0, stateDirectory: "")
         }
 
         /// The gateway's labels against what the harness computes for the same items: whether
@@ -380,7 +389,9 @@ extension EvalCommand {
             guard let labels = try? await ledger.labels(target: "local", after: 0, newest: 1_000_000) else { return .null }
             let byID = Dictionary(replay.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             var noTopK = 0, matched = 0, verdictAgrees = 0
-            var maxDifference = [Double](repeating: 0, count: 14)
+            // Labels taken while no fitted model was in force (version 0) apart from the others:
+            // the gateway asks the engine for the top-5 alternatives only when a fitted model reads them.
+            var maxDifference = [[Double]](repeating: [Double](repeating: 0, count: ConfidenceModelFeatures.names.count), count: 2)
             var byVersion: [Int: Int] = [:]
             for (_, label) in labels {
                 byVersion[label.calibrationVersion, default: 0] += 1
@@ -388,8 +399,10 @@ extension EvalCommand {
                 guard let itemID = requestItems[label.requestID], let item = byID[itemID], let answer = answers[item.id],
                       let mine = try? SelfCalibration.features(item, answer, maxTokens: maxTokens), mine.count == label.features.count else { continue }
                 matched += 1
-                if mine.count > maxDifference.count { maxDifference += [Double](repeating: 0, count: mine.count - maxDifference.count) }
-                for j in mine.indices { maxDifference[j] = max(maxDifference[j], abs(mine[j] - label.features[j])) }
+                let group = label.calibrationVersion == 0 ? 0 : 1
+                for j in mine.indices where j < maxDifference[group].count {
+                    maxDifference[group][j] = max(maxDifference[group][j], abs(mine[j] - label.features[j]))
+                }
                 if (label.score >= 0.5) == SelfCalibration.isCorrect(item, answer) { verdictAgrees += 1 }
             }
             return .object([
@@ -398,7 +411,10 @@ extension EvalCommand {
                 "labels_by_calibration_version": .object(JSONObject(byVersion.sorted { $0.key < $1.key }.map { ("\($0.key)", JSON.int($0.value)) })),
                 "matched_to_items": .int(matched),
                 "verdict_agrees_with_cached_answer": .int(verdictAgrees),
-                "max_feature_difference_vs_cached_answer": .object(JSONObject(zip(ConfidenceModelFeatures.names, maxDifference).map { ($0.0, JSON.double($0.1)) })),
+                "max_feature_difference_vs_harness": .object([
+                    "labels_of_version_0": .object(JSONObject(zip(ConfidenceModelFeatures.names, maxDifference[0]).map { ($0.0, JSON.double($0.1)) })),
+                    "labels_of_later_versions": .object(JSONObject(zip(ConfidenceModelFeatures.names, maxDifference[1]).map { ($0.0, JSON.double($0.1)) })),
+                ]),
             ])
         }
 

@@ -124,6 +124,20 @@ enum SQLiteSQL {
             """,
             "CREATE INDEX answer_features_created ON answer_features (created_at)",
         ]),
+        // Stored responses of the Responses front (SQLiteResponses).
+        (3, [
+            """
+            CREATE TABLE responses (
+                id TEXT PRIMARY KEY,
+                key_id TEXT,
+                items TEXT NOT NULL,
+                response TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX responses_expiry ON responses (expires_at)",
+        ]),
     ]
 
     /// Pragmas for every connection. WAL lets readers run beside the one writer; a busy timeout

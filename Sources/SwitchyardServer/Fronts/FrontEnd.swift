@@ -8,6 +8,8 @@ enum FrontEnd: String, Sendable, CaseIterable {
     /// The raw value names the front in logs and metrics.
     case openAI = "openai"
     case anthropic
+    /// OpenAI's Responses API: OpenAI's error shape, counted apart.
+    case responses
 
     /// The front a path belongs to: Anthropic's Messages API under `/v1/messages`, OpenAI's for
     /// everything else (the gateway's own endpoints answer errors in OpenAI's shape).
@@ -17,7 +19,7 @@ enum FrontEnd: String, Sendable, CaseIterable {
 
     func body(_ error: GatewayError) -> JSON {
         switch self {
-        case .openAI: error.openAIBody
+        case .openAI, .responses: error.openAIBody
         case .anthropic: error.anthropicBody
         }
     }

@@ -48,7 +48,7 @@ struct RequestPath: Sendable {
             // The claim lasts as long as the request (and a stream's delivery holds it too); the
             // bytes read go once parsed, as nothing reads them again.
             defer { withExtendedLifetime(claim) {} }
-            var gatewayRequest = try format.parse(consume body, headers: request.headers)
+            var gatewayRequest = try await format.parse(consume body, headers: request.headers, caller: caller)
             let summary = gatewayRequest.summary
             let budgets = snapshot.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: snapshot.policy, gauges: metrics.budgetRemaining) }
             if budgets != nil, summary.maxTokens == nil {
@@ -80,7 +80,7 @@ struct RequestPath: Sendable {
                 let delivery = StreamDelivery(served: served, request: gatewayRequest, decision: decision, tracker: tracker, hangup: hangup,
                                               renderer: format.renderer(for: gatewayRequest, answer: served.answer.format,
                                                                         model: served.target.remote?.model ?? served.target.name,
-                                                                        promptTokens: decision.promptTokens, requestID: requestID),
+                                                                        promptTokens: decision.promptTokens, requestID: requestID, caller: caller),
                                               cutoff: cutoff, claim: claim, finished: learning)
                 return delivery.response(headers: headers)
             }
@@ -98,7 +98,7 @@ struct RequestPath: Sendable {
             log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
                 escalation: served.escalation)
             headers[.contentType] = "application/json"
-            let answer = format.body(served.answer, request: gatewayRequest, requestID: requestID)
+            let answer = await format.body(served.answer, request: gatewayRequest, requestID: requestID, caller: caller)
             observer(served, gatewayRequest, decision, snapshot, requestID, caller, signalHeaders)?(AnswerText.of(served.answer.body))
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
         } catch {
@@ -214,6 +214,10 @@ struct RequestPath: Sendable {
         if let messages = request.messages, !served.target.isAnthropic {
             let dropped = messages.untranslatable
             if !dropped.isEmpty { headers[.switchyardDropped] = dropped.joined(separator: ",") }
+        }
+        // A Responses request served from its chat form (every target): likewise.
+        if let dropped = request.responses?.conversation.untranslatable, !dropped.isEmpty {
+            headers[.switchyardDropped] = dropped.joined(separator: ",")
         }
         headers[.switchyardModel] = served.target.name
         if let escalation = served.escalation {
