@@ -147,6 +147,9 @@ public struct RemoteSettings: Sendable, Equatable {
     public var timeouts = TimeoutSettings(connect: .seconds(5), firstByte: .seconds(60), stall: .seconds(30), total: .seconds(600))
     /// Extra request headers (e.g. an organisation id or `anthropic-version`).
     public var headers: [String: String] = [:]
+    /// An OpenAI target that speaks the Responses API (`responses: true`): a Responses request
+    /// is passed through to it with its items intact, instead of its chat form.
+    public var speaksResponses = false
 
     public init(baseURL: String, model: String) {
         self.baseURL = baseURL

@@ -83,7 +83,7 @@ private struct PolicyBuilder {
     static let serverLoadKeys = ["max_inflight_body_bytes", "tokenizer_concurrency", "tokenizer_queue"]
     static let commonModelKeys = ["kind", "context", "limits"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
-    static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers"]
+    static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers", "responses"]
     static let timeoutKeys = ["connect", "first_byte", "stall", "total"]
     static let limitKeys = ["max_concurrency", "queue", "queue_timeout", "max_response_bytes"]
     static let priceKeys = ["input", "output", "image_tokens"]
@@ -409,6 +409,10 @@ private struct PolicyBuilder {
                         remote.headers[header.key] = v
                     }
                 }
+            }
+            if let n = map.value("responses") {
+                if let b = n.bool { remote.speaksResponses = b } else { reader.error(n, "`responses` must be true or false") }
+                if kind != "openai" { reader.error(n, "`responses` is for an OpenAI target that speaks the Responses API") }
             }
             let context = map.value("context").flatMap { reader.int($0, "context", in: SettingRanges.context) } ?? 128_000
             let limits = buildLimits(map.value("limits"), defaults: .remote)

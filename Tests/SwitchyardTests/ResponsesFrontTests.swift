@@ -159,4 +159,74 @@ struct ResponsesFrontTests {
             }
         }
     }
+
+    /// A Responses upstream's answer: a reasoning item only its model can read, and a message.
+    static let upstreamResponse = #"""
+        {"id":"resp_upstream","object":"response","created_at":1,"status":"completed","model":"gpt-up","output":[
+        {"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"ENC-ANSWER"},
+        {"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text","text":"Paris","annotations":[]}]}],
+        "usage":{"input_tokens":12,"output_tokens":5,"total_tokens":17}}
+        """#
+
+    @Test("an OpenAI target that speaks Responses is passed the conversation with its items intact, whole and streamed, and continued")
+    func passThrough() async throws {
+        let events = [
+            #"{"type":"response.created","sequence_number":0,"response":{"id":"resp_upstream","object":"response","status":"in_progress","output":[]}}"#,
+            #"{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Par"}"#,
+            #"{"type":"response.output_text.delta","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"is"}"#,
+            "{\"type\":\"response.completed\",\"sequence_number\":3,\"response\":\(Self.upstreamResponse.replacingOccurrences(of: "\n", with: ""))}",
+        ].map { "data: \($0)\n\n" }
+        let scenario: ScriptedProvider.Scenario = .byRequest { body in
+            body["stream"]?.boolValue == true ? .rawSSE(pieces: events, delay: .zero) : .rawJSON(Self.upstreamResponse)
+        }
+        try await ScriptedProvider.with(scenario) { cloud in
+            let policy = "version: 1\nmodels:\n  cloud: {kind: openai, base_url: \"\(cloud.baseURL)\", model: gpt-up, api_key_env: K, responses: true}\n"
+            try await Fixtures.withGateway(policy: policy, environment: ["K": "k"]) { gateway in
+                let first = try await post(gateway, #"""
+                    {"model":"auto","input":[{"type":"reasoning","id":"rs_0","summary":[],"encrypted_content":"ENC-INPUT"},
+                    {"role":"user","content":"Capital of France?"}]}
+                    """#)
+                #expect(first.status == 200, "\(first.bodyText)")
+                let id = try #require(first.json["id"]?.stringValue)
+                #expect(id.hasPrefix("resp_") && id != "resp_upstream", "the gateway's own id, under which it keeps the response")
+                #expect(first.json["output"]?.arrayValue?.first?["encrypted_content"] == .string("ENC-ANSWER"))
+                #expect(first.header("x-switchyard-dropped") == nil, "nothing is dropped on a pass-through")
+                let sent = try #require(cloud.received.last)
+                #expect(sent.path == "/v1/responses" && sent.body["model"] == .string("gpt-up") && sent.body["store"] == .bool(false))
+                #expect(sent.body["input"]?.arrayValue?.first?["encrypted_content"] == .string("ENC-INPUT"))
+
+                // A continuation sends the whole conversation, the answer's reasoning item included.
+                let follow = try await post(gateway, #"{"model":"auto","input":"And Italy?","previous_response_id":"\#(id)"}"#)
+                #expect(follow.status == 200)
+                let items = cloud.received.last?.body["input"]?.arrayValue ?? []
+                #expect(items.compactMap { $0["encrypted_content"]?.stringValue } == ["ENC-INPUT", "ENC-ANSWER"], "\(items)")
+                #expect(cloud.received.last?.body["previous_response_id"] == nil)
+
+                let streamed = try await post(gateway, #"{"model":"auto","input":"Capital of France?","stream":true}"#)
+                let received = self.events(streamed)
+                #expect(received.compactMap { $0["sequence_number"]?.intValue } == [0, 1, 2, 3])
+                #expect(received.filter { $0["type"] == .string("response.output_text.delta") }.compactMap { $0["delta"]?.stringValue }.joined() == "Paris")
+                let completed = try #require(received.last)
+                #expect(completed["type"] == .string("response.completed"))
+                let streamedID = try #require(completed["response"]?["id"]?.stringValue)
+                #expect(streamedID != "resp_upstream")
+                let stored = try await gateway.get("/v1/responses/\(streamedID)")
+                #expect(stored.status == 200 && stored.json["output"]?.arrayValue?.count == 2, "\(stored.bodyText)")
+            }
+        }
+    }
+
+    @Test("a passed-through stream that ends before its last event ends with an error event, not response.completed")
+    func passThroughBroken() async throws {
+        let events = [#"data: {"type":"response.created","sequence_number":0,"response":{"id":"r","object":"response","output":[]}}"# + "\n\n"]
+        try await ScriptedProvider.with(.rawSSE(pieces: events, delay: .zero)) { cloud in
+            let policy = "version: 1\nmodels:\n  cloud: {kind: openai, base_url: \"\(cloud.baseURL)\", model: m, api_key_env: K, responses: true}\n"
+            try await Fixtures.withGateway(policy: policy, environment: ["K": "k"]) { gateway in
+                let streamed = try await post(gateway, #"{"model":"auto","input":"hi","stream":true}"#)
+                let types = self.events(streamed).compactMap { $0["type"]?.stringValue }
+                #expect(types == ["response.created", "error"], "\(streamed.bodyText)")
+                #expect(self.events(streamed).last?["sequence_number"]?.intValue == 1)
+            }
+        }
+    }
 }

@@ -215,8 +215,8 @@ struct RequestPath: Sendable {
             let dropped = messages.untranslatable
             if !dropped.isEmpty { headers[.switchyardDropped] = dropped.joined(separator: ",") }
         }
-        // A Responses request served from its chat form (every target): likewise.
-        if let dropped = request.responses?.conversation.untranslatable, !dropped.isEmpty {
+        // A Responses request served from its chat form (every target but one that speaks Responses): likewise.
+        if let dropped = request.responses?.conversation.untranslatable, !dropped.isEmpty, served.target.remote?.speaksResponses != true {
             headers[.switchyardDropped] = dropped.joined(separator: ",")
         }
         headers[.switchyardModel] = served.target.name

@@ -41,7 +41,8 @@ struct Messages: ClientFormat {
         switch answer.format {
         case .anthropic:
             .object(answer.body)
-        case .openAI:
+        // Only a Responses request is answered in Responses' format; never one from this front.
+        case .openAI, .responses:
             .object(AnthropicMessages.message(from: answer.body, id: "msg_\(requestID)",
                                               model: answer.body["model"]?.stringValue ?? request.summary.model))
         }
@@ -53,7 +54,7 @@ struct Messages: ClientFormat {
                   caller: Caller) -> EventRenderer {
         switch answer {
         case .anthropic: EventRenderer(encoder: nil)
-        case .openAI: EventRenderer(encoder: MessagesStreamEncoder(id: "msg_\(requestID)", model: model, inputTokens: promptTokens))
+        case .openAI, .responses: EventRenderer(encoder: MessagesStreamEncoder(id: "msg_\(requestID)", model: model, inputTokens: promptTokens))
         }
     }
 
