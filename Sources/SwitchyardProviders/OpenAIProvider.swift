@@ -98,7 +98,7 @@ public struct OpenAIProvider: Provider {
         if case .local = endpoint { return try await assembled(request.chat, context: context) }
         if let (call, remote) = passThrough(request) {
             let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/responses", headers: headers,
-                                          body: ResponsesPassThrough.body(call, model: remote.model, stream: false),
+                                          body: ResponsesPassThrough.body(request, call, model: remote.model, stream: false),
                                           timeouts: timeouts, limits: target.httpLimits)
             return try ResponsesPassThrough.response(try await sendExpectingJSONObject(client, httpRequest))
         }
@@ -123,7 +123,7 @@ public struct OpenAIProvider: Provider {
     public func stream(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         if let (call, remote) = passThrough(request) {
             let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/responses", headers: headers + [("Accept", "text/event-stream")],
-                                          body: ResponsesPassThrough.body(call, model: remote.model, stream: true),
+                                          body: ResponsesPassThrough.body(request, call, model: remote.model, stream: true),
                                           timeouts: timeouts, limits: target.httpLimits)
             return try await executeStream(client, httpRequest, format: .responses) { ResponsesStreamTranslator().chunks(from: $0) }
         }

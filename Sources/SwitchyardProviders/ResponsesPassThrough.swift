@@ -5,14 +5,16 @@ import SwitchyardWire
 /// A Responses request sent as it is to an OpenAI target that speaks the Responses API
 /// (`responses: true`): the whole conversation (the gateway resolved `previous_response_id`), its
 /// items intact (reasoning items and their encrypted content included), the model replaced, and
-/// `store: false` (the gateway keeps what it answers; the upstream need not).
+/// `store: false` (the gateway keeps what it answers; the upstream need not), and the output cap
+/// the gateway put on the chat form (a budgeted request's, which its reservation assumed).
 public enum ResponsesPassThrough {
     /// Events that end a Responses stream; `response.failed` is read as the upstream's error.
     public static let terminalEvents: Set<String> = ["response.completed", "response.incomplete"]
 
-    static func body(_ call: ResponsesCall, model: String, stream: Bool) -> [UInt8] {
+    static func body(_ request: GatewayRequest, _ call: ResponsesCall, model: String, stream: Bool) -> [UInt8] {
         var body = call.conversation.body
         body["model"] = .string(model)
+        if let cap = request.chat.maxTokens { body["max_output_tokens"] = .int(cap) }
         body["store"] = .bool(false)
         body["stream"] = .bool(stream)
         return body.serialized()
