@@ -38,6 +38,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        // Counts the process's allocations for the allocation-count tests; linked into the tests only.
+        .target(name: "CAllocationCounter"),
         // SwitchyardWire for HeaderSyntax: the client and the policy loader refuse the same headers.
         .target(name: "SwitchyardHTTP", dependencies: ["CCurl", "SwitchyardWire"]),
         .target(name: "SwitchyardWire"),
@@ -104,7 +106,7 @@ let package = Package(
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
             "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
-            "SwitchyardLearning",
+            "SwitchyardLearning", "CAllocationCounter",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

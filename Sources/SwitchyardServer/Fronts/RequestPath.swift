@@ -27,17 +27,18 @@ struct RequestPath: Sendable {
     /// upstream transfer is aborted and the engine's slot freed.
     func respond(to request: Request, context: GatewayRequestContext, as format: some ClientFormat) async throws -> Response {
         let key = context.key
-        guard let hangup = context.hangup else { return await handle(request, key: key, hangup: nil, format) }
-        return try await hangup.cancellingOnHangup { await handle(request, key: key, hangup: hangup, format) }
+        // One snapshot for the whole request (the one its key was checked under): a reload
+        // meanwhile does not change its policy.
+        let snapshot = context.snapshot ?? live.snapshot
+        guard let hangup = context.hangup else { return await handle(request, key: key, snapshot: snapshot, hangup: nil, format) }
+        return try await hangup.cancellingOnHangup { await handle(request, key: key, snapshot: snapshot, hangup: hangup, format) }
     }
 
-    private func handle<Format: ClientFormat>(_ request: Request, key: AuthenticatedKey?, hangup: ClientHangup?,
-                                              _ format: Format) async -> Response {
+    private func handle<Format: ClientFormat>(_ request: Request, key: AuthenticatedKey?, snapshot: LivePolicy.Snapshot,
+                                              hangup: ClientHangup?, _ format: Format) async -> Response {
         let requestID = Self.makeRequestID()
         var headers = format.headers(requestID: requestID)
         headers[.switchyardRequestID] = requestID
-        // One snapshot for the whole request: a reload meanwhile does not change its policy.
-        let snapshot = live.snapshot
         let (decider, executor, metrics) = (snapshot.decider, snapshot.executor, snapshot.metrics)
         let caller = key?.caller ?? .anonymous
         metrics.requests(format.front).increment()
@@ -118,10 +119,10 @@ struct RequestPath: Sendable {
     func respond(to request: Request, context: GatewayRequestContext, front: FrontEnd,
                  _ work: @escaping @Sendable (ByteBuffer, Decider) async throws(GatewayError) -> (JSON, HTTPFields)) async throws -> Response {
         let key = context.key
+        let decider = (context.snapshot ?? live.snapshot).decider
         let run: @Sendable () async -> Response = {
             let requestID = Self.makeRequestID()
             var headers: HTTPFields = [.switchyardRequestID: requestID]
-            let decider = live.snapshot.decider
             do throws(GatewayError) {
                 if let key { headers.append(try rateLimiter.admit(key)) }
                 let (body, claim) = try await Self.readBody(request, limit: decider.policy.server.maxBodyBytes, budget: bodies)
