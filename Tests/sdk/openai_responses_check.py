@@ -15,7 +15,7 @@ first = client.responses.create(model="auto", input="What is the capital of Fran
 
 # A stream: text deltas, then the final response.
 deltas, events = [], []
-with client.responses.stream(model="auto", input="Name a colour.", max_output_tokens=16) as stream:
+with client.responses.stream(model="auto", input="Name a colour.", max_output_tokens=64, temperature=0) as stream:
     for event in stream:
         events.append(event.type)
         if event.type == "response.output_text.delta":
