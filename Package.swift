@@ -7,7 +7,7 @@ import PackageDescription
 /// wire formats) → SwitchyardHTTP (libcurl out).
 /// SwitchyardSignals defines what a policy can read; SwitchyardPolicy loads policy files;
 /// SwitchyardEngine supervises llama-server; SwitchyardLearning calibrates trust from live traffic;
-/// SwitchyardWire holds the wire formats shared by all of them.
+/// SwitchyardTracing names what a request's spans say; SwitchyardWire holds the wire formats shared by all of them.
 /// SwitchyardLedger keeps API keys, budgets and every upstream attempt (SQLite or PostgreSQL).
 let package = Package(
     name: "switchyard",
@@ -34,6 +34,11 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Traces (docs/operations.md, Tracing): the API everything records spans through, and the
+        // OpenTelemetry SDK that exports them. OTLP/HTTP only: the default traits add the gRPC
+        // exporter and its packages, minutes of every cold build for a transport no one asked for.
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -66,6 +71,13 @@ let package = Package(
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // What a request's spans say and how they link: the attribute names (OpenTelemetry's GenAI
+        // conventions), the request's trace and the attributes of each target, made at load.
+        // The tracing API only; the exporter is the server's.
+        .target(name: "SwitchyardTracing", dependencies: [
+            "SwitchyardPolicy", "SwitchyardWire",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+        ]),
         .target(name: "SwitchyardProviders", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardSignals",
         ]),
@@ -73,7 +85,8 @@ let package = Package(
         .target(name: "SwitchyardDecision", dependencies: ["SwitchyardSignals", "SwitchyardPolicy", "SwitchyardLearning", "SwitchyardWire"]),
         // Serving a decision: candidates, fallbacks, retries, breakers, cascades, admission, attempts.
         .target(name: "SwitchyardExecution", dependencies: [
-            "SwitchyardDecision", "SwitchyardSignals", "SwitchyardPolicy", "SwitchyardProviders", "SwitchyardWire",
+            "SwitchyardDecision", "SwitchyardSignals", "SwitchyardPolicy", "SwitchyardProviders", "SwitchyardTracing", "SwitchyardWire",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
         ]),
         // How far to trust the small model, learned from live traffic: labels, refits and the
         // risk-bounded threshold, as pure values (no I/O).
@@ -86,7 +99,7 @@ let package = Package(
         ]),
         .target(name: "SwitchyardServer", dependencies: [
             "CMalloc", "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
-            "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardLedger",
+            "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardLedger", "SwitchyardTracing",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -97,6 +110,8 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "OTel", package: "swift-otel"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
             "SwitchyardServer", "SwitchyardPolicy", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
@@ -106,7 +121,7 @@ let package = Package(
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
             "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
-            "SwitchyardLearning", "CAllocationCounter",
+            "SwitchyardLearning", "CAllocationCounter", "SwitchyardTracing",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

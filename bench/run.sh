@@ -54,6 +54,8 @@ http {
   server {
     listen 127.0.0.1:$up_port;
     location / { default_type application/json; return 200 '$canned'; }
+    # A collector that takes every OTLP export (an empty ExportTraceServiceResponse).
+    location = /v1/traces { default_type application/x-protobuf; return 200 ''; }
   }
 }
 CONF
@@ -83,8 +85,8 @@ haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
 
 # The gateways: this tree, and optionally a baseline commit, release builds.
 swift build -c release --product switchyard >/dev/null
-binaries=(".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard")
-labels=("gateway" "gateway_ledger_off" "messages_ledger_off")
+binaries=(".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard")
+labels=("gateway" "gateway_ledger_off" "messages_ledger_off" "tracing_on_ledger_off")
 if [ -n "$BASE_BINARY" ]; then
   binaries+=("$BASE_BINARY" "$BASE_BINARY")
   labels+=("baseline" "baseline ledger off")
@@ -119,6 +121,9 @@ constraints:
 YAML
 # The same without a ledger (no records written): the ledger's own cost is the difference.
 { cat "$work/bench.yaml"; echo "ledger: {enabled: false}"; } > "$work/bench-noledger.yaml"
+# The same with every request traced (sampled) and exported to nginx: tracing's own cost is the
+# difference with the line above, and tracing off is the line above against a baseline.
+{ cat "$work/bench-noledger.yaml"; echo "tracing: {endpoint: \"http://127.0.0.1:$up_port/v1/traces\"}"; } > "$work/bench-tracing.yaml"
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -188,6 +193,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for i in "${!binaries[@]}"; do
     policy="$work/bench.yaml" path=/v1/chat/completions
     case "${labels[$i]}" in *ledger_off|*"ledger off") policy="$work/bench-noledger.yaml" ;; esac
+    [ "${labels[$i]}" = tracing_on_ledger_off ] && policy="$work/bench-tracing.yaml"
     [ "${labels[$i]}" = messages_ledger_off ] && path=/v1/messages
     echo "${labels[$i]// /_} $(measure "${binaries[$i]}" "$policy" "$path")" >> "$work/overhead.txt"
   done
@@ -286,6 +292,10 @@ for l in labels[1:]:
 g, n = med["gateway"], med["gateway_ledger_off"]
 print(f"ledger on against off: requests/s {g[9] / n[9]:.2f}x at 8 connections (goal >= 0.90x), {g[0] / n[0]:.2f}x at 64, added p50 {g[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us,"
       f" added p99 {g[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")
+t = med["tracing_on_ledger_off"]
+print(f"tracing on (every request sampled, exported to nginx) against off (ledger off both): requests/s {t[0] / n[0]:.2f}x,"
+      f" added p50 {t[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us, added p99 {t[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us,"
+      f" memory {t[7] / 1024:.1f} vs {n[7] / 1024:.1f} MB")
 m = med["messages_ledger_off"]
 print(f"Anthropic front against OpenAI front (ledger off, same upstream): requests/s {m[0] / n[0]:.2f}x,"
       f" added p50 {m[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us, added p99 {m[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")

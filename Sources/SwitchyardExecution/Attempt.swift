@@ -2,8 +2,10 @@ import SwitchyardDecision
 import SwitchyardSignals
 import SwitchyardPolicy
 import SwitchyardProviders
+import SwitchyardTracing
 import SwitchyardWire
 import Synchronization
+import Tracing
 
 #if canImport(Glibc)
 import Glibc
@@ -50,6 +52,12 @@ public struct Attempt: Sendable {
     /// Set on a failed attempt whose target is retried: how long the request waits first (its
     /// backoff, or the upstream's Retry-After). The retry is the request's next attempt.
     public var retryAfter: Duration?
+    /// Its span (CLIENT), when the gateway traces: ended with the attempt (`AttemptTracker.end`).
+    public var span: (any Span)?
+    /// The model the upstream says answered (`gen_ai.response.model`), when it is known.
+    public var responseModel: String?
+    /// How it failed, as a short stable name (`error.type`): set where the failure is known.
+    public var errorType: String?
 
     public var tier: Tier { Tier(target) }
 
@@ -74,9 +82,12 @@ public struct AttemptRequest: Sendable {
     public var caller: Caller
     /// The caller's budgets and the request's worst cases; nil when no budget applies.
     public var budget: RequestBudget?
+    /// The request's trace, when the gateway traces: its attempts' spans and its ledger writes' are children of it.
+    public var trace: RequestTrace?
 
     public init(requestID: String, rule: String, requestedModel: String, stream: Bool, caller: Caller = .anonymous,
-                budget: RequestBudget? = nil) {
+                budget: RequestBudget? = nil, trace: RequestTrace? = nil) {
+        self.trace = trace
         self.requestID = requestID
         self.rule = rule
         self.requestedModel = requestedModel
@@ -125,7 +136,10 @@ public final class AttemptTracker: Sendable {
 
     func begin(_ target: ModelTarget) -> Attempt {
         let n = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return Attempt(id: "\(request.requestID)-\(n)", target: target, startedAt: .now, startedAtUnixMilliseconds: unixMillisecondsNow())
+        let id = "\(request.requestID)-\(n)"
+        var attempt = Attempt(id: id, target: target, startedAt: .now, startedAtUnixMilliseconds: unixMillisecondsNow())
+        attempt.span = request.trace?.attempt(on: target.name, id: id)
+        return attempt
     }
 
     /// Ends an attempt. `usage` nil on a served or discarded attempt means the upstream reported
@@ -142,6 +156,7 @@ public final class AttemptTracker: Sendable {
             ended.costNanodollars = Pricing.nanodollars(usage, price)
             cost.wrappingAdd(ended.costNanodollars, ordering: .relaxed)
         }
+        ended.endSpan()
         await sink.attemptEnded(ended, of: request)
     }
 

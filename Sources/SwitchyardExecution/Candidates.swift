@@ -21,7 +21,8 @@ extension Executor {
         _ candidates: [String],
         localLastResort: Bool,
         _ tracker: AttemptTracker,
-        _ attempt: (any Provider) async throws(ProviderError) -> Answer
+        _ context: ProviderContext,
+        _ attempt: (any Provider, ProviderContext) async throws(ProviderError) -> Answer
     ) async throws(GatewayError) -> Served<Answer> {
         var skipped: [SkippedTarget] = []
         var lastError: ProviderError?
@@ -100,7 +101,7 @@ extension Executor {
                 }
                 let failure: ProviderError
                 do {
-                    let answer = try await attempt(provider)
+                    let answer = try await attempt(provider, context.continuing(record, in: tracker.request.trace))
                     pass?.record(.success)
                     return Served(answer: answer.holding(permit), target: provider.target, skipped: skipped, attempt: record)
                 } catch {
@@ -112,6 +113,7 @@ extension Executor {
                 let next = cancelled || provider.target.isLocal
                     ? .moveOn(.notRetryable) : retries.next(after: failure, retriesOfTarget: retriesOfTarget, using: &random)
                 if case .retry(let wait) = next { record.retryAfter = wait }
+                record.errorType = cancelled ? "cancelled" : failure.errorType
                 await tracker.end(record, cancelled ? .cancelled : .failed, detail: failure.description)
                 lastError = failure
                 passedOver = .failed(failure.description)

@@ -2,6 +2,7 @@ import SwitchyardDecision
 import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardSignals
+import SwitchyardTracing
 import SwitchyardWire
 
 extension Executor {
@@ -14,13 +15,13 @@ extension Executor {
         let scored = scoredRequest(request, decision)
         let local: Served<Completion>
         do {
-            local = try await serve([cascade.first], localLastResort: false, tracker) { (provider) throws(ProviderError) in
+            local = try await serve([cascade.first], localLastResort: false, tracker, context) { (provider, context) throws(ProviderError) in
                 try await provider.complete(scored, context: context)
             }
         } catch let localError {
             // The local model could not answer at all: the cascade's next step is the cloud.
             do {
-                return try await serve(escalationTargets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
+                return try await serve(escalationTargets, localLastResort: false, tracker, context) { (provider, context) throws(ProviderError) in
                     try await provider.complete(request, context: context)
                 }
             } catch {
@@ -33,8 +34,8 @@ extension Executor {
         let usage = local.answer.usage.map { ($0, false) }
             ?? (UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: UsageEstimate.characters(in: local.answer.body)), true)
         return await escalateIfUnsure(cascade, keeping: kept, localUsage: usage, tokens: ConfidenceScorer.tokens(content), request: request,
-                                      decision: decision, tracker: tracker,
-                                      localText: AnswerText.of(local.answer.body)) { (provider) throws(ProviderError) in
+                                      decision: decision, tracker: tracker, context: context,
+                                      localText: AnswerText.of(local.answer.body)) { (provider, context) throws(ProviderError) in
             try await provider.complete(request, context: context)
         }
     }
@@ -51,11 +52,14 @@ extension Executor {
         request: GatewayRequest,
         decision: Decision,
         tracker: AttemptTracker,
+        context: ProviderContext,
         note: String = "",
         localText: String? = nil,
-        _ attempt: (any Provider) async throws(ProviderError) -> Answer
+        _ attempt: (any Provider, ProviderContext) async throws(ProviderError) -> Answer
     ) async -> Served<Answer> {
+        let scoring = tracker.request.trace?.child(SpanName.score)
         let verdict = await decider.escalation(cascade, after: decision, request: request.summary, tokens: tokens)
+        scoring.map { verdict.end($0, scoredTokens: tokens.logprobs.count) }
         let confidence = verdict.confidence
         var local = local
         // What the learning loop may judge later: the verdict, and a whole local answer's text.
@@ -75,7 +79,7 @@ extension Executor {
             .joined(separator: " ") + note
         let targets = [cascade.escalateTo] + cascade.fallbacks
         do {
-            var escalated = try await serve(targets, localLastResort: false, tracker, attempt)
+            var escalated = try await serve(targets, localLastResort: false, tracker, context, attempt)
             escalated.escalation = Escalation(reason: reason, confidence: confidence, escalated: true)
             escalated.verdict = verdict
             escalated.localText = localText

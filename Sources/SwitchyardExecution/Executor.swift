@@ -57,7 +57,7 @@ public struct Executor: Sendable {
         case .deny(let deny):
             throw .policyDenied(deny.message)
         case .serve(let serve):
-            return try await self.serve(serve.targets, localLastResort: decision.mayServeLocallyAsLastResort, tracker) { (provider) throws(ProviderError) in
+            return try await self.serve(serve.targets, localLastResort: decision.mayServeLocallyAsLastResort, tracker, context) { (provider, context) throws(ProviderError) in
                 try await provider.complete(request, context: context)
             }
         case .cascade(let cascade):
@@ -73,7 +73,7 @@ public struct Executor: Sendable {
         case .deny(let deny):
             throw .policyDenied(deny.message)
         case .serve(let serve):
-            return try await self.serve(serve.targets, localLastResort: decision.mayServeLocallyAsLastResort, tracker) { (provider) throws(ProviderError) in
+            return try await self.serve(serve.targets, localLastResort: decision.mayServeLocallyAsLastResort, tracker, context) { (provider, context) throws(ProviderError) in
                 try await provider.stream(request, context: context)
             }
         case .cascade(let cascade):

@@ -9,7 +9,7 @@ extension Executor {
     /// learning loop's, never a caller's.
     public func serveAside(_ request: GatewayRequest, on targets: [String], context: ProviderContext,
                            tracker: AttemptTracker) async throws(GatewayError) -> Served<Completion> {
-        try await serve(targets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
+        try await serve(targets, localLastResort: false, tracker, context) { (provider, context) throws(ProviderError) in
             try await provider.complete(request, context: context)
         }
     }

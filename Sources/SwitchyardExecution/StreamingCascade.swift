@@ -74,8 +74,8 @@ extension Executor {
         let served = await escalateIfUnsure(cascade, keeping: Served(answer: resumed, target: local.target, skipped: local.skipped,
                                                                      attempt: local.attempt),
                                             localUsage: (heldUsage, true), tokens: scoredTokens, request: request, decision: decision,
-                                            tracker: tracker, note: " after \(scoredTokens.logprobs.count) tokens",
-                                            localText: ended ? Self.text(of: held) : nil) { (provider) throws(ProviderError) in
+                                            tracker: tracker, context: context, note: " after \(scoredTokens.logprobs.count) tokens",
+                                            localText: ended ? Self.text(of: held) : nil) { (provider, context) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }
         // The cloud has accepted: cancel the local generation.
@@ -85,7 +85,7 @@ extension Executor {
 
     private func serveStream(_ targets: [String], _ request: GatewayRequest, _ context: ProviderContext,
                              _ tracker: AttemptTracker) async throws(GatewayError) -> Served<CompletionStream> {
-        try await serve(targets, localLastResort: false, tracker) { (provider) throws(ProviderError) in
+        try await serve(targets, localLastResort: false, tracker, context) { (provider, context) throws(ProviderError) in
             try await provider.stream(request, context: context)
         }
     }

@@ -33,6 +33,8 @@ public struct Policy: Sendable {
     public var resilience = ResilienceSettings()
     /// Learning from live traffic (`learning:`); nil when the policy does not learn.
     public var learning: LearningSettings?
+    /// OpenTelemetry traces (`tracing:`); nil when the policy traces nothing.
+    public var tracing: TracingSettings?
 
     /// The price that values a locally served answer: what it would have cost in the cloud.
     public var savingsPrice: Price? {

@@ -68,10 +68,11 @@ private struct PolicyBuilder {
     var warnings: [PolicyDiagnostic] = []
 
     static let topKeys = ["version", "server", "models", "rules", "constraints", "tests", "calibration", "auth", "ledger", "budgets",
-                          "resilience", "learning"]
+                          "resilience", "learning", "tracing"]
     static let learningKeys = ["judge", "shadow_rate", "shadow_budget", "refit_every_labels", "refit_every", "min_labels", "window",
                                "confidence_level", "default_threshold", "drift_window", "feedback_window"]
     static let authKeys = ["mode"]
+    static let tracingKeys = ["endpoint", "service_name", "sample_ratio", "capture_content"]
     static let ledgerKeys = ["postgres_url_env", "sqlite_path", "enabled"]
     static let budgetKeys = ["on_exhausted", "tenants", "savings_reference"]
     static let budgetLimitKeys = ["usd", "period"]
@@ -134,6 +135,7 @@ private struct PolicyBuilder {
         if let resilience = top.value("resilience") { policy.resilience = buildResilience(resilience) }
         if let learning = top.value("learning") { policy.learning = buildLearning(learning, models: policy.models) }
         checkLearning(policy, top: top)
+        if let entry = top.first(where: { $0.key == "tracing" }) { policy.tracing = buildTracing(entry.value, line: entry.keyNode.mark?.line ?? 1) }
         if let constraints = top.value("constraints") {
             policy.constraints = buildConstraints(constraints, models: policy.models, rules: policy.rules)
         }
@@ -211,6 +213,27 @@ private struct PolicyBuilder {
         if let n = map.value("sqlite_path") { settings.sqlitePath = reader.string(n, "sqlite_path") }
         if let n = map.value("enabled") {
             if let value = n.bool { settings.enabled = value } else { reader.error(n, "`enabled` must be true or false") }
+        }
+        return settings
+    }
+
+    mutating func buildTracing(_ node: Node, line: Int) -> TracingSettings? {
+        guard let map = reader.mapping(node, "tracing") else { return nil }
+        reader.checkKeys(map, allowed: Self.tracingKeys, in: "tracing")
+        var settings = TracingSettings(line: line)
+        if let n = map.value("endpoint"), let endpoint = reader.string(n, "endpoint") {
+            if let problem = TracingSettings.endpointProblem(endpoint) { reader.error(n, problem) } else { settings.endpoint = endpoint }
+        }
+        if let n = map.value("service_name"), let name = reader.string(n, "service_name") {
+            if name.utf8.count > SettingRanges.serviceNameBytes {
+                reader.error(n, "`service_name` must be at most \(SettingRanges.serviceNameBytes) bytes")
+            } else {
+                settings.serviceName = name
+            }
+        }
+        if let n = map.value("sample_ratio"), let v = reader.number(n, "sample_ratio", in: 0...1) { settings.sampleRatio = v }
+        if let n = map.value("capture_content") {
+            if let value = n.bool { settings.captureContent = value } else { reader.error(n, "`capture_content` must be true or false") }
         }
         return settings
     }

@@ -15,6 +15,9 @@ enum SettingRanges {
     static let maxInflightBodyBytes = 1024...(1 << 36)
     static let tokenizerConcurrency = 1...64
     static let tokenizerQueue = 0...10_000
+    /// `tracing.endpoint` and `tracing.service_name`, in bytes.
+    static let endpointBytes = 2048
+    static let serviceNameBytes = 256
 
     /// Context windows, local (total, before the split into slots) and remote.
     static let context = 128...10_000_000

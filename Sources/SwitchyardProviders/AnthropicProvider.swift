@@ -41,23 +41,24 @@ public struct AnthropicProvider: Provider {
     public func complete(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
         if let native = request.messages {
             let message = try await sendExpectingJSONObject(client, httpRequest(passingThrough(native, stream: false), stream: false,
-                                                                                beta: request.anthropicBeta))
+                                                                                beta: request.anthropicBeta, context: context))
             guard message["content"]?.arrayValue != nil else { throw .malformedResponse("no `content` in the Anthropic message") }
             return Completion(anthropicMessage: message)
         }
         let body = try AnthropicTranslation.request(request.chat, model: remote.model, stream: false, defaultMaxTokens: Self.defaultMaxTokens)
-        let message = try await sendExpectingJSONObject(client, httpRequest(body, stream: false))
+        let message = try await sendExpectingJSONObject(client, httpRequest(body, stream: false, context: context))
         return Completion(body: try AnthropicTranslation.completion(message, requestID: context.requestID))
     }
 
     public func stream(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         if let native = request.messages {
-            return try await executeStream(client, httpRequest(passingThrough(native, stream: true), stream: true, beta: request.anthropicBeta),
+            return try await executeStream(client, httpRequest(passingThrough(native, stream: true), stream: true, beta: request.anthropicBeta,
+                                                               context: context),
                                            format: .anthropic) { AnthropicEventPassthrough().chunks(from: $0) }
         }
         let body = try AnthropicTranslation.request(request.chat, model: remote.model, stream: true, defaultMaxTokens: Self.defaultMaxTokens)
         let translator = AnthropicStreamTranslator(id: "chatcmpl-\(context.requestID)", created: Int(time(nil)))
-        return try await executeStream(client, httpRequest(body, stream: true)) { translator.chunks(from: $0) }
+        return try await executeStream(client, httpRequest(body, stream: true, context: context)) { translator.chunks(from: $0) }
     }
 
     /// The client's body with only what the target decides replaced: its upstream model, and
@@ -70,8 +71,8 @@ public struct AnthropicProvider: Provider {
     }
 
     /// - Parameter beta: the client's `anthropic-beta` features, unless the policy sets its own.
-    private func httpRequest(_ body: JSONObject, stream: Bool, beta: String? = nil) -> HTTPRequest {
-        var headers = headers
+    private func httpRequest(_ body: JSONObject, stream: Bool, beta: String? = nil, context: ProviderContext) -> HTTPRequest {
+        var headers = context.withTraceHeaders(headers)
         if stream { headers.append(("Accept", "text/event-stream")) }
         if let beta, remote.headers["anthropic-beta"] == nil { headers.append(("anthropic-beta", beta)) }
         return HTTPRequest(method: .post, url: remote.baseURL + "/messages", headers: headers,

@@ -105,7 +105,7 @@ public struct OpenAIProvider: Provider {
         var body = request.chat
         body.body["stream"] = .bool(false)
         let (url, headers) = try destination()
-        let httpRequest = HTTPRequest(method: .post, url: url, headers: headers, body: upstreamBody(body, stream: false),
+        let httpRequest = HTTPRequest(method: .post, url: url, headers: context.withTraceHeaders(headers), body: upstreamBody(body, stream: false),
                                       timeouts: timeouts, limits: target.httpLimits)
         var object: JSONObject
         do {
@@ -132,7 +132,7 @@ public struct OpenAIProvider: Provider {
 
     private func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
         let (url, headers) = try destination()
-        let httpRequest = HTTPRequest(method: .post, url: url, headers: headers + [("Accept", "text/event-stream")],
+        let httpRequest = HTTPRequest(method: .post, url: url, headers: context.withTraceHeaders(headers + [("Accept", "text/event-stream")]),
                                       body: upstreamBody(request, stream: true), timeouts: timeouts, limits: target.httpLimits)
         let translator = OpenAIStreamTranslator(model: localModelName)
         do {

@@ -30,7 +30,16 @@ public enum ProviderAvailability: Sendable, Equatable {
 /// Per-request facts a provider needs besides the request itself.
 public struct ProviderContext: Sendable {
     public var requestID: String
+    /// Headers that continue the request's trace upstream (`traceparent`, `tracestate`): the
+    /// attempt's span's, when the gateway traces; none otherwise.
+    public var traceHeaders: [(name: String, value: String)] = []
+
     public init(requestID: String) { self.requestID = requestID }
+
+    /// `headers` and the trace's, without a copy when there are none.
+    func withTraceHeaders(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        traceHeaders.isEmpty ? headers : headers + traceHeaders
+    }
 }
 
 /// The shape of a provider's answer.
@@ -121,6 +130,22 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .truncated(let detail): "upstream stream cut short: \(detail)"
         case .responseTooLarge(let limit): "upstream response larger than the limit of \(limit) bytes"
         case .busy(let detail, _): detail
+        }
+    }
+
+    /// How it failed as a short, stable name (a span's `error.type`): never the upstream's own
+    /// words, which may quote the request.
+    public var errorType: String {
+        switch self {
+        case .unavailable: "unavailable"
+        case .unconfigured: "unconfigured"
+        case .unreachable: "unreachable"
+        case .transport(_, let timeout): timeout ? "timeout" : "transport"
+        case .upstreamStatus(let status, _, _): "upstream_status_\(status)"
+        case .malformedResponse: "malformed_response"
+        case .truncated: "truncated"
+        case .responseTooLarge: "response_too_large"
+        case .busy: "busy"
         }
     }
 

@@ -12,6 +12,7 @@ import SwitchyardProviders
 import SwitchyardDecision
 import SwitchyardExecution
 import SwitchyardSignals
+import SwitchyardTracing
 import SwitchyardWire
 import Synchronization
 
@@ -83,6 +84,8 @@ public final class Gateway: Sendable {
     private let learner: Learner?
     /// Refits and swaps that trust, beside the server (with a ledger).
     private let calibration: CalibrationService?
+    /// The tracer and its exporter, when the policy traces (`tracing:`).
+    private let tracing: TracingBackend?
 
     deinit {
         // A gateway that was built but never run still owns a client to stop.
@@ -101,6 +104,10 @@ public final class Gateway: Sendable {
         rateLimiter = RateLimiter(divisor: options.rateLimitDivisor)
         breakers = TargetBreakers { target, transition in BreakerMetrics.transition(target, transition, logger: logger) }
         let policy = try PolicyLoader.load(path: options.policyPath)
+        let tracing = try TracingBackend.start(policy, environment: options.environment, logger: logger)
+        self.tracing = tracing
+        // What a reload must leave as it is, whether the SDK started or `OTEL_SDK_DISABLED` kept it off.
+        let startedTracing = policy.tracing
         let ledger = try await LedgerOpener.open(policy.ledger, stateDirectory: options.stateDirectory,
                                                  environment: options.environment, logger: logger)
         self.ledger = ledger
@@ -123,7 +130,8 @@ public final class Gateway: Sendable {
                                   queue: policy.server.tokenizerQueue)
             } ?? EstimatingTokenizer()
             live = LivePolicy(try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer,
-                                                gates: gates, breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, logger: logger))
+                                                gates: gates, breakers: breakers, rateLimiter: rateLimiter, ledger: ledger,
+                                                tracing: (startedTracing, tracing), logger: logger))
         } catch {
             await client.shutdown()
             try? await ledger?.close()
@@ -140,7 +148,7 @@ public final class Gateway: Sendable {
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer, gates: gates,
-                              breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, logger: logger)
+                              breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, tracing: (startedTracing, tracing), logger: logger)
         }
         for model in policy.models {
             if case .unconfigured(let detail)? = live.snapshot.executor.provider(model.name)?.availability {
@@ -155,7 +163,12 @@ public final class Gateway: Sendable {
     /// the one running: a policy that changes it cannot take effect without a restart.
     private static func snapshot(_ policy: Policy, engine: LocalEngine?, client: HTTPClient, environment: [String: String],
                                  tokenizer: any PromptTokenizer, gates: TargetGates, breakers: TargetBreakers, rateLimiter: RateLimiter,
-                                 ledger: (any LedgerStore)?, logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
+                                 ledger: (any LedgerStore)?, tracing: (settings: TracingSettings?, backend: TracingBackend?),
+                                 logger: Logger) throws(PolicyError) -> LivePolicy.Snapshot {
+        if policy.tracing != tracing.settings {
+            throw PolicyError(diagnostics: [PolicyDiagnostic(file: policy.source, line: policy.tracing?.line ?? 1, column: 1,
+                message: "the `tracing` block differs from the one the gateway started with; restart the gateway to change it")])
+        }
         var providers: [any Provider] = []
         for target in policy.models {
             switch target.kind {
@@ -178,7 +191,8 @@ public final class Gateway: Sendable {
         let box = GateBox(gates: gates) { target in engine.flatMap { $0.modelName == target ? $0.readyAddress != nil : nil } }
         let decider = Decider(policy: policy, tokenizer: tokenizer, box: box)
         return LivePolicy.Snapshot(executor: Executor(decider: decider, providers: providers, gates: gates, breakers: breakers),
-                                   logger: logger, rateLimiter: rateLimiter, ledger: ledger)
+                                   logger: logger, rateLimiter: rateLimiter, ledger: ledger,
+                                   tracing: tracing.backend.map { RequestTracing(tracer: $0.tracer, policy: policy, captureContent: $0.settings.captureContent) })
     }
 
     private static func apiKey(_ remote: RemoteSettings, _ environment: [String: String]) -> String? {
@@ -206,7 +220,9 @@ public final class Gateway: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        var configuration = ServiceGroupConfiguration(services: [app, cutoff], gracefulShutdownSignals: options.shutdownSignals, logger: logger)
+        // The exporter first, so that it stops last: it sends the spans of the requests drained before it.
+        var configuration = ServiceGroupConfiguration(services: (tracing.map { [$0.service] } ?? []) + [app, cutoff],
+                                                      gracefulShutdownSignals: options.shutdownSignals, logger: logger)
         configuration.maximumGracefulShutdownDuration = server.shutdownGrace + ShutdownCutoff.writeMargin
         configuration.maximumCancellationDuration = .seconds(10)
         let group = ServiceGroup(configuration: configuration)

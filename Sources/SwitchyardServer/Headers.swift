@@ -9,6 +9,9 @@ extension HTTPField.Name {
     /// Anthropic's request id header, which its SDKs expose as `_request_id`.
     static let anthropicRequestID = HTTPField.Name("request-id")!
     static let switchyardRequestID = HTTPField.Name("x-switchyard-request-id")!
+    /// W3C Trace Context: the caller's span, which a traced request continues (docs/operations.md, "Tracing").
+    static let traceparent = HTTPField.Name("traceparent")!
+    static let tracestate = HTTPField.Name("tracestate")!
     /// `local` or `cloud`: the tier that served the answer.
     static let switchyardRoute = HTTPField.Name("x-switchyard-route")!
     /// The policy model that served the answer.

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import SwitchyardPolicy
 import SwitchyardDecision
 import SwitchyardExecution
+import SwitchyardTracing
 import Synchronization
 import UnixSignals
 
@@ -21,13 +22,17 @@ final class LivePolicy: Sendable {
         let metrics: GatewayMetrics
         /// Where every attempt's end is accounted (built on `metrics`).
         let accounting: any AttemptSink
+        /// Starts each request's trace; nil when the gateway does not trace.
+        let tracing: RequestTracing?
 
         var decider: Decider { executor.decider }
         var policy: Policy { executor.policy }
 
         /// Metrics for the policy, and the accounting hook on them (with the ledger, if any).
-        init(executor: Executor, logger: Logger, rateLimiter: RateLimiter = RateLimiter(), ledger: (any LedgerStore)? = nil) {
+        init(executor: Executor, logger: Logger, rateLimiter: RateLimiter = RateLimiter(), ledger: (any LedgerStore)? = nil,
+             tracing: RequestTracing? = nil) {
             self.executor = executor
+            self.tracing = tracing
             metrics = GatewayMetrics(policy: executor.policy)
             let base = GatewayAccounting(metrics: metrics, logger: logger, rateLimiter: rateLimiter)
             accounting = ledger.map { LedgerAccounting(base: base, ledger: $0, savingsPrice: executor.policy.savingsPrice, logger: logger) } ?? base

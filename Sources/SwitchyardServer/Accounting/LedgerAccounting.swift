@@ -5,7 +5,9 @@ import SwitchyardPolicy
 import SwitchyardDecision
 import SwitchyardExecution
 import SwitchyardSignals
+import SwitchyardTracing
 import SwitchyardWire
+import Tracing
 
 /// The accounting hook with a ledger: every attempt's end is written as one durable record
 /// (awaited: a whole answer is sent only after its record is committed), its budget reservation
@@ -21,11 +23,13 @@ struct LedgerAccounting: AttemptSink {
     let writeFailures = Counter(label: "switchyard_ledger_write_failures_total")
 
     func attemptCommitted(_ attempt: Attempt, of request: AttemptRequest) async {
-        await write(record(attempt, of: request, outcome: .inProgress))
+        await write(record(attempt, of: request, outcome: .inProgress), span: request.trace?.child(SpanName.ledgerWrite))
     }
 
     func attemptEnded(_ attempt: Attempt, of request: AttemptRequest) async {
         let entry = record(attempt, of: request, outcome: AttemptOutcome(attempt.outcome))
+        // One span, when traced, for the budget's settlement and the record.
+        let span = request.trace?.child(SpanName.ledgerWrite)
         // The budget first, then the record: a crash between the two leaves the money counted
         // (the upstream billed it) and at worst a record in progress, never a spend the budget
         // forgot. Either way the client's answer is sent only after both.
@@ -35,21 +39,30 @@ struct LedgerAccounting: AttemptSink {
                 try await budget.budgets.settle(attemptID: attempt.id, cost: entry.cost.value)
             } catch {
                 writeFailures.increment()
+                span?.setStatus(SpanStatus(code: .error))
+                span?.attributes[TraceAttribute.errorType] = "budget_settlement_failed"
                 logger.error("budget settlement failed; the reservation is released at the next recovery",
                              metadata: ["attempt": "\(attempt.id)", "error": "\(error)"])
             }
         }
-        await write(entry)
+        await write(entry, span: span)
         await base.attemptEnded(attempt, of: request)
     }
 
     /// A ledger that cannot be written does not stop serving (availability first); it is logged
     /// and counted, and an operator alerts on the counter.
-    private func write(_ entry: AttemptRecord) async {
+    private func write(_ entry: AttemptRecord, span: (any Span)?) async {
+        defer { span?.end() }
+        span?.updateAttributes { attributes in
+            attributes[TraceAttribute.attemptID] = entry.id
+            attributes[TraceAttribute.ledgerOutcome] = entry.outcome.rawValue
+        }
         do {
             try await ledger.record([entry])
         } catch {
             writeFailures.increment()
+            span?.setStatus(SpanStatus(code: .error))
+            span?.attributes[TraceAttribute.errorType] = "ledger_write_failed"
             logger.error("ledger write failed", metadata: ["attempt": "\(entry.id)", "error": "\(error)"])
         }
     }

@@ -17,6 +17,18 @@ enum FrontEnd: String, Sendable, CaseIterable {
         self = path == "/v1/messages" || path.hasPrefix("/v1/messages/") ? .anthropic : .openAI
     }
 
+    /// The path of its model requests.
+    var route: String {
+        switch self {
+        case .openAI: "/v1/chat/completions"
+        case .anthropic: "/v1/messages"
+        case .responses: "/v1/responses"
+        }
+    }
+
+    /// The name of a model request's span (the HTTP conventions': method and route).
+    var spanName: String { "POST " + route }
+
     func body(_ error: GatewayError) -> JSON {
         switch self {
         case .openAI, .responses: error.openAIBody

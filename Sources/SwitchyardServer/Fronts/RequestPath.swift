@@ -5,6 +5,7 @@ import SwitchyardProviders
 import SwitchyardDecision
 import SwitchyardExecution
 import SwitchyardSignals
+import SwitchyardTracing
 import SwitchyardWire
 
 /// What every model request goes through, whichever format it came in: the caller's rate
@@ -42,6 +43,10 @@ struct RequestPath: Sendable {
         let (decider, executor, metrics) = (snapshot.decider, snapshot.executor, snapshot.metrics)
         let caller = key?.caller ?? .anonymous
         metrics.requests(format.front).increment()
+        // The request's span, when the policy traces: every other span of the request is its child.
+        let trace = snapshot.tracing?.start(format.front.spanName, traceparent: request.headers[.traceparent],
+                                            tracestate: request.headers[.tracestate])
+        trace?.opened(requestID: requestID, front: format.front)
         var tracked: AttemptTracker?
         do {
             if let key { headers.append(try rateLimiter.admit(key)) }
@@ -51,6 +56,7 @@ struct RequestPath: Sendable {
             defer { withExtendedLifetime(claim) {} }
             var gatewayRequest = try await format.parse(consume body, headers: request.headers, caller: caller)
             let summary = gatewayRequest.summary
+            trace?.parsed(summary)
             let budgets = snapshot.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: snapshot.policy, gauges: metrics.budgetRemaining) }
             if budgets != nil, summary.maxTokens == nil {
                 // A budgeted request's output is capped, so that its reservation bounds what it can spend.
@@ -59,20 +65,27 @@ struct RequestPath: Sendable {
             // A budgeted request is sent only where its worst case is known, and reserved at it.
             let bounds = budgets == nil ? nil : BillingBounds(gatewayRequest)
             let signalHeaders = Self.switchyardHeaders(request.headers)
-            let decision = try await decider.decide(summary, Decider.Inputs(headers: signalHeaders, caller: caller, budgets: budgets,
-                                                                            billing: bounds, trust: learner?.trust.trust))
+            let inputs = Decider.Inputs(headers: signalHeaders, caller: caller, budgets: budgets, billing: bounds, trust: learner?.trust.trust)
+            let decision: Decision
+            if let trace {
+                decision = try await trace.decide(decider, summary, inputs)
+            } else {
+                decision = try await decider.decide(summary, inputs)
+            }
             let budget = budgets.flatMap { budgets in bounds.map { RequestBudget(budgets: budgets, bounds: $0) } }
             if !decision.privateData.isEmpty { recordPrivateData(decision, requestID: requestID, metrics: metrics) }
             headers[.switchyardRule] = decision.rule
             headers[.switchyardReason] = decision.reason
             let providerContext = ProviderContext(requestID: requestID)
             let tracker = AttemptTracker(request: AttemptRequest(requestID: requestID, rule: decision.rule, requestedModel: summary.model,
-                                                                 stream: summary.stream, caller: caller, budget: budget),
+                                                                 stream: summary.stream, caller: caller, budget: budget, trace: trace),
                                          sink: snapshot.accounting)
             tracked = tracker
             if summary.stream {
                 let served = try await executor.stream(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
                 describe(served, gatewayRequest, tracker, in: &headers)
+                // Its delivery ends the request's span, once the stream has ended.
+                trace?.served(served)
                 count(served, metrics)
                 log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
                     escalation: served.escalation)
@@ -86,12 +99,14 @@ struct RequestPath: Sendable {
                 return delivery.response(headers: headers)
             }
             let served = try await executor.complete(gatewayRequest, decision: decision, context: providerContext, tracker: tracker)
+            var attempt = served.attempt
+            if attempt.span != nil { attempt.responseModel = served.answer.body["model"]?.stringValue }
             if let usage = served.answer.usage {
-                await tracker.end(served.attempt, .served, usage: usage)
+                await tracker.end(attempt, .served, usage: usage)
             } else {
                 let estimate = UsageEstimate.of(request: summary, decision: decision,
                                                 completionCharacters: UsageEstimate.characters(in: served.answer.body))
-                await tracker.end(served.attempt, .served, usage: estimate, estimated: true)
+                await tracker.end(attempt, .served, usage: estimate, estimated: true)
             }
             describe(served, gatewayRequest, tracker, in: &headers)
             headers[.switchyardCostUSD] = Self.usd(tracker.costNanodollars)
@@ -101,6 +116,11 @@ struct RequestPath: Sendable {
             headers[.contentType] = "application/json"
             let answer = await format.body(served.answer, request: gatewayRequest, requestID: requestID, caller: caller)
             observer(served, gatewayRequest, decision, snapshot, requestID, caller, signalHeaders)?(AnswerText.of(served.answer.body))
+            if let trace {
+                trace.served(served)
+                trace.answered(status: 200, costNanodollars: tracker.costNanodollars,
+                               output: trace.captureContent ? AnswerText.of(served.answer.body) : nil)
+            }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized())))
         } catch {
             // Past the shutdown grace the outbound client is shut down: that, not an upstream, failed it.
@@ -109,6 +129,7 @@ struct RequestPath: Sendable {
             logger.info("request failed", metadata: ["request_id": "\(requestID)", "status": "\(error.status)", "error": "\(error.message)"])
             // A budget that had no room says so when the request then failed another way too.
             if let scope = tracked?.exhaustedBudget { headers[.switchyardBudget] = "exhausted(\(scope))" }
+            trace?.failed(error, costNanodollars: tracked?.costNanodollars ?? 0)
             return format.front.errorResponse(error, headers: headers)
         }
     }

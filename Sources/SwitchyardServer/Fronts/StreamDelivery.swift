@@ -58,14 +58,20 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
         let price = served.target.remote?.price
         var usage = StreamUsage()
         var characters = 0
-        var text = finished == nil ? nil : StreamText()
+        // The answer's text, for the learner, or for the trace when the policy exports content.
+        var text = finished == nil && tracker.request.trace?.captureContent != true ? nil : StreamText()
         var outcome = Attempt.Outcome.cancelled
         var detail: String?
+        var errorType: String?
+        // The model the upstream says answered (`gen_ai.response.model`), read only when traced.
+        let traced = served.attempt.span != nil
+        var responseModel: String?
         func counted() -> TokenUsage {
             usage.usage ?? UsageEstimate.of(request: request.summary, decision: decision, completionCharacters: characters)
         }
         func end() async {
-            await closer.end(outcome, usage: counted(), estimated: usage.usage == nil, detail: detail)
+            await closer.end(outcome, usage: counted(), estimated: usage.usage == nil, detail: detail, errorType: errorType,
+                             responseModel: responseModel, output: text?.text)
         }
         /// After the shutdown deadline cut the stream: ends it as the gateway's doing, with an
         /// error event (no end marker) for a client still there. Nil when it was not cut.
@@ -88,6 +94,7 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
                     reported = (now, tracker.costNanodollars + (price.map { Pricing.nanodollars(now, $0) } ?? 0))
                 }
                 characters += UsageEstimate.characters(in: element)
+                if traced, responseModel == nil { responseModel = element["model"]?.stringValue ?? element["message"]?["model"]?.stringValue }
                 text?.add(element)
                 let bytes = renderer.frames(for: element, usage: reported)
                 if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
@@ -103,7 +110,7 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
             if let finished, let text, !text.truncated { finished(text.text) }
         } catch let error as ProviderError {
             if try await interrupted() != nil { return }
-            (outcome, detail) = (.broken, error.description)
+            (outcome, detail, errorType) = (.broken, error.description, error.errorType)
             await end()
             try await writer.write(ByteBuffer(bytes: renderer.broken(error.gatewayError)))
             return try await writer.finish(nil)
@@ -117,10 +124,11 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
     }
 }
 
-/// Ends a stream's attempt exactly once. The response body that writes the stream may never run
-/// (the client left after the handler returned, before the head was written): then nothing would
-/// end the attempt, its ledger record would stay in progress and its budget reservation held. So
-/// the last reference going away ends it as cancelled if the body did not.
+/// Ends a stream's attempt exactly once, and then the request's span. The response body that
+/// writes the stream may never run (the client left after the handler returned, before the head
+/// was written): then nothing would end the attempt, its ledger record would stay in progress,
+/// its budget reservation held and its spans open. So the last reference going away ends it as
+/// cancelled if the body did not.
 final class AttemptCloser: Sendable {
     private let attempt: Attempt
     private let tracker: AttemptTracker
@@ -134,14 +142,28 @@ final class AttemptCloser: Sendable {
         self.unwritten = unwritten
     }
 
-    func end(_ outcome: Attempt.Outcome, usage: TokenUsage, estimated: Bool, detail: String?) async {
+    /// - Parameter output: the answer's text (its first `AnswerText.limit` characters), exported
+    ///   when the policy exports content.
+    func end(_ outcome: Attempt.Outcome, usage: TokenUsage, estimated: Bool, detail: String?, errorType: String? = nil,
+             responseModel: String? = nil, output: String? = nil) async {
         guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var attempt = attempt
+        (attempt.errorType, attempt.responseModel) = (errorType, responseModel)
         await tracker.end(attempt, outcome, usage: usage, estimated: estimated, detail: detail)
+        Self.endRequestSpan(tracker, outcome, output: output)
+    }
+
+    private static func endRequestSpan(_ tracker: AttemptTracker, _ outcome: Attempt.Outcome, output: String?) {
+        let broken = outcome == .broken || outcome == .interrupted ? outcome.rawValue : nil
+        tracker.request.trace?.answered(status: 200, costNanodollars: tracker.costNanodollars, output: output, broken: broken)
     }
 
     deinit {
         guard !ended.load(ordering: .acquiring) else { return }
         let (attempt, tracker, usage) = (attempt, tracker, unwritten)
-        Task { await tracker.end(attempt, .cancelled, usage: usage, estimated: true, detail: "the stream was never written to the client") }
+        Task {
+            await tracker.end(attempt, .cancelled, usage: usage, estimated: true, detail: "the stream was never written to the client")
+            Self.endRequestSpan(tracker, .cancelled, output: nil)
+        }
     }
 }
