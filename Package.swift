@@ -43,6 +43,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        // Counts the process's allocations for the allocation-count tests; linked into the tests only.
+        .target(name: "CAllocationCounter"),
         // SwitchyardWire for HeaderSyntax: the client and the policy loader refuse the same headers.
         .target(name: "SwitchyardHTTP", dependencies: ["CCurl", "SwitchyardWire"]),
         .target(name: "SwitchyardWire"),
@@ -119,7 +121,7 @@ let package = Package(
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",
             "SwitchyardProviders", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardServer", "SwitchyardEval", "SwitchyardLedger",
-            "SwitchyardLearning", "SwitchyardTracing",
+            "SwitchyardLearning", "CAllocationCounter", "SwitchyardTracing",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
     ],

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make bench: the gateway against baselines, side by side, on this machine.
-#  1. Overhead: wrk against a canned OpenAI upstream (nginx `return 200`) directly, through the
-#     gateway built from this tree, and (BENCH_BASE_REF=<commit>) through the gateway built from an
-#     earlier commit, interleaved round by round; requests/s at 64 connections, latency at 1
-#     connection, the gateway's memory. Medians of BENCH_ROUNDS rounds.
+#  1. Overhead: wrk against a canned OpenAI upstream (nginx `return 200`) directly, through a plain
+#     proxy hop to it (HAProxy, 1 thread, keep-alive: the yardstick every figure is divided by),
+#     through the gateway built from this tree, and through a baseline gateway (BENCH_BASE_REF=<commit>
+#     builds one; BENCH_BASE_BINARY=<path> uses one already built), interleaved round by round;
+#     requests/s at 8 and 64 connections, latency at 1 connection, the gateway's memory. Medians of
+#     BENCH_ROUNDS rounds.
 #  2. Local path: tokens/s of streamed generations straight from llama-server and through the
 #     gateway, interleaved.
 #  3. Soak: mixed whole and streamed traffic for BENCH_SOAK_SECONDS while the first target
@@ -17,10 +19,12 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 LOCAL_RUNS="${BENCH_LOCAL_RUNS:-6}"
 SOAK_SECONDS="${BENCH_SOAK_SECONDS:-30}"
 BASE_REF="${BENCH_BASE_REF:-}"
+BASE_BINARY="${BENCH_BASE_BINARY:-}"
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx)
+command -v haproxy >/dev/null || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else echo "bench needs: ${need[*]} (apt-get install ${need[*]})" >&2; exit 1; fi
@@ -57,11 +61,36 @@ http {
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
 
+# The yardstick: a plain proxy hop to the same upstream. HAProxy, one thread, keep-alive on both
+# sides (connections to nginx reused across client connections), no logging.
+hap_port="$(free_port)"
+cat > "$work/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:$hap_port
+  default_backend canned
+backend canned
+  server nginx 127.0.0.1:$up_port
+CONF
+haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
+
 # The gateways: this tree, and optionally a baseline commit, release builds.
 swift build -c release --product switchyard >/dev/null
 binaries=(".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard")
 labels=("gateway" "gateway_ledger_off" "messages_ledger_off" "tracing_on_ledger_off")
-if [ -n "$BASE_REF" ]; then
+if [ -n "$BASE_BINARY" ]; then
+  binaries+=("$BASE_BINARY" "$BASE_BINARY")
+  labels+=("baseline" "baseline ledger off")
+elif [ -n "$BASE_REF" ]; then
   git worktree add -f --detach "$work/base" "$BASE_REF" >/dev/null 2>&1
   swift build -c release --product switchyard --package-path "$work/base" --scratch-path .build-baseline >/dev/null
   git worktree remove --force "$work/base" >/dev/null 2>&1 || true
@@ -83,6 +112,12 @@ models:
     model: canned
     api_key_env: SWITCHYARD_BENCH_KEY
     price: {input: 0.15, output: 0.6}
+# As the default policy does: every request is scanned for private data (it may go only to the
+# one target here, so the scan costs and nothing is refused).
+constraints:
+  private_data:
+    classes: [email, phone, credit_card, iban, national_id, secret]
+    allowed_targets: [canned]
 YAML
 # The same without a ledger (no records written): the ledger's own cost is the difference.
 { cat "$work/bench.yaml"; echo "ledger: {enabled: false}"; } > "$work/bench-noledger.yaml"
@@ -122,12 +157,14 @@ print(rps, p50, p99, errors.group(1) if errors else 0)
 PY
 }
 
-# One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb".
+# One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb rps8".
 measure() {
   local binary="$1" policy="${2:-$work/bench.yaml}" path="${3:-/v1/chat/completions}" script="$work/post.lua" url pid=""
   [ "$path" = /v1/messages ] && script="$work/messages.lua"
   if [ "$binary" = direct ]; then
     url="http://127.0.0.1:$up_port/v1/chat/completions"
+  elif [ "$binary" = haproxy ]; then
+    url="http://127.0.0.1:$hap_port/v1/chat/completions"
   else
     local port; port="$(free_port)"
     SWITCHYARD_BENCH_KEY=bench "$binary" serve --policy "$policy" --port "$port" \
@@ -137,6 +174,7 @@ measure() {
     url="http://127.0.0.1:$port$path"
   fi
   wrk -t1 -c8 -d2s -s "$script" "$url" >/dev/null
+  read -r r8 _ _ err8 < <(run_wrk "$url" 8 "$script")
   read -r r64 p50_64 p99_64 err < <(run_wrk "$url" 64 "$script")
   read -r r1 p50_1 p99_1 _ < <(run_wrk "$url" 1 "$script")
   local rss=0 hwm=0
@@ -145,12 +183,13 @@ measure() {
     hwm="$(awk '/VmHWM/ {print $2}' /proc/$pid/status)"
     kill "$pid"; wait "$pid" 2>/dev/null || true
   fi
-  echo "$r64 $p50_64 $p99_64 $r1 $p50_1 $p99_1 $err $rss $hwm"
+  echo "$r64 $p50_64 $p99_64 $r1 $p50_1 $p99_1 $((err + err8)) $rss $hwm $r8"
 }
 
 : > "$work/overhead.txt"
 for round in $(seq 1 "$ROUNDS"); do
   echo "direct $(measure direct)" >> "$work/overhead.txt"
+  echo "haproxy $(measure haproxy)" >> "$work/overhead.txt"
   for i in "${!binaries[@]}"; do
     policy="$work/bench.yaml" path=/v1/chat/completions
     case "${labels[$i]}" in *ledger_off|*"ledger off") policy="$work/bench-noledger.yaml" ;; esac
@@ -160,7 +199,12 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-# The local path: the default model, direct vs through the gateway.
+# The local path: the default model, direct vs through the gateway. Skipped with
+# BENCH_LOCAL_RUNS=0. Broken since the engine demands a per-start key that is removed from the
+# state directory once the engine is up (EngineKey): "direct" cannot reach it any longer, and
+# /readyz no longer names its address; it needs an engine of the bench's own (to do).
+local_result='{"runs": 0}'
+if [ "$LOCAL_RUNS" -gt 0 ]; then
 lg_port="$(free_port)"
 cat > "$work/local.yaml" <<YAML
 version: 1
@@ -171,16 +215,12 @@ YAML
   --log-level warning > "$work/local.log" 2>&1 & lg_pid=$!; pids+=($lg_pid)
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$lg_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 readyz="$(curl -fs "http://127.0.0.1:$lg_port/readyz")"
-# /readyz no longer says where the engine listens (docs/security.md): without it the local path is skipped, saying so.
-engine_url="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("engine", {}).get("url", ""))' "$readyz")"
-engine_pid="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("engine", {}).get("pid", ""))' "$readyz")"
+engine_url="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["engine"]["url"])' "$readyz")"
+engine_pid="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["engine"]["pid"])' "$readyz")"
 python_bin="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}/venv/bin/python"
-if [ -n "$engine_url" ] && [ -n "$engine_pid" ]; then
-  local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS" "$lg_pid" "$engine_pid")"
-else
-  local_result='{"skipped": "/readyz does not give the engine URL and pid the direct runs need"}'
-fi
+local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS" "$lg_pid" "$engine_pid")"
 kill "$lg_pid"; wait "$lg_pid" 2>/dev/null || true
+fi
 
 # The soak: a misbehaving first target, a well-behaved one (streams too) as the fallback.
 fault_port="$(free_port)"
@@ -227,17 +267,30 @@ print(f"Switchyard benchmark ({sys.argv[4]} s per run, medians of {sys.argv[5]} 
 print()
 print(f"{'':34}" + "".join(f"{l.replace('_', ' ')[:22]:>24}" for l in labels))
 names = ["requests/s, 64 connections", "p50 latency, 64 conns (us)", "p99 latency, 64 conns (us)",
-         "requests/s, 1 connection", "p50 latency, 1 conn (us)", "p99 latency, 1 conn (us)", "non-2xx responses"]
-for i, name in enumerate(names):
-    print(f"{name:34}" + "".join(f"{med[l][i]:>24.0f}" for l in labels))
+         "requests/s, 1 connection", "p50 latency, 1 conn (us)", "p99 latency, 1 conn (us)", "non-2xx responses",
+         "resident memory (kB)", "peak resident memory (kB)", "requests/s, 8 connections"]
+for i in [9, 0, 1, 2, 3, 4, 5, 6]:
+    print(f"{names[i]:34}" + "".join(f"{med[l][i]:>24.0f}" for l in labels))
 print()
-d = med["direct"]
+# Every figure as a ratio to the plain proxy hop measured in the same run (issue 16's goals).
+h, d = med["haproxy"], med["direct"]
+gateways = [l for l in labels if l not in ("direct", "haproxy")]
+print("against HAProxy (1 thread, keep-alive, same upstream, same run):")
+print(f"{'':34}" + "".join(f"{l.replace('_', ' ')[:22]:>24}" for l in gateways) + f"{'goal':>14}")
+ratio_rows = [("requests/s, 8 connections", 9, "x", ">= 0.5x"), ("requests/s, 64 connections", 0, "x", ">= 0.5x"),
+              ("p50, 1 connection", 4, "x", "<= 1.5x"), ("p99, 1 connection", 5, "x", "")]
+for name, i, _, goal in ratio_rows:
+    print(f"{name:34}" + "".join(f"{med[l][i] / h[i]:>23.2f}x" for l in gateways) + f"{goal:>14}")
+print(f"{'p99 above the upstream own (us)':34}" + "".join(f"{med[l][5] - d[5]:>24.0f}" for l in gateways) + f"{'<= 1000':>14}")
+print(f"{'resident memory (MB)':34}" + "".join(f"{med[l][7] / 1024:>24.1f}" for l in gateways) + f"{'< 60':>14}")
+print(f"HAProxy itself: {h[9]:.0f} requests/s at 8 connections, {h[0]:.0f} at 64; p50 {h[4]:.0f} us, p99 {h[5]:.0f} us at 1 connection")
+print()
 for l in labels[1:]:
     g = med[l]
     print(f"{l.replace('_', ' ')}: added latency, 1 connection: p50 {g[4] - d[4]:.0f} us, p99 {g[5] - d[5]:.0f} us;"
           f" throughput {g[0] / d[0]:.2f} of direct; memory {g[7] / 1024:.1f} MB resident after load, {g[8] / 1024:.1f} MB peak")
 g, n = med["gateway"], med["gateway_ledger_off"]
-print(f"ledger on against off: requests/s {g[0] / n[0]:.2f}x, added p50 {g[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us,"
+print(f"ledger on against off: requests/s {g[9] / n[9]:.2f}x at 8 connections (goal >= 0.90x), {g[0] / n[0]:.2f}x at 64, added p50 {g[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us,"
       f" added p99 {g[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")
 t = med["tracing_on_ledger_off"]
 print(f"tracing on (every request sampled, exported to nginx) against off (ledger off both): requests/s {t[0] / n[0]:.2f}x,"
@@ -251,20 +304,22 @@ def against(ours, theirs, what):
     print(f"this tree against the baseline, {what}: requests/s {a[0] / b[0]:.2f}x, added p50 {a[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
           f" added p99 {a[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us")
 baselines = [l for l in labels if l.startswith("baseline")]
+print()
 if baselines:
     against("gateway", baselines[0], "ledger on")
 if len(baselines) > 1:
     against("gateway_ledger_off", baselines[1], "ledger off")
 print()
-if "skipped" in local:
-    print(f"local path: skipped: {local['skipped']}")
+if local['runs'] == 0:
+    print('local path: skipped (BENCH_LOCAL_RUNS=0)')
 else:
     print(f"local path, {local['runs']} streamed generations each of {local['max_tokens']} tokens, interleaved:")
     print(f"  tokens/s direct from llama-server: median {local['direct']:.1f}")
     print(f"  tokens/s through the gateway:      median {local['gateway']:.1f}  (ratio {local['gateway']/local['direct']:.3f})")
     g_cpu, e_cpu = local["gateway_cpu_us_per_token"], local["engine_cpu_us_per_token"]
-    print(f"  CPU per relayed token: gateway {g_cpu:.0f} us, llama-server {e_cpu:.0f} us;"
+    print(f"  CPU per relayed token: gateway {g_cpu:.0f} us (goal <= 50 us), llama-server {e_cpu:.0f} us;"
           f" the gateway's share bounds the loss at {100 * g_cpu / (g_cpu + e_cpu):.1f}%")
+    print()
 print()
 print(f"soak: {soak['requests']} requests, 16 clients, a faulty first target with a fallback:"
       f" {soak['failures']} client-visible failures, gateway {'alive' if soak['alive'] else 'DEAD'},"

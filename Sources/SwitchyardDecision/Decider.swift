@@ -20,8 +20,12 @@ public struct Decider: Sendable {
     private let confidenceSlot: Int?
     private let thresholdSlot: Int?
     private let localContext: Int?
-    /// Whether the cascade's local answer needs the top-k alternatives: a fitted model reads them.
-    public func needsTopLogprobs(_ trust: Trust?) -> Bool { (trust?.calibration.model ?? policy.calibration) != nil }
+    /// Whether the cascade's local answer needs the top-k alternatives: a fitted model reads them,
+    /// and so does a policy that learns (its labels' features must be those a later fit will be
+    /// applied to, from the first label on: llama-server's own default gives more alternatives).
+    public func needsTopLogprobs(_ trust: Trust?) -> Bool {
+        policy.learning != nil || (trust?.calibration.model ?? policy.calibration) != nil
+    }
 
     public static let autoModel = "auto"
 

@@ -197,6 +197,12 @@ public enum UsageEstimate {
                 for call in part?["tool_calls"]?.arrayValue ?? [] { count += call["function"]?["arguments"]?.stringValue?.count ?? 0 }
             }
         }
+        // A Responses stream's text and argument deltas; a Responses answer's output parts.
+        count += body["delta"]?.stringValue?.count ?? 0
+        for item in body["output"]?.arrayValue ?? [] {
+            count += item["arguments"]?.stringValue?.count ?? 0
+            for part in item["content"]?.arrayValue ?? [] { count += part["text"]?.stringValue?.count ?? 0 }
+        }
         for block in (body["content"]?.arrayValue ?? []) + [body["delta"] ?? .null] {
             for field in ["text", "thinking", "partial_json"] { count += block[field]?.stringValue?.count ?? 0 }
             if let input = block["input"], !input.isNull { count += input.text.count }

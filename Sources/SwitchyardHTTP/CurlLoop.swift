@@ -7,11 +7,14 @@ import Glibc
 
 /// Owns the libcurl multi handle and the one thread that drives it.
 ///
-/// Other threads only append to the locked command queue and call `curl_multi_wakeup`,
-/// the one multi call that is safe from any thread. They call it while holding the lock, and
-/// the loop frees the multi handle only after it has taken the lock and seen `stopped`, so a
-/// wake-up can never reach a freed handle. Everything else (easy handles, transfers, the
-/// connection cache) lives on the loop thread.
+/// Other threads only append to the locked command queue and call `curl_multi_wakeup`, the one
+/// multi call that is safe from any thread. They call it after releasing the lock, and only when
+/// their command found the queue empty: the loop takes the whole queue at once, so a command
+/// behind another is taken with it, and a wake-up is sticky (it makes the next poll return even
+/// when it comes before that poll). The multi handle is freed by `deinit`, after the loop thread
+/// has stopped and no caller holds the loop any longer, so a wake-up can never reach a freed
+/// handle. Everything else (easy handles, transfers, the connection cache) lives on the loop
+/// thread.
 final class CurlLoop: Sendable {
     private enum Command {
         case add(id: Int, HTTPRequest, TransferSink)
@@ -25,7 +28,8 @@ final class CurlLoop: Sendable {
         var stopped = false
     }
 
-    /// The multi handle is only touched on the loop thread, except for `curl_multi_wakeup`.
+    /// The multi handle is only touched on the loop thread, except for `curl_multi_wakeup` and
+    /// `curl_multi_cleanup` in `deinit`.
     private struct MultiHandle: @unchecked Sendable { let raw: UnsafeMutableRawPointer }
 
     private let inbox = Mutex(Inbox())
@@ -47,6 +51,12 @@ final class CurlLoop: Sendable {
         pthread_detach(thread)
     }
 
+    /// The loop thread holds the loop until it returns from `run`, so this runs after it stopped
+    /// touching the handle, and after every caller's last wake-up.
+    deinit {
+        curl_multi_cleanup(multi.raw)
+    }
+
     var isStopped: Bool { inbox.withLock { $0.stopped } }
 
     func makeID() -> Int { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
@@ -65,22 +75,22 @@ final class CurlLoop: Sendable {
                 guard !inbox.stopped else { return false }
                 inbox.stopped = true
                 inbox.commands.append(.shutdown(done))
-                curl_multi_wakeup(multi.raw)
                 return true
             }
-            if !accepted { done.resume() }
+            if accepted { curl_multi_wakeup(multi.raw) } else { done.resume() }
         }
     }
 
-    /// Queues a command and wakes the loop, under the lock (see the type's comment).
+    /// Queues a command and wakes the loop if the queue was empty (see the type's comment).
     @discardableResult
     private func send(_ command: Command) -> Bool {
-        inbox.withLock { inbox -> Bool in
-            guard !inbox.stopped else { return false }
+        let (accepted, wake) = inbox.withLock { inbox -> (Bool, Bool) in
+            guard !inbox.stopped else { return (false, false) }
             inbox.commands.append(command)
-            curl_multi_wakeup(multi.raw)
-            return true
+            return (true, inbox.commands.count == 1)
         }
+        if wake { curl_multi_wakeup(multi.raw) }
+        return accepted
     }
 
     // MARK: loop thread
@@ -101,10 +111,9 @@ final class CurlLoop: Sendable {
                 case .resume(let id):
                     state.resume(id: id)
                 case .shutdown(let done):
-                    // `stopped` was set with this command, under the lock just taken: no
-                    // other thread will call curl_multi_wakeup on the handle again.
+                    // `stopped` was set with this command: nothing is queued after it. The
+                    // handle is freed by `deinit`, once no caller can wake it.
                     state.closeAll()
-                    curl_multi_cleanup(multi.raw)
                     done.resume()
                     return
                 }

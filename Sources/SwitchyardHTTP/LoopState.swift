@@ -9,7 +9,8 @@ final class LoopState {
     private let multi: UnsafeMutableRawPointer
     private var transfers: [Int: Transfer] = [:]
     private var byHandle: [UnsafeMutableRawPointer: Transfer] = [:]
-    /// Easy handles kept after `curl_easy_reset`, so a request does not pay for a new one.
+    /// Easy handles kept with their shared options (`Transfer.makeHandle`), so a request pays
+    /// neither for a new handle nor for a reset.
     private var spareHandles: [UnsafeMutableRawPointer] = []
     private var lastDeadlineScan: UInt64 = 0
     /// Cancellations that overtook their transfer's start in the command queue, with when they
@@ -30,7 +31,7 @@ final class LoopState {
             sink.finish(.cancelled)
             return
         }
-        let easy = spareHandles.popLast() ?? curl_easy_init()!
+        let easy = spareHandles.popLast() ?? Transfer.makeHandle()
         let transfer = Transfer(id: id, easy: easy, request: request, sink: sink)
         if let error = transfer.configure(request) {
             transfer.release(spareHandles: &spareHandles)

@@ -45,7 +45,42 @@ final class Transfer {
         errorBuffer.initialize(to: 0)
     }
 
-    /// Sets every option of the transfer; returns an error instead of starting a bad one.
+    /// A new easy handle with the options every transfer shares, set once: a handle is kept for
+    /// the next transfer without `curl_easy_reset` (options are sticky), and `configure` sets
+    /// every option that can differ between transfers. TLS verification is set here and never
+    /// changed.
+    static func makeHandle() -> UnsafeMutableRawPointer {
+        let easy = curl_easy_init()!
+        sy_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        sy_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        sy_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        sy_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        sy_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        sy_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        sy_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
+        // The callbacks find their transfer in the *DATA pointers `configure` sets.
+        sy_easy_setopt_callback(easy, CURLOPT_READFUNCTION) { buffer, size, count, user in
+            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+            return transfer.sendBody(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
+        }
+        sy_easy_setopt_seek_callback(easy, CURLOPT_SEEKFUNCTION) { user, offset, origin in
+            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+            return transfer.rewindBody(to: offset, origin: origin)
+        }
+        sy_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+            // Returning less than was given makes curl abort the transfer.
+            return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
+        }
+        sy_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+            return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+        }
+        return easy
+    }
+
+    /// Sets every option of the transfer that `makeHandle` did not; returns an error instead of
+    /// starting a bad one.
     func configure(_ request: HTTPRequest) -> HTTPClientError? {
         guard sy_easy_setopt_string(easy, CURLOPT_URL, request.url) == CURLE_OK,
               request.url.hasPrefix("http://") || request.url.hasPrefix("https://")
@@ -53,44 +88,31 @@ final class Transfer {
         for header in request.headers {
             if let problem = HeaderSyntax.problem(name: header.name, value: header.value) { return .invalidHeader(problem) }
         }
-        sy_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
-        sy_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        sy_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-        sy_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-        sy_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
-        sy_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         // Over TLS, wait for the handshake's ALPN to learn whether a connection multiplexes (HTTP/2)
         // before opening another. Over cleartext HTTP/1.1 there is nothing to learn, and waiting
         // would queue a burst of requests behind the first response on one connection.
         sy_easy_setopt_long(easy, CURLOPT_PIPEWAIT, request.url.hasPrefix("https://") ? 1 : 0)
-        sy_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
         sy_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeouts.connect.milliseconds)
         sy_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
 
+        // The method: each case undoes what another may have left on a reused handle.
         switch request.method {
-        case .get:
+        case .get, .delete:
             sy_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
-        case .delete:
-            sy_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
-            sy_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, "DELETE")
+            sy_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method == .delete ? "DELETE" : nil)
         case .post:
+            sy_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, nil)
             sy_easy_setopt_long(easy, CURLOPT_POST, 1)
             sy_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             if body.isEmpty {
                 sy_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, "")
             } else {
-                // curl reads the body from `body` as it sends it, and rewinds it to resend it on a
-                // new connection when a reused one turns out dead.
+                // curl reads the body from `body` as it sends it (no post fields: the read
+                // callback), and rewinds it to resend it on a new connection when a reused one
+                // turns out dead.
+                sy_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil)
                 let me = Unmanaged.passUnretained(self).toOpaque()
-                sy_easy_setopt_callback(easy, CURLOPT_READFUNCTION) { buffer, size, count, user in
-                    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-                    return transfer.sendBody(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
-                }
                 sy_easy_setopt_pointer(easy, CURLOPT_READDATA, me)
-                sy_easy_setopt_seek_callback(easy, CURLOPT_SEEKFUNCTION) { user, offset, origin in
-                    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-                    return transfer.rewindBody(to: offset, origin: origin)
-                }
                 sy_easy_setopt_pointer(easy, CURLOPT_SEEKDATA, me)
             }
         }
@@ -104,16 +126,7 @@ final class Transfer {
         sy_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
 
         let me = Unmanaged.passUnretained(self).toOpaque()
-        sy_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, user in
-            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-            // Returning less than was given makes curl abort the transfer.
-            return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
-        }
         sy_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
-        sy_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, user in
-            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-            return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
-        }
         sy_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         return nil
     }
@@ -228,13 +241,15 @@ final class Transfer {
         return nil
     }
 
-    /// Frees what the transfer owned and keeps its easy handle for reuse.
+    /// Frees what the transfer owned and keeps its easy handle for reuse, its shared options
+    /// kept (no reset); nothing of the handle points into this transfer any longer.
     func release(spareHandles: inout [UnsafeMutableRawPointer]) {
+        sy_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, nil)
+        sy_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, nil)
         curl_slist_free_all(headerList)
         headerList = nil
         errorBuffer.deallocate()
         if spareHandles.count < Self.maxSpareHandles {
-            curl_easy_reset(easy)
             spareHandles.append(easy)
         } else {
             curl_easy_cleanup(easy)

@@ -52,4 +52,22 @@ public struct Label: Sendable, Equatable {
 
     /// Whether the gateway chose this label by a known probability, so it may enter the risk bound.
     public var entersRiskBound: Bool { propensity != nil }
+
+    /// Which half of the labels this one is in, fixed by its request id (the same on every
+    /// replica): half fit the confidence model, the other half only ever estimate its risk and
+    /// quality. So the bound always rests on labels no calibration was fitted on, however often
+    /// it is refitted, and half of all labels, not only those since the last refit, count.
+    public var half: Half { Self.fnv1a(requestID) & 1 == 0 ? .fit : .bound }
+
+    public enum Half: Sendable { case fit, bound }
+
+    /// FNV-1a, 64 bits: a hash that is the same in every process (Swift's `Hasher` is seeded per process).
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
 }

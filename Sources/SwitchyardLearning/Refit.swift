@@ -1,9 +1,9 @@
 import SwitchyardSignals
 
-/// A refit of the confidence model on the labels so far, and whether to adopt it: fitted on
-/// the older labels, compared with the calibration in force on the newest ones (held out by
-/// time), adopted only if its log-loss there is lower. Pure: the caller supplies the labels
-/// and applies the outcome.
+/// A refit of the confidence model on the labels so far, and whether to adopt it: fitted on the
+/// fit half of the labels (`Label.half`), compared with the calibration in force on the newest
+/// labels of the other half (held out by time, and never fitted on), adopted only if its
+/// log-loss there is lower. Pure: the caller supplies the labels and applies the outcome.
 public struct Refit: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Not enough labels of each kind to fit and validate.
@@ -12,9 +12,9 @@ public struct Refit: Sendable {
         case rejected(candidate: CalibrationQuality, current: CalibrationQuality)
     }
 
-    /// The share of labels, newest first, held out to validate a candidate.
+    /// The share of the bound half's labels, newest first, that validates a candidate.
     public var holdoutShare = 0.3
-    /// At least this many labels are held out, and at least this many fitted on.
+    /// At least this many labels validate, and at least this many are fitted on.
     public var minimumEach = 10
     public var l2 = 0.01
 
@@ -26,16 +26,16 @@ public struct Refit: Sendable {
     ///   - prior: what a fit starts from and is shrunk towards (the policy's calibration file).
     ///   - now: stamped on an adopted calibration.
     public func run(_ labels: [StoredLabel], current: Calibration, prior: LogisticModel?, now: Int64) -> Outcome {
-        let holdout = max(minimumEach, Int((Double(labels.count) * holdoutShare).rounded()))
-        let training = labels.dropLast(holdout)
-        guard training.count >= minimumEach, labels.count - training.count >= minimumEach else {
-            return .tooFewLabels("\(labels.count) labels; a refit needs \(2 * minimumEach)")
+        let training = labels.filter { $0.label.half == .fit }
+        let bound = labels.filter { $0.label.half == .bound }
+        let held = bound.suffix(max(minimumEach, Int((Double(bound.count) * holdoutShare).rounded())))
+        guard training.count >= minimumEach, held.count >= minimumEach else {
+            return .tooFewLabels("\(training.count) labels to fit and \(held.count) to validate; a refit needs \(minimumEach) of each")
         }
         let right = training.filter { $0.label.score >= 0.5 }.count
         guard right > 0, right < training.count else {
             return .tooFewLabels("the fitted labels are all \(right == 0 ? "wrong" : "right")")
         }
-        let held = labels.suffix(labels.count - training.count)
         let model = CalibrationFit.fit(features: ConfidenceModelFeatures.names, rows: training.map(\.label.features),
                                        scores: training.map(\.label.score), weights: training.map(\.label.weight),
                                        prior: prior, l2: l2)

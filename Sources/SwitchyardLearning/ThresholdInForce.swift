@@ -47,15 +47,15 @@ public struct ThresholdInForce: Sendable, Equatable {
         return "\(value) (\(why)\(drift ? ", drift" : ""), calibration v\(calibrationVersion), \(labels) labels)"
     }
 
-    /// The threshold for a cascade with `risk`, from the labels held out from `calibration`'s fit.
+    /// The threshold for a cascade with `risk`, from the labels no calibration is fitted on.
     /// - Parameters:
-    ///   - labels: in sequence order; only those the gateway chose by a known probability and
-    ///     the calibration did not see count.
+    ///   - labels: in sequence order; only those of the bound half (`Label.half`) that the
+    ///     gateway chose by a known probability count.
     ///   - minimumLabels: below this, `fallback` is used.
     ///   - recentWindow: the newest labels checked for drift.
     public static func compute(_ labels: [StoredLabel], calibration: Calibration, risk: Double, delta: Double,
                                minimumLabels: Int, recentWindow: Int, fallback: (Double, Source)) -> ThresholdInForce {
-        let eligible = labels.filter { $0.sequence > calibration.fittedThrough && $0.label.entersRiskBound }
+        let eligible = labels.filter { $0.label.half == .bound && $0.label.entersRiskBound }
         let points = eligible.map { Refit.point($0.label, calibration) }
         guard points.count >= minimumLabels else {
             return ThresholdInForce(value: fallback.0, source: fallback.1, calibrationVersion: calibration.version, labels: points.count)
@@ -64,14 +64,14 @@ public struct ThresholdInForce: Sendable, Equatable {
         var drift = false
         let recent = Array(points.suffix(recentWindow))
         if recent.count >= minimumLabels, recent.count < points.count {
-            // Realised error among the recent answers this threshold serves, significantly above the bound?
-            let check = RiskThreshold.evaluate(recent, threshold: chosen.threshold, delta: delta)
+            // Realised error among the recent answers that the threshold of the labels before them
+            // would serve, significantly above the bound? Then the recent labels alone set it.
+            let before = RiskThreshold.choose(Array(points.dropLast(recent.count)), risk: risk, delta: delta)
+            let check = RiskThreshold.evaluate(recent, threshold: before.threshold, delta: delta)
             if check.served > 0, check.lower > risk {
+                drift = true
                 let tightened = RiskThreshold.choose(recent, risk: risk, delta: delta)
-                if tightened.threshold > chosen.threshold {
-                    chosen = tightened
-                    drift = true
-                }
+                if tightened.threshold > chosen.threshold { chosen = tightened }
             }
         }
         return ThresholdInForce(value: chosen.threshold, source: .risk, calibrationVersion: calibration.version, labels: points.count,

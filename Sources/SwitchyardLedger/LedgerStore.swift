@@ -2,7 +2,7 @@
 /// gateway, embedded, the default) and PostgreSQL (several replicas share keys, budgets and
 /// records). Both batch concurrent writes into shared transactions (group commit), and every
 /// write is committed when its call returns.
-public protocol LedgerStore: LearningLedger {
+public protocol LedgerStore: LearningLedger, ResponseLedger {
     /// Creates or upgrades the schema to the newest migration this build knows. Idempotent, and
     /// safe when several replicas start at once (PostgreSQL: under an advisory lock; SQLite: one
     /// write transaction). Throws `LedgerError.schemaTooNew` for a database a newer build migrated.

@@ -28,8 +28,9 @@ public struct LearningSettings: Sendable, Equatable {
     public var window: Int = 5000
     /// The confidence of the risk bound (0.95: the bound holds with probability 95%).
     public var confidenceLevel: Double = 0.95
-    /// The threshold of a `confidence < auto` cascade without its own `threshold:`, until there are labels.
-    public var defaultThreshold: Double = 0.5
+    /// The threshold of a `confidence < auto` cascade without its own `threshold:`, until there
+    /// are labels: 1, so every answer escalates (and labels itself) until the bound can be set.
+    public var defaultThreshold: Double = 1
     /// The newest labels checked for drift.
     public var driftWindow: Int = 200
     /// How long after an answer its caller may rate it (`POST /v1/switchyard/feedback`).

@@ -54,6 +54,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxBodyBytes: Int = 4 << 20
     /// How long open streams may hold a graceful shutdown.
     public var shutdownGrace: Duration = .seconds(10)
+    /// How long a stored Responses answer can be continued, read or deleted (`store: true`).
+    public var responseRetention: Duration = .seconds(30 * 86_400)
     /// Client connections open at once; one more is refused, so a flood of idle connections
     /// cannot exhaust file descriptors.
     public var maxConnections: Int = 1024
@@ -147,6 +149,9 @@ public struct RemoteSettings: Sendable, Equatable {
     public var timeouts = TimeoutSettings(connect: .seconds(5), firstByte: .seconds(60), stall: .seconds(30), total: .seconds(600))
     /// Extra request headers (e.g. an organisation id or `anthropic-version`).
     public var headers: [String: String] = [:]
+    /// An OpenAI target that speaks the Responses API (`responses: true`): a Responses request
+    /// is passed through to it with its items intact, instead of its chat form.
+    public var speaksResponses = false
 
     public init(baseURL: String, model: String) {
         self.baseURL = baseURL

@@ -79,12 +79,12 @@ private struct PolicyBuilder {
     static let resilienceKeys = ["retry", "breaker"]
     static let retryKeys = ["max_retries", "backoff", "max_backoff", "max_wait"]
     static let breakerKeys = ["enabled", "failures", "open_for", "half_open_probes"]
-    static let serverKeys = ["max_body_bytes", "shutdown_grace", "max_connections", "idle_timeout", "header_timeout", "body_timeout",
+    static let serverKeys = ["max_body_bytes", "shutdown_grace", "response_retention", "max_connections", "idle_timeout", "header_timeout", "body_timeout",
                              "allowed_hosts", "allowed_origins"]
     static let serverLoadKeys = ["max_inflight_body_bytes", "tokenizer_concurrency", "tokenizer_queue"]
     static let commonModelKeys = ["kind", "context", "limits"]
     static let localKeys = commonModelKeys + ["model_file", "slots", "threads", "binary", "extra_args", "timeouts"]
-    static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers"]
+    static let remoteKeys = commonModelKeys + ["base_url", "model", "api_key_env", "price", "timeouts", "headers", "responses"]
     static let timeoutKeys = ["connect", "first_byte", "stall", "total"]
     static let limitKeys = ["max_concurrency", "queue", "queue_timeout", "max_response_bytes"]
     static let priceKeys = ["input", "output", "image_tokens"]
@@ -163,6 +163,9 @@ private struct PolicyBuilder {
         reader.checkKeys(map, allowed: Self.serverKeys + Self.serverLoadKeys, in: "server")
         if let n = map.value("max_body_bytes"), let v = reader.int(n, "max_body_bytes", in: SettingRanges.maxBodyBytes) { settings.maxBodyBytes = v }
         if let n = map.value("shutdown_grace"), let v = reader.duration(n, "shutdown_grace", in: SettingRanges.shutdownGrace) { settings.shutdownGrace = v }
+        if let n = map.value("response_retention"), let v = reader.duration(n, "response_retention", in: SettingRanges.responseRetention) {
+            settings.responseRetention = v
+        }
         if let n = map.value("max_connections"), let v = reader.int(n, "max_connections", in: SettingRanges.maxConnections) { settings.maxConnections = v }
         if let n = map.value("idle_timeout"), let v = reader.duration(n, "idle_timeout", in: SettingRanges.idleTimeout) { settings.idleTimeout = v }
         if let n = map.value("header_timeout"), let v = reader.duration(n, "header_timeout", in: SettingRanges.headerTimeout) { settings.headerTimeout = v }
@@ -429,6 +432,10 @@ private struct PolicyBuilder {
                         remote.headers[header.key] = v
                     }
                 }
+            }
+            if let n = map.value("responses") {
+                if let b = n.bool { remote.speaksResponses = b } else { reader.error(n, "`responses` must be true or false") }
+                if kind != "openai" { reader.error(n, "`responses` is for an OpenAI target that speaks the Responses API") }
             }
             let context = map.value("context").flatMap { reader.int($0, "context", in: SettingRanges.context) } ?? 128_000
             let limits = buildLimits(map.value("limits"), defaults: .remote)

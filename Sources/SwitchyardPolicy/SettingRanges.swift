@@ -6,6 +6,7 @@
 enum SettingRanges {
     static let maxBodyBytes = 1024...(1 << 30)
     static let shutdownGrace = DurationRange(min: .milliseconds(1), max: .seconds(600))
+    static let responseRetention = DurationRange(min: .seconds(60), max: .seconds(366 * 86_400))
     static let maxConnections = 1...100_000
     static let idleTimeout = DurationRange(min: .milliseconds(1), max: .seconds(3600))
     static let headerTimeout = DurationRange(min: .milliseconds(1), max: .seconds(600))
@@ -54,7 +55,7 @@ enum SettingRanges {
     static let refitEveryLabels = 1...1_000_000
     static let refitEvery = DurationRange(min: .seconds(1), max: .seconds(30 * 86_400))
     static let minimumLabels = 10...1_000_000
-    static let labelWindow = 20...1_000_000
+    static let labelWindow = 20...100_000
     static let confidenceLevel = 0.5...0.9999
     static let driftWindow = 10...1_000_000
     static let feedbackWindow = DurationRange(min: .seconds(1), max: .seconds(366 * 86_400))

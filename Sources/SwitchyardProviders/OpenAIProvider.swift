@@ -88,8 +88,20 @@ public struct OpenAIProvider: Provider {
         if case .local = endpoint { target.name } else { nil }
     }
 
+    /// The Responses request to pass through, when this target speaks Responses and the request is one.
+    private func passThrough(_ request: GatewayRequest) -> (call: ResponsesCall, remote: RemoteSettings)? {
+        guard case .remote(let remote, _) = endpoint, remote.speaksResponses, let call = request.responses else { return nil }
+        return (call, remote)
+    }
+
     public func complete(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> Completion {
         if case .local = endpoint { return try await assembled(request.chat, context: context) }
+        if let (call, remote) = passThrough(request) {
+            let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/responses", headers: headers,
+                                          body: ResponsesPassThrough.body(request, call, model: remote.model, stream: false),
+                                          timeouts: timeouts, limits: target.httpLimits)
+            return try ResponsesPassThrough.response(try await sendExpectingJSONObject(client, httpRequest))
+        }
         var body = request.chat
         body.body["stream"] = .bool(false)
         let (url, headers) = try destination()
@@ -109,7 +121,13 @@ public struct OpenAIProvider: Provider {
     }
 
     public func stream(_ request: GatewayRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {
-        try await stream(request.chat, context: context)
+        if let (call, remote) = passThrough(request) {
+            let httpRequest = HTTPRequest(method: .post, url: remote.baseURL + "/responses", headers: headers + [("Accept", "text/event-stream")],
+                                          body: ResponsesPassThrough.body(request, call, model: remote.model, stream: true),
+                                          timeouts: timeouts, limits: target.httpLimits)
+            return try await executeStream(client, httpRequest, format: .responses) { ResponsesStreamTranslator().chunks(from: $0) }
+        }
+        return try await stream(request.chat, context: context)
     }
 
     private func stream(_ request: ChatRequest, context: ProviderContext) async throws(ProviderError) -> CompletionStream {

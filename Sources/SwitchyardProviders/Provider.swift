@@ -48,6 +48,9 @@ public enum AnswerFormat: Sendable {
     case openAI
     /// An Anthropic message and its stream events' data, exactly as an Anthropic upstream sent them.
     case anthropic
+    /// A Responses `response` object and its stream events' data, as an OpenAI Responses upstream
+    /// sent them (only for a request from the Responses front, passed through).
+    case responses
 }
 
 /// A whole answer and the usage read from it.
@@ -61,6 +64,13 @@ public struct Completion: Sendable {
         format = .openAI
         self.body = body
         usage = TokenUsage(openAI: body["usage"])
+    }
+
+    /// A Responses `response` object, as its upstream sent it.
+    public init(response: JSONObject) {
+        format = .responses
+        body = response
+        usage = TokenUsage(responses: response["usage"])
     }
 
     /// An Anthropic message, as its upstream sent it.

@@ -15,6 +15,12 @@ public struct StreamUsage: Sendable {
             guard let reported = TokenUsage(openAI: element["usage"]) else { return false }
             usage = reported
             return true
+        case .responses:
+            // The final response, with its usage, ends a Responses stream.
+            guard let type = element["type"]?.stringValue, ResponsesPassThrough.terminalEvents.contains(type),
+                  let reported = TokenUsage(responses: element["response"]?["usage"]) else { return false }
+            usage = reported
+            return true
         case .anthropic:
             switch element["type"]?.stringValue {
             case "message_start":

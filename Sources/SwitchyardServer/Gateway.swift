@@ -264,6 +264,17 @@ public final class Gateway: Sendable {
         let api = http.group().add(middleware: JSONContentType()).add(middleware: AuthMiddleware(live: live, keys: keys))
         api.post("/v1/chat/completions") { request, context in try await path.respond(to: request, context: context, as: ChatCompletions()) }
         api.post("/v1/messages") { request, context in try await path.respond(to: request, context: context, as: Messages()) }
+        let responses = Responses(store: ResponseStore(ledger: ledger, live: live, logger: logger))
+        api.post("/v1/responses") { request, context in try await path.respond(to: request, context: context, as: responses) }
+        api.get("/v1/responses/{id}") { _, context in
+            let stored = try await responses.store.find(context.parameters.get("id") ?? "", caller: context.caller)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: stored.response)))
+        }
+        api.delete("/v1/responses/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            try await responses.store.delete(id, caller: context.caller)
+            return AdminAPI.json(.object(["id": .string(id), "object": .string("response.deleted"), "deleted": .bool(true)]))
+        }
         api.post("/v1/messages/count_tokens") { request, context in try await Messages.countTokens(request, context: context, path: path) }
         api.post("/v1/switchyard/explain") { request, context in
             try await Explain.respond(request, context: context, live: live, bodies: bodies, trust: learner?.trust)

@@ -11,6 +11,9 @@ public struct GatewayRequest: Sendable {
     /// The client's `anthropic-beta` features (checked to be feature names, so the header carries
     /// nothing else to an upstream), sent on with `messages`.
     public var anthropicBeta: String?
+    /// The client's Responses request when it came in that format, and the whole conversation it
+    /// makes (the continued response's items first): what the answer is built from and stored.
+    public var responses: ResponsesCall?
 
     /// A request from the OpenAI front.
     public init(_ chat: ChatRequest) {
@@ -25,6 +28,26 @@ public struct GatewayRequest: Sendable {
         self.chat = chat
         self.messages = messages
         self.anthropicBeta = anthropicBeta
+    }
+
+    /// A request from the Responses front: served in its chat form by every target.
+    public init(_ call: ResponsesCall) {
+        summary = call.conversation.summary
+        chat = call.conversation.chat
+        messages = nil
+        responses = call
+    }
+}
+
+/// A Responses request as the gateway serves it: the client's request (its settings, echoed in
+/// the answer) and the conversation it makes.
+public struct ResponsesCall: Sendable {
+    public let request: ResponsesRequest
+    public let conversation: ResponsesConversation
+
+    public init(request: ResponsesRequest, conversation: ResponsesConversation) {
+        self.request = request
+        self.conversation = conversation
     }
 }
 

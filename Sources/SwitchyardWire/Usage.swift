@@ -43,6 +43,14 @@ public struct TokenUsage: Sendable, Equatable {
         cacheWriteTokens = write
     }
 
+    /// Reads a Responses `usage` object (`input_tokens`, `output_tokens`, reasoning among the
+    /// output); nil when a count is missing or not plausible. Cached input is charged in full, as
+    /// for OpenAI's chat answers.
+    public init?(responses json: JSON?) {
+        guard let json, let input = json["input_tokens"]?.tokenCount, let output = json["output_tokens"]?.tokenCount else { return nil }
+        self.init(promptTokens: input, completionTokens: output)
+    }
+
     /// A prompt-cache count: 0 when absent, nil (`.none`) when present but not plausible.
     private static func cacheCount(_ json: JSON, _ field: String) -> Int?? {
         guard let value = json[field], !value.isNull else { return .some(0) }

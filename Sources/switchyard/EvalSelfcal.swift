@@ -118,7 +118,7 @@ extension EvalCommand {
         }
 
         func measure(_ items: [EvalItem], oracle: OracleServer, risks riskList: [Double], checkpoints checkpointList: [Int]) async throws {
-            print("selfcal: \(items.count) items of \(data.joined(separator: ", ")); the cloud is an ORACLE (it answers the gold answer and judges by the item's match rule), not a model")
+            say("selfcal: \(items.count) items of \(data.joined(separator: ", ")); the cloud is an ORACLE (it answers the gold answer and judges by the item's match rule), not a model")
 
             // The policy, checked; the local answers (cached) give the unseen items' features.
             let work = try temporaryDirectory()
@@ -135,6 +135,24 @@ extension EvalCommand {
 
             var seedReports: [JSON] = []
             var finals: [Double: [(cv: Double?, checkpoint: SelfCalibrationCheckpoint)]] = [:]
+            /// The report so far, written after every run so an interrupted replay leaves its figures.
+            func report(complete: Bool) -> JSON {
+                JSON.object([
+                    "complete": .bool(complete),
+                    "data": .array(data.map(JSON.string)),
+                    "cloud": .string("oracle: answers the item's gold answer; judges by the item's own match rule (an upper bound, not a model)"),
+                    "settings": .object([
+                        "seeds": .int(seeds), "first_seed": .int(Int(seed)), "risks": .array(riskList.map(JSON.double)), "shadow_rate": .double(shadowRate),
+                        "max_tokens": .int(maxTokens), "replay_share": .double(replayShare), "checkpoints": .array(checkpointList.map(JSON.int)),
+                        "refit_every_labels": .int(10), "min_labels": .int(20), "confidence_level": .double(0.95),
+                        "price_usd_per_million": .object(["input": .double(Self.price.input), "output": .double(Self.price.output)]),
+                        "spend_source": .string("the ledger's learning budget (shadow requests and judge calls), read beside the gateway"),
+                    ]),
+                    "goal": .string("AUROC on unseen items within 0.03 of the 5-fold CV AUROC of eval fit; realised risk on unseen items ≤ risk"),
+                    "seeds": .array(seedReports),
+                    "summary": summarise(finals, risks: riskList, print: complete),
+                ])
+            }
             for s in 0..<seeds {
                 let seed = self.seed + UInt64(s)
                 var (replay, unseenItems) = SelfCalibration.split(items, seed: seed, replayShare: replayShare)
@@ -143,38 +161,26 @@ extension EvalCommand {
                 let evaluation = try await Evaluation.run(items: items, answers: answers, policy: loaded, maxTokens: maxTokens, folds: 5, seed: seed)
                 let cv = evaluation.report["baselines"]?["calibrated-confidence"]?["auroc"]?.doubleValue
                 let accuracy = Double(unseen.filter(\.correct).count) / Double(max(1, unseen.count))
-                print("\nseed \(seed): \(replay.count) replayed, \(unseen.count) unseen (local accuracy \(format(accuracy))); 5-fold CV AUROC of eval fit on all \(items.count) items: \(cv.map(format) ?? "-")")
+                say("\nseed \(seed): \(replay.count) replayed, \(unseen.count) unseen (local accuracy \(format(accuracy))); 5-fold CV AUROC of eval fit on all \(items.count) items: \(cv.map(format) ?? "-")")
                 var runs: [JSON] = []
+                seedReports.append(.null)
                 for risk in riskList {
                     let run = try await replayRun(seed: seed, risk: risk, replay: replay, unseen: unseen, answers: answers, oracle: oracle,
                                                   checkpoints: checkpointList, logger: logger)
                     printTable(risk: risk, run: run, cv: cv)
                     runs.append(run.json)
                     if let last = run.checkpoints.last { finals[risk, default: []].append((cv, last)) }
+                    seedReports[seedReports.count - 1] = .object([
+                        "seed": .int(Int(seed)), "replayed": .int(replay.count), "unseen": .int(unseen.count),
+                        "unseen_local_accuracy": .double(accuracy), "cv_auroc_eval_fit": cv.map(JSON.double) ?? .null, "runs": .array(runs),
+                    ])
+                    if let out { try write(out, report(complete: false).prettyText() + "\n") }
                 }
-                seedReports.append(.object([
-                    "seed": .int(Int(seed)), "replayed": .int(replay.count), "unseen": .int(unseen.count),
-                    "unseen_local_accuracy": .double(accuracy), "cv_auroc_eval_fit": cv.map(JSON.double) ?? .null, "runs": .array(runs),
-                ]))
             }
-            let summary = summarise(finals, risks: riskList)
-            let report = JSON.object([
-                "data": .array(data.map(JSON.string)),
-                "cloud": .string("oracle: answers the item's gold answer; judges by the item's own match rule (an upper bound, not a model)"),
-                "settings": .object([
-                    "seeds": .int(seeds), "first_seed": .int(Int(seed)), "risks": .array(riskList.map(JSON.double)), "shadow_rate": .double(shadowRate),
-                    "max_tokens": .int(maxTokens), "replay_share": .double(replayShare), "checkpoints": .array(checkpointList.map(JSON.int)),
-                    "refit_every_labels": .int(10), "min_labels": .int(20), "confidence_level": .double(0.95),
-                    "price_usd_per_million": .object(["input": .double(Self.price.input), "output": .double(Self.price.output)]),
-                    "spend_source": .string("the ledger's learning budget (shadow requests and judge calls), read beside the gateway"),
-                ]),
-                "goal": .string("AUROC on unseen items within 0.03 of the 5-fold CV AUROC of eval fit; realised risk on unseen items ≤ risk"),
-                "seeds": .array(seedReports),
-                "summary": summary,
-            ])
+            let final = report(complete: true)
             if let out {
-                try write(out, report.prettyText() + "\n")
-                print("report: \(out)")
+                try write(out, final.prettyText() + "\n")
+                say("report: \(out)")
             }
         }
 
@@ -301,6 +307,7 @@ extension EvalCommand {
             var escalated = 0
             var failures: [String] = []
             var requestItems: [String: String] = [:]
+            var labelLatencies: [Double] = []
             let terminal = isatty(2) != 0
             for (index, item) in replay.enumerated() {
                 let before = total(last)
@@ -335,8 +342,10 @@ extension EvalCommand {
                     try await Task.sleep(for: .milliseconds(50))
                     if let now = try await status() { last = now }
                     if total(last) > before { break }
-                    if !wentToCloud, oracle.snapshot.shadows.requests == shadowsBefore, ContinuousClock.now - sent > .milliseconds(500) { break }
+                    // At a shadow rate below 1 a kept answer may bring none: given up on when no shadow reached the oracle within a second.
+                    if !wentToCloud, shadowRate < 1, oracle.snapshot.shadows.requests == shadowsBefore, ContinuousClock.now - sent > .seconds(1) { break }
                 }
+                if total(last) > before { labelLatencies.append(seconds(since: sent)) }
                 while next < checkpoints.count, total(last) >= checkpoints[next] {
                     measured.append(.measure(name: "\(checkpoints[next])", requests: index + 1, escalated: escalated, status: last, rule: Self.rule,
                                              risk: risk, unseen: unseen, learningSpendUSD: await spend()))
@@ -368,9 +377,15 @@ extension EvalCommand {
             counts.verdictsCorrect -= oracleAtStart.verdictsCorrect
             counts.verdictsIncorrect -= oracleAtStart.verdictsIncorrect
             counts.refused -= oracleAtStart.refused
+            var diagnosticsObject = diagnostics.objectValue ?? [:]
+            let sortedLatencies = labelLatencies.sorted()
+            diagnosticsObject["label_latency_seconds"] = sortedLatencies.isEmpty ? .null : .object([
+                "labelled_requests": .int(sortedLatencies.count), "median": .double(sortedLatencies[sortedLatencies.count / 2]),
+                "max": .double(sortedLatencies.last!),
+            ])
             return RunResult(seed: 0, risk: risk, checkpoints: measured, requests: replay.count, escalated: escalated, failures: failures,
-                             oracle: counts, usage: usage.flatMap { try? JSON.parse($0.body) } ?? .null, diagnostics: diagnostics, seconds: 0,
-                             stateDirectory: "")
+                             oracle: counts, usage: usage.flatMap { try? JSON.parse($0.body) } ?? .null, diagnostics: .object(diagnosticsObject),
+                             seconds: 0, stateDirectory: "")
         }
 
         /// The gateway's labels against what the harness computes for the same items: whether
@@ -380,7 +395,9 @@ extension EvalCommand {
             guard let labels = try? await ledger.labels(target: "local", after: 0, newest: 1_000_000) else { return .null }
             let byID = Dictionary(replay.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             var noTopK = 0, matched = 0, verdictAgrees = 0
-            var maxDifference = [Double](repeating: 0, count: 14)
+            // Labels taken while no fitted model was in force (version 0) apart from the others:
+            // the gateway asks the engine for the top-5 alternatives only when a fitted model reads them.
+            var maxDifference = [[Double]](repeating: [Double](repeating: 0, count: ConfidenceModelFeatures.names.count), count: 2)
             var byVersion: [Int: Int] = [:]
             for (_, label) in labels {
                 byVersion[label.calibrationVersion, default: 0] += 1
@@ -388,8 +405,10 @@ extension EvalCommand {
                 guard let itemID = requestItems[label.requestID], let item = byID[itemID], let answer = answers[item.id],
                       let mine = try? SelfCalibration.features(item, answer, maxTokens: maxTokens), mine.count == label.features.count else { continue }
                 matched += 1
-                if mine.count > maxDifference.count { maxDifference += [Double](repeating: 0, count: mine.count - maxDifference.count) }
-                for j in mine.indices { maxDifference[j] = max(maxDifference[j], abs(mine[j] - label.features[j])) }
+                let group = label.calibrationVersion == 0 ? 0 : 1
+                for j in mine.indices where j < maxDifference[group].count {
+                    maxDifference[group][j] = max(maxDifference[group][j], abs(mine[j] - label.features[j]))
+                }
                 if (label.score >= 0.5) == SelfCalibration.isCorrect(item, answer) { verdictAgrees += 1 }
             }
             return .object([
@@ -398,14 +417,17 @@ extension EvalCommand {
                 "labels_by_calibration_version": .object(JSONObject(byVersion.sorted { $0.key < $1.key }.map { ("\($0.key)", JSON.int($0.value)) })),
                 "matched_to_items": .int(matched),
                 "verdict_agrees_with_cached_answer": .int(verdictAgrees),
-                "max_feature_difference_vs_cached_answer": .object(JSONObject(zip(ConfidenceModelFeatures.names, maxDifference).map { ($0.0, JSON.double($0.1)) })),
+                "max_feature_difference_vs_harness": .object([
+                    "labels_of_version_0": .object(JSONObject(zip(ConfidenceModelFeatures.names, maxDifference[0]).map { ($0.0, JSON.double($0.1)) })),
+                    "labels_of_later_versions": .object(JSONObject(zip(ConfidenceModelFeatures.names, maxDifference[1]).map { ($0.0, JSON.double($0.1)) })),
+                ]),
             ])
         }
 
         // MARK: - Output
 
         func printTable(risk: Double, run: RunResult, cv: Double?) {
-            print("\nseed \(run.seed), risk \(risk): \(run.requests) requests replayed in \(Int(run.seconds)) s, \(run.escalated) escalated"
+            say("\nseed \(run.seed), risk \(risk): \(run.requests) requests replayed in \(Int(run.seconds)) s, \(run.escalated) escalated"
                   + (run.failures.isEmpty ? "" : ", \(run.failures.count) FAILED (first: \(run.failures[0]))")
                   + "; oracle: \(run.oracle.escalations.requests) escalations, \(run.oracle.shadows.requests) shadows, \(run.oracle.judges.requests) judge calls")
             var table = TextTable(["checkpoint", "labels", "esc/shadow", "ver", "AUROC unseen", "vs CV", "threshold (source)", "risk real/target",
@@ -423,11 +445,11 @@ extension EvalCommand {
                     c.learningSpendUSD.map { "$" + money($0) } ?? "-",
                 ])
             }
-            print(table.render())
+            say(table.render())
         }
 
-        func summarise(_ finals: [Double: [(cv: Double?, checkpoint: SelfCalibrationCheckpoint)]], risks: [Double]) -> JSON {
-            print("\nsummary at the end of each replay, across \(seeds) seed(s): mean [min – max]")
+        func summarise(_ finals: [Double: [(cv: Double?, checkpoint: SelfCalibrationCheckpoint)]], risks: [Double], print printing: Bool) -> JSON {
+            if printing { say("\nsummary at the end of each replay, across \(seeds) seed(s): mean [min – max]") }
             var table = TextTable(["risk", "labels", "ver", "AUROC unseen", "CV AUROC", "AUROC − CV", "realised risk", "cloud", "hindsight", "gap",
                                    "shadow spend", "goals met"], numeric: [1, 2])
             var json: [(String, JSON)] = []
@@ -462,11 +484,19 @@ extension EvalCommand {
                 object["seeds"] = .int(rows.count)
                 json.append((String(risk), .object(object)))
             }
-            print(table.render())
-            print("goal: AUROC on unseen within 0.03 of the 5-fold CV AUROC of eval fit; realised risk ≤ risk. The cloud is an oracle.")
+            if printing {
+                say(table.render())
+                say("goal: AUROC on unseen within 0.03 of the 5-fold CV AUROC of eval fit; realised risk ≤ risk. The cloud is an oracle.")
+            }
             return .object(JSONObject(json))
         }
     }
+}
+
+/// To standard output, unbuffered: each table as soon as it is measured, also into a file or a pipe.
+private func say(_ message: String) {
+    var bytes = Array((message + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { Glibc.write(1, $0.baseAddress, $0.count) }
 }
 
 private func zip2(_ a: Double?, _ b: Double?) -> (Double, Double)? {

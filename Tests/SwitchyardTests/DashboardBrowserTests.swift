@@ -24,6 +24,16 @@ struct DashboardBrowserTests {
     /// the CSP would refuse its request to another origin, and the test sees that too).
     static let markup = #"<img src=\"https://evil.example/p.png\">"#
     /// $1000 and $2000 per million tokens: each scripted answer (11 + 7 tokens) costs $0.025.
+    /// What `GET /v1/switchyard/calibration` answers (CalibrationState.json), answered by the browser.
+    static let calibration: JSON = .object([
+        "target": .string("local"), "version": .int(3), "fitted": .bool(true), "labels_used": .int(40), "fitted_through": .int(40),
+        "labels": .object(["escalation": .int(12), "shadow": .int(30), "feedback": .int(2)]),
+        "held_out": .object(["labels": .int(20), "log_loss": .double(0.41), "auroc": .double(0.87)]),
+        "thresholds": .object(["everyday": .object(["value": .double(0.62), "source": .string("risk"), "calibration_version": .int(3),
+                                                    "labels": .int(20), "drift": .bool(false), "estimated_risk": .double(0.04),
+                                                    "risk_bound": .double(0.1)])]),
+    ])
+
     func policy(cloud: ScriptedProvider, flaky: ScriptedProvider) -> String {
         """
         version: 1
@@ -265,9 +275,7 @@ struct DashboardBrowserTests {
                         // Scaled so that the PNG stays well under 200 KB for docs/ (about 190 KB at full size).
                         Chromium.screenshot(screenshot, scale: 0.85),
                         // Issue 15's calibration endpoint, answered by the browser: the panel appears at the next poll.
-                        Chromium.fulfill("/v1/switchyard/calibration", status: 200,
-                                         json: .object(["object": .string("calibration"), "version": .int(3),
-                                                        "labels": .object(["good": .int(40), "bad": .int(2)]), "estimated_risk": .double(0.05)])),
+                        Chromium.fulfill("/v1/switchyard/calibration", status: 200, json: Self.calibration),
                         Chromium.wait("!document.getElementById('calibration-panel').hidden", timeout: 20),
                         Chromium.read("calibrated", Self.snapshot),
                     ])
@@ -313,8 +321,10 @@ struct DashboardBrowserTests {
                     #expect(Set(admin["gates"]?.arrayValue?.compactMap { $0["key"]?.stringValue } ?? []) == ["local", "cloud", "flaky"])
                     #expect(admin["calibrationHidden"] == .bool(true), "no calibration endpoint yet (404): the panel is hidden")
                     let calibrated = try #require(keyed.reads["calibrated"])
-                    #expect(calibrated["calibration"]?.stringValue?.contains("3") == true && calibrated["calibration"]?.stringValue?.contains("good: 40") == true,
-                            "\(String(describing: calibrated["calibration"]))")
+                    let shown = calibrated["calibration"]?.stringValue ?? ""
+                    #expect(shown.contains("3 (fitted on 40 labels)") && shown.contains("escalation 12, shadow 30, feedback 2")
+                            && shown.contains("threshold everyday") && shown.contains("0.620 (risk, 20 labels); estimated risk 0.040 ≤ bound 0.100"),
+                            "\(shown)")
 
                     try await withLedger(gateway) { ledger in
                         var all: [AttemptRecord] = []

@@ -30,6 +30,28 @@ struct HTTPClientTests {
         await client.shutdown()
     }
 
+    @Test("a reused easy handle carries only its own transfer's method, body and headers (no reset between transfers)")
+    func handleReuseAcrossMethods() async throws {
+        try await EchoServer.with { url in
+            // Sequential transfers on one client: each takes the handle the one before it left.
+            let transfers: [(HTTPRequest, String)] = [
+                (HTTPRequest(method: .post, url: url, headers: [("x-echo", "one")], body: Array("abc".utf8)), "POST 3 one"),
+                (HTTPRequest(method: .post, url: url, body: []), "POST 0 -"),
+                (HTTPRequest(method: .get, url: url), "GET 0 -"),
+                (HTTPRequest(method: .delete, url: url, headers: [("x-echo", "two")]), "DELETE 0 two"),
+                (HTTPRequest(method: .post, url: url, body: Array("hello".utf8)), "POST 5 -"),
+                (HTTPRequest(method: .get, url: url), "GET 0 -"),
+                (HTTPRequest(method: .post, url: url, body: Array("again".utf8)), "POST 5 -"),
+            ]
+            for (request, expected) in transfers {
+                let response = try await client.send(request)
+                #expect(response.status == 200)
+                #expect(response.bodyText == expected)
+            }
+        }
+        await client.shutdown()
+    }
+
     @Test("an error status is a head, and ensureSuccess turns it into .status with the body")
     func errorStatus() async throws {
         try await ScriptedProvider.with(.status(429, body: #"{"error":{"message":"slow down"}}"#)) { provider in

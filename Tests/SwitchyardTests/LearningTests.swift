@@ -177,11 +177,13 @@ struct LearningTests {
             return
         }
         #expect(adopted.version == 5 && candidate.logLoss < current.logLoss)
-        #expect(adopted.fittedThrough == labels[labels.count - 180 - 1].sequence)
-        // In force: the true model; the fitted half of the labels is noise (labels flipped at random),
-        // the held-out half follows the truth → the candidate is worse there and is rejected.
+        let fitHalf = labels.filter { $0.label.half == .fit }
+        #expect(adopted.fittedThrough == fitHalf.last?.sequence && adopted.labelsUsed == fitHalf.count)
+        #expect(fitHalf.count > 240 && fitHalf.count < 360, "the request id splits the labels about in half")
+        // In force: the true model; the fit half of the labels is noise (labels flipped at random),
+        // the other half follows the truth → the candidate is worse there and is rejected.
         var noisy = labels
-        for i in 0..<420 { noisy[i].label.score = Bool.random(using: &generator) ? 1 : 0 }
+        for i in noisy.indices where noisy[i].label.half == .fit { noisy[i].label.score = Bool.random(using: &generator) ? 1 : 0 }
         let outcome = Refit().run(noisy, current: Calibration(version: 4, model: Self.truth), prior: nil, now: 99)
         guard case .rejected(let worse, let inForce) = outcome else {
             Issue.record("a worse refit was adopted: \(outcome)")
@@ -196,16 +198,16 @@ struct LearningTests {
         let calibration = Calibration(version: 2, model: Self.truth)
         let few = Self.labels(10, &generator, truth: Self.truth)
         let rule = ThresholdInForce.compute(few, calibration: calibration, risk: 0.2, delta: 0.05, minimumLabels: 30, recentWindow: 100, fallback: (0.6, .rule))
-        #expect(rule.value == 0.6 && rule.source == .rule && rule.labels == 10 && rule.calibrationVersion == 2)
+        #expect(rule.value == 0.6 && rule.source == .rule && rule.labels == few.filter { $0.label.half == .bound }.count && rule.calibrationVersion == 2)
         let many = Self.labels(800, &generator, truth: Self.truth)
         let bound = ThresholdInForce.compute(many, calibration: calibration, risk: 0.2, delta: 0.05, minimumLabels: 30, recentWindow: 1000, fallback: (0.6, .rule))
-        #expect(bound.source == .risk && bound.labels == 800 && !bound.drift)
+        #expect(bound.source == .risk && bound.labels == many.filter { $0.label.half == .bound }.count && !bound.drift)
         // The true risk at that threshold (the labels follow `truth`, so its confidence is exact), on fresh labels:
         let fresh = Self.labels(20_000, &generator, truth: Self.truth).map { Refit.point($0.label, calibration) }
         #expect(RiskThreshold.evaluate(fresh, threshold: bound.value, delta: 0.05).risk <= 0.2)
-        // Labels the calibration was fitted on never estimate its risk.
-        let fitted = Calibration(version: 3, model: Self.truth, fittedThrough: many.last!.sequence)
-        #expect(ThresholdInForce.compute(many, calibration: fitted, risk: 0.2, delta: 0.05, minimumLabels: 30, recentWindow: 100,
+        // Labels of the half calibrations are fitted on never estimate the risk.
+        let fitHalf = many.filter { $0.label.half == .fit }
+        #expect(ThresholdInForce.compute(fitHalf, calibration: calibration, risk: 0.2, delta: 0.05, minimumLabels: 30, recentWindow: 100,
                                          fallback: (0.5, .policyDefault)).source == .policyDefault)
     }
 

@@ -126,6 +126,20 @@ enum PostgresSQL {
             """,
             "CREATE INDEX answer_features_created ON answer_features (created_at)",
         ]),
+        // Stored responses of the Responses front (PostgresResponses).
+        (3, [
+            """
+            CREATE TABLE responses (
+                id TEXT PRIMARY KEY,
+                key_id TEXT,
+                items TEXT NOT NULL,
+                response TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX responses_expiry ON responses (expires_at)",
+        ]),
     ]
 
     /// The advisory lock migrations run under ("SwLedger"): one replica migrates, the others

@@ -124,6 +124,20 @@ enum SQLiteSQL {
             """,
             "CREATE INDEX answer_features_created ON answer_features (created_at)",
         ]),
+        // Stored responses of the Responses front (SQLiteResponses).
+        (3, [
+            """
+            CREATE TABLE responses (
+                id TEXT PRIMARY KEY,
+                key_id TEXT,
+                items TEXT NOT NULL,
+                response TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX responses_expiry ON responses (expires_at)",
+        ]),
     ]
 
     /// Pragmas for every connection. WAL lets readers run beside the one writer; a busy timeout
@@ -194,8 +208,15 @@ enum SQLiteSQL {
     static let attemptColumnCount = 18
 
     /// An upsert of `rows` attempts. A final outcome replaces anything; `in_progress` replaces
-    /// only `in_progress` (a late start never hides an end).
+    /// only `in_progress` (a late start never hides an end). Built once for the sizes a batch
+    /// usually has (a request's attempts, a few callers' worth); larger ones are built when used.
     static func upsertAttempts(rows: Int) -> String {
+        rows < upsertsBuilt.count ? upsertsBuilt[rows] : buildUpsertAttempts(rows: rows)
+    }
+
+    private static let upsertsBuilt = (0..<32).map(buildUpsertAttempts)
+
+    private static func buildUpsertAttempts(rows: Int) -> String {
         let row = "(" + Array(repeating: "?", count: attemptColumnCount).joined(separator: ", ") + ")"
         return """
             INSERT INTO attempts (\(attemptColumns)) VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))

@@ -18,9 +18,10 @@ struct SQLiteWrite: Sendable {
 /// The one task that writes to the database, on the one write connection: SQLite allows a
 /// single writer at a time anyway, and serialising here instead of in SQLite's lock means no
 /// busy waits. It takes every write queued since the last commit and runs them in one
-/// transaction (group commit). The attempts of all callers go into shared upserts; every other
-/// write runs in its own savepoint, so one failing write (a duplicate key) is rolled back alone
-/// while the others commit together.
+/// transaction (group commit). A batch of attempts only is one upsert statement, committed on
+/// its own; otherwise the attempts of all callers go into shared upserts, and every other write
+/// runs in its own savepoint, so one failing write (a duplicate key) is rolled back alone while
+/// the others commit together.
 struct SQLiteWriter: Sendable {
     /// Bounds a transaction's size (and the wait of the first caller in it).
     static let batchLimit = 256
@@ -41,6 +42,7 @@ struct SQLiteWriter: Sendable {
     }
 
     private func commit(_ batch: [SQLiteWrite]) async {
+        if await recordAlone(batch) { return }
         var finished = [Bool](repeating: false, count: batch.count)
         var succeeded: [Int] = []
         do {
@@ -80,6 +82,28 @@ struct SQLiteWriter: Sendable {
             try? await connection.run(SQLiteSQL.rollback)
             for (n, job) in batch.enumerated() where !finished[n] { job.finish(error) }
         }
+    }
+
+    /// The common batch, attempts only (every whole answer's record, a stream's "in progress"):
+    /// one upsert statement in autocommit mode, which SQLite applies atomically and makes as
+    /// durable as a COMMIT. One round trip to the store's thread instead of five (BEGIN, SAVEPOINT,
+    /// upsert, RELEASE, COMMIT). False when the batch is not of that kind or the statement failed:
+    /// nothing of it was written, and the transaction below isolates the caller at fault.
+    private func recordAlone(_ batch: [SQLiteWrite]) async -> Bool {
+        var attempts: [AttemptRecord] = []
+        for job in batch {
+            guard case .attempts(let some) = job.work else { return false }
+            attempts += some
+        }
+        let unique = AttemptRecord.lastOfEachID(attempts)
+        guard unique.count <= Self.rowsPerStatement else { return false }
+        do {
+            try await connection.run(SQLiteSQL.upsertAttempts(rows: unique.count), unique.flatMap(SQLiteValues.binds))
+        } catch {
+            return false
+        }
+        for job in batch { job.finish(nil) }
+        return true
     }
 
     /// Runs `body` in savepoint `n`: its error, its changes rolled back; nil once it succeeded.

@@ -15,7 +15,11 @@ struct AuthMiddleware: RouterMiddleware {
     let keys: (any KeyDirectory)?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let mode = live.snapshot.policy.auth.mode
+        // The request's one snapshot: its key is checked and its request served under the same policy.
+        var context = context
+        let snapshot = live.snapshot
+        context.snapshot = snapshot
+        let mode = snapshot.policy.auth.mode
         guard mode != .off else { return try await next(request, context) }
         guard let secret = Self.secret(request.headers) else {
             if mode == .required { throw GatewayError.unauthorized("No API key provided: send `Authorization: Bearer <key>` or `x-api-key`.") }
@@ -31,7 +35,6 @@ struct AuthMiddleware: RouterMiddleware {
         }
         switch lookup {
         case .valid(let key):
-            var context = context
             context.key = key
             return try await next(request, context)
         case .unknown:

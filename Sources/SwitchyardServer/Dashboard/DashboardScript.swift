@@ -217,20 +217,27 @@ function renderEngine(board) {
   ], (row) => row.name);
 }
 
-// The calibration (self-calibration's endpoint): shown when it answers 200, hidden otherwise.
+// The calibration the gateway learned (GET /v1/switchyard/calibration): shown when it answers 200
+// (the admin, a policy that learns), hidden otherwise. Its version, labels by source, how good it is
+// on labels it was not fitted on, and each learned threshold with its estimated risk and bound.
 function renderCalibration(answer) {
   const panel = $("calibration-panel");
   const list = $("calibration");
   list.replaceChildren();
-  if (answer.status !== 200 || !answer.body || typeof answer.body !== "object") { panel.hidden = true; return; }
+  const body = answer.body;
+  if (answer.status !== 200 || !body || typeof body !== "object") { panel.hidden = true; return; }
   panel.hidden = false;
-  for (const [name, value] of Object.entries(answer.body)) {
-    if (name === "object") continue;
-    list.appendChild(el("dt", name.replace(/_/g, " ")));
-    const text = value !== null && typeof value === "object"
-      ? Object.entries(value).map(([k, v]) => k + ": " + (typeof v === "object" ? JSON.stringify(v) : v)).join(", ")
-      : String(value);
-    list.appendChild(el("dd", text));
+  const number = (v) => typeof v === "number" && isFinite(v) ? v.toFixed(3) : "-";
+  const row = (name, text) => { list.appendChild(el("dt", name)); list.appendChild(el("dd", text)); };
+  row("version", String(body.version) + (body.fitted ? " (fitted on " + body.labels_used + " labels)" : " (not fitted yet)"));
+  const labels = body.labels || {};
+  row("labels", ["escalation", "shadow", "feedback"].map((s) => s + " " + (labels[s] || 0)).join(", "));
+  const held = body.held_out;
+  row("held out", held ? held.labels + " labels: log-loss " + number(held.log_loss) + ", AUROC " + number(held.auroc) : "none yet");
+  for (const [rule, t] of Object.entries(body.thresholds || {})) {
+    let text = (typeof t.value === "number" ? number(t.value) : String(t.value)) + " (" + t.source + (t.drift ? ", drift" : "") + ", " + t.labels + " labels)";
+    if (typeof t.estimated_risk === "number") text += "; estimated risk " + number(t.estimated_risk) + " ≤ bound " + number(t.risk_bound);
+    row("threshold " + rule, text);
   }
 }
 
@@ -267,7 +274,8 @@ async function refresh() {
     const [byKey, byModel, calibration] = await Promise.all([
       getJSON("/v1/switchyard/usage?group_by=key" + range, key),
       getJSON("/v1/switchyard/usage?group_by=model" + range, key),
-      getJSON("/v1/switchyard/calibration", key),
+      // The calibration is the admin's to see: a key holder's page does not ask.
+      board.body.viewer.role === "admin" ? getJSON("/v1/switchyard/calibration", key) : Promise.resolve({ status: 0 }),
     ]);
     if (mine !== generation) return;
     if (byKey.status !== 200 || byModel.status !== 200) throw new Error("usage: " + errorText(byKey.status !== 200 ? byKey : byModel));

@@ -8,6 +8,8 @@ enum FrontEnd: String, Sendable, CaseIterable {
     /// The raw value names the front in logs and metrics.
     case openAI = "openai"
     case anthropic
+    /// OpenAI's Responses API: OpenAI's error shape, counted apart.
+    case responses
 
     /// The front a path belongs to: Anthropic's Messages API under `/v1/messages`, OpenAI's for
     /// everything else (the gateway's own endpoints answer errors in OpenAI's shape).
@@ -20,20 +22,16 @@ enum FrontEnd: String, Sendable, CaseIterable {
         switch self {
         case .openAI: "/v1/chat/completions"
         case .anthropic: "/v1/messages"
+        case .responses: "/v1/responses"
         }
     }
 
     /// The name of a model request's span (the HTTP conventions': method and route).
-    var spanName: String {
-        switch self {
-        case .openAI: "POST /v1/chat/completions"
-        case .anthropic: "POST /v1/messages"
-        }
-    }
+    var spanName: String { "POST " + route }
 
     func body(_ error: GatewayError) -> JSON {
         switch self {
-        case .openAI: error.openAIBody
+        case .openAI, .responses: error.openAIBody
         case .anthropic: error.anthropicBody
         }
     }

@@ -28,17 +28,18 @@ struct RequestPath: Sendable {
     /// upstream transfer is aborted and the engine's slot freed.
     func respond(to request: Request, context: GatewayRequestContext, as format: some ClientFormat) async throws -> Response {
         let key = context.key
-        guard let hangup = context.hangup else { return await handle(request, key: key, hangup: nil, format) }
-        return try await hangup.cancellingOnHangup { await handle(request, key: key, hangup: hangup, format) }
+        // One snapshot for the whole request (the one its key was checked under): a reload
+        // meanwhile does not change its policy.
+        let snapshot = context.snapshot ?? live.snapshot
+        guard let hangup = context.hangup else { return await handle(request, key: key, snapshot: snapshot, hangup: nil, format) }
+        return try await hangup.cancellingOnHangup { await handle(request, key: key, snapshot: snapshot, hangup: hangup, format) }
     }
 
-    private func handle<Format: ClientFormat>(_ request: Request, key: AuthenticatedKey?, hangup: ClientHangup?,
-                                              _ format: Format) async -> Response {
+    private func handle<Format: ClientFormat>(_ request: Request, key: AuthenticatedKey?, snapshot: LivePolicy.Snapshot,
+                                              hangup: ClientHangup?, _ format: Format) async -> Response {
         let requestID = Self.makeRequestID()
         var headers = format.headers(requestID: requestID)
         headers[.switchyardRequestID] = requestID
-        // One snapshot for the whole request: a reload meanwhile does not change its policy.
-        let snapshot = live.snapshot
         let (decider, executor, metrics) = (snapshot.decider, snapshot.executor, snapshot.metrics)
         let caller = key?.caller ?? .anonymous
         metrics.requests(format.front).increment()
@@ -53,7 +54,7 @@ struct RequestPath: Sendable {
             // The claim lasts as long as the request (and a stream's delivery holds it too); the
             // bytes read go once parsed, as nothing reads them again.
             defer { withExtendedLifetime(claim) {} }
-            var gatewayRequest = try format.parse(consume body, headers: request.headers)
+            var gatewayRequest = try await format.parse(consume body, headers: request.headers, caller: caller)
             let summary = gatewayRequest.summary
             trace?.parsed(summary)
             let budgets = snapshot.ledger.flatMap { CallerBudgets(ledger: $0, key: key, policy: snapshot.policy, gauges: metrics.budgetRemaining) }
@@ -93,7 +94,7 @@ struct RequestPath: Sendable {
                 let delivery = StreamDelivery(served: served, request: gatewayRequest, decision: decision, tracker: tracker, hangup: hangup,
                                               renderer: format.renderer(for: gatewayRequest, answer: served.answer.format,
                                                                         model: served.target.remote?.model ?? served.target.name,
-                                                                        promptTokens: decision.promptTokens, requestID: requestID),
+                                                                        promptTokens: decision.promptTokens, requestID: requestID, caller: caller),
                                               cutoff: cutoff, claim: claim, finished: learning)
                 return delivery.response(headers: headers)
             }
@@ -113,7 +114,7 @@ struct RequestPath: Sendable {
             log(requestID, format.front, summary, decision: decision, servedBy: served.target.name, skipped: served.skipped,
                 escalation: served.escalation)
             headers[.contentType] = "application/json"
-            let answer = format.body(served.answer, request: gatewayRequest, requestID: requestID)
+            let answer = await format.body(served.answer, request: gatewayRequest, requestID: requestID, caller: caller)
             observer(served, gatewayRequest, decision, snapshot, requestID, caller, signalHeaders)?(AnswerText.of(served.answer.body))
             if let trace {
                 trace.served(served)
@@ -139,10 +140,10 @@ struct RequestPath: Sendable {
     func respond(to request: Request, context: GatewayRequestContext, front: FrontEnd,
                  _ work: @escaping @Sendable (ByteBuffer, Decider) async throws(GatewayError) -> (JSON, HTTPFields)) async throws -> Response {
         let key = context.key
+        let decider = (context.snapshot ?? live.snapshot).decider
         let run: @Sendable () async -> Response = {
             let requestID = Self.makeRequestID()
             var headers: HTTPFields = [.switchyardRequestID: requestID]
-            let decider = live.snapshot.decider
             do throws(GatewayError) {
                 if let key { headers.append(try rateLimiter.admit(key)) }
                 let (body, claim) = try await Self.readBody(request, limit: decider.policy.server.maxBodyBytes, budget: bodies)
@@ -235,6 +236,10 @@ struct RequestPath: Sendable {
         if let messages = request.messages, !served.target.isAnthropic {
             let dropped = messages.untranslatable
             if !dropped.isEmpty { headers[.switchyardDropped] = dropped.joined(separator: ",") }
+        }
+        // A Responses request served from its chat form (every target but one that speaks Responses): likewise.
+        if let dropped = request.responses?.conversation.untranslatable, !dropped.isEmpty, served.target.remote?.speaksResponses != true {
+            headers[.switchyardDropped] = dropped.joined(separator: ",")
         }
         headers[.switchyardModel] = served.target.name
         if let escalation = served.escalation {

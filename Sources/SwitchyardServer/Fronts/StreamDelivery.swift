@@ -104,7 +104,7 @@ struct StreamDelivery<Renderer: StreamRenderer>: Sendable {
                 return
             }
             outcome = .served
-            let closing = renderer.end(usage: counted())
+            let closing = await renderer.end(usage: counted())
             if !closing.isEmpty { try await writer.write(ByteBuffer(bytes: closing)) }
             // An answer longer than a judge reads is not judged on its start.
             if let finished, let text, !text.truncated { finished(text.text) }

@@ -67,6 +67,26 @@ final class CalibrationService: Service {
         /// Rules whose threshold drift raised, as of the last look: a new one is logged and counted once.
         var drifting: Set<String> = []
         var lastForget: Int64 = 0
+        /// What the installed state was computed from: while none of it changed, a look reads
+        /// two rows, not the label window.
+        var installed: (inputs: Inputs, version: Int, newest: Int64)?
+    }
+
+    /// The parts of a policy the learned state depends on.
+    struct Inputs: Equatable {
+        var target: String
+        var learning: LearningSettings
+        var prior: LogisticModel?
+        var cascades: [String: Cascade]
+
+        init?(_ policy: Policy) {
+            guard let learning = policy.learning, let target = policy.localModels.first?.name else { return nil }
+            self.target = target
+            self.learning = learning
+            prior = policy.calibration
+            cascades = [:]
+            for rule in policy.rules { if case .cascade(let cascade) = rule.action, cascade.risk != nil { cascades[rule.name] = cascade } }
+        }
     }
 
     /// One look: the ledger's newest calibration and labels, a refit if due, the thresholds, installed.
@@ -77,8 +97,15 @@ final class CalibrationService: Service {
             return
         }
         do {
-            guard var state = try await CalibrationState.load(policy: policy, ledger: ledger) else { return learner.trust.install(nil) }
             let now = UnixTime.now.milliseconds
+            let inputs = Inputs(policy)
+            if let inputs, let installed = loop.installed, installed.inputs == inputs,
+               try await ledger.latestCalibration(target: inputs.target)?.version ?? 0 == installed.version,
+               try await ledger.labels(target: inputs.target, after: installed.newest, newest: 1).isEmpty {
+                try await forgetOldAnswers(settings, now: now, &loop)
+                return
+            }
+            guard var state = try await CalibrationState.load(policy: policy, ledger: ledger) else { return learner.trust.install(nil) }
             var schedule = loop.schedule ?? RefitSchedule(everyLabels: settings.refitEveryLabels,
                                                           everyMilliseconds: settings.refitEvery.milliseconds, startedAt: now)
             schedule.everyLabels = settings.refitEveryLabels
@@ -95,14 +122,19 @@ final class CalibrationService: Service {
             reportDrift(state, &loop)
             metrics.installed(state)
             learner.trust.install(state)
-            if now - loop.lastForget >= 60_000 {
-                loop.lastForget = now
-                _ = try await ledger.forgetAnswers(before: UnixTime(milliseconds: now - settings.feedbackWindow.milliseconds))
-            }
+            loop.installed = inputs.map { ($0, state.record?.version ?? 0, state.labels.last?.sequence ?? 0) }
+            try await forgetOldAnswers(settings, now: now, &loop)
         } catch {
             metrics.refit("ledger_error")
             logger.warning("the calibration could not be read or stored; the one in force stays", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Answers past the feedback window can no longer be rated: forgotten, once a minute.
+    private func forgetOldAnswers(_ settings: LearningSettings, now: Int64, _ loop: inout Loop) async throws {
+        guard now - loop.lastForget >= 60_000 else { return }
+        loop.lastForget = now
+        _ = try await ledger.forgetAnswers(before: UnixTime(milliseconds: now - settings.feedbackWindow.milliseconds))
     }
 
     /// Fits a candidate on the older labels and stores it as the next version if it beats the

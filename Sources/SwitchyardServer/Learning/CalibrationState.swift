@@ -15,7 +15,7 @@ public struct CalibrationState: Sendable {
     /// The stored version in force (nil: none stored yet, the policy's own calibration).
     public var record: CalibrationRecord?
     public var labelCounts: [String: Int]
-    /// The calibration in force, on labels after its fit (nil: none yet).
+    /// The calibration in force, on the labels no calibration is fitted on (nil: none yet).
     public var quality: CalibrationQuality?
     /// The labels read (the newest `learning.window`), in sequence order.
     public var labels: [StoredLabel]
@@ -32,7 +32,7 @@ public struct CalibrationState: Sendable {
         var state = CalibrationState(target: target, trust: Trust(calibration: calibration), record: record, labelCounts: counts,
                                      quality: nil, labels: labels)
         state.computeThresholds(policy: policy, settings: settings)
-        let unseen = labels.filter { $0.sequence > calibration.fittedThrough }
+        let unseen = labels.filter { $0.label.half == .bound }
         state.quality = unseen.isEmpty ? nil : CalibrationQuality(unseen.map { Refit.point($0.label, calibration) })
         return state
     }

@@ -127,6 +127,8 @@ final class ScriptedProvider: Sendable {
         let router = Router(context: ScriptContext.self)
         router.post("/v1/chat/completions") { request, context in try await self.respond(request, context, anthropic: false) }
         router.post("/v1/messages") { request, context in try await self.respond(request, context, anthropic: true) }
+        // An OpenAI Responses upstream: scripted with `rawJSON` and `rawSSE`.
+        router.post("/v1/responses") { request, context in try await self.respond(request, context, anthropic: false) }
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "scripted-provider")
         logger.logLevel = .critical  // shutdown races of a test server are not findings

@@ -13,7 +13,7 @@ import SwitchyardWire
 struct Messages: ClientFormat {
     var front: FrontEnd { .anthropic }
 
-    func parse(_ body: ByteBuffer, headers: HTTPFields) throws(GatewayError) -> GatewayRequest {
+    func parse(_ body: ByteBuffer, headers: HTTPFields, caller: Caller) throws(GatewayError) -> GatewayRequest {
         let messages = try MessagesRequest.parse(body.readableBytesView)
         return GatewayRequest(messages, chat: try messages.chatRequest(), anthropicBeta: try Self.betaFeatures(headers[.anthropicBeta]))
     }
@@ -37,11 +37,12 @@ struct Messages: ClientFormat {
 
     func headers(requestID: String) -> HTTPFields { [.anthropicRequestID: "req_\(requestID)"] }
 
-    func body(_ answer: Completion, request: GatewayRequest, requestID: String) -> JSON {
+    func body(_ answer: Completion, request: GatewayRequest, requestID: String, caller: Caller) -> JSON {
         switch answer.format {
         case .anthropic:
             .object(answer.body)
-        case .openAI:
+        // Only a Responses request is answered in Responses' format; never one from this front.
+        case .openAI, .responses:
             .object(AnthropicMessages.message(from: answer.body, id: "msg_\(requestID)",
                                               model: answer.body["model"]?.stringValue ?? request.summary.model))
         }
@@ -49,10 +50,11 @@ struct Messages: ClientFormat {
 
     /// `message_start` reports the prompt's tokens as the decision counted them, when it did (some
     /// clients read the context's size there); `message_delta` then has the upstream's count.
-    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, promptTokens: Int?, requestID: String) -> EventRenderer {
+    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, promptTokens: Int?, requestID: String,
+                  caller: Caller) -> EventRenderer {
         switch answer {
         case .anthropic: EventRenderer(encoder: nil)
-        case .openAI: EventRenderer(encoder: MessagesStreamEncoder(id: "msg_\(requestID)", model: model, inputTokens: promptTokens))
+        case .openAI, .responses: EventRenderer(encoder: MessagesStreamEncoder(id: "msg_\(requestID)", model: model, inputTokens: promptTokens))
         }
     }
 

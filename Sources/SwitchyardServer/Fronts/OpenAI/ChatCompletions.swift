@@ -12,17 +12,18 @@ import SwitchyardWire
 struct ChatCompletions: ClientFormat {
     var front: FrontEnd { .openAI }
 
-    func parse(_ body: ByteBuffer, headers: HTTPFields) throws(GatewayError) -> GatewayRequest {
+    func parse(_ body: ByteBuffer, headers: HTTPFields, caller: Caller) throws(GatewayError) -> GatewayRequest {
         GatewayRequest(try ChatRequest.parse(body.readableBytesView))
     }
 
     func headers(requestID: String) -> HTTPFields { [:] }
 
-    func body(_ answer: Completion, request: GatewayRequest, requestID: String) -> JSON {
+    func body(_ answer: Completion, request: GatewayRequest, requestID: String, caller: Caller) -> JSON {
         .object(answer.body)
     }
 
-    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, promptTokens: Int?, requestID: String) -> ChunkRenderer {
+    func renderer(for request: GatewayRequest, answer: AnswerFormat, model: String, promptTokens: Int?, requestID: String,
+                  caller: Caller) -> ChunkRenderer {
         ChunkRenderer(includeUsage: request.chat.includeUsage)
     }
 
