@@ -8,17 +8,10 @@
 /// in a policy file, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`. They never turn tracing
 /// on by themselves.
 public struct TracingSettings: Sendable, Equatable {
-    /// The OTLP encodings over HTTP (gRPC is not built: docs/operations.md says why).
-    public enum ExportProtocol: String, Sendable, CaseIterable {
-        case httpProtobuf = "http/protobuf"
-        case httpJSON = "http/json"
-    }
-
     /// Where spans are sent: the collector's whole traces URL (`…/v1/traces`), as
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` takes it. Nil: the SDK's default,
     /// `http://localhost:4318/v1/traces`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`.
     public var endpoint: String?
-    public var exportProtocol: ExportProtocol = .httpProtobuf
     /// `service.name` of every span's resource.
     public var serviceName = "switchyard"
     /// The share of new traces recorded (0 to 1); a request that arrives with a `traceparent`
@@ -32,6 +25,11 @@ public struct TracingSettings: Sendable, Equatable {
     public var line: Int
 
     public init(line: Int) { self.line = line }
+
+    /// The same settings, wherever the block is written: a reload that only moves it is no change.
+    public static func == (a: TracingSettings, b: TracingSettings) -> Bool {
+        (a.endpoint, a.serviceName, a.sampleRatio, a.captureContent) == (b.endpoint, b.serviceName, b.sampleRatio, b.captureContent)
+    }
 }
 
 extension TracingSettings {

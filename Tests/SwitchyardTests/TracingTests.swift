@@ -335,6 +335,8 @@ struct TracingTests {
         #expect(settings.sampleRatio == 1)
         #expect(!settings.captureContent)
         #expect(settings.line == 4)
+        let moved = try PolicyLoader.parse("version: 1\n# a comment\nmodels:\n  box: {kind: local}\ntracing: {}\n", file: "p.yaml")
+        #expect(moved.tracing == settings, "a block that only moved is the same settings: a reload may move it")
         #expect(try PolicyLoader.parse("version: 1\nmodels:\n  box: {kind: local}\n", file: "p.yaml").tracing == nil)
     }
 
