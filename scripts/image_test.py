@@ -111,6 +111,14 @@ def uid_of(name: str, pid: int | str) -> str:
     return match.group(1) if match else "?"
 
 
+def engine_pids(name: str) -> list[tuple[str, str]]:
+    """(pid, parent pid) of each llama-server in the container, read from its /proc: /readyz no
+    longer says where the engine is (docs/security.md), and the image has no ps."""
+    script = 'for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = llama-server ] && ' \
+             'echo "${d#/proc/} $(sed -n "s/^PPid:[[:space:]]*//p" $d/status)"; done; true'
+    return [tuple(line.split()) for line in podman("exec", name, "sh", "-c", script).stdout.splitlines() if len(line.split()) == 2]
+
+
 def ledger_rows(state: pathlib.Path, sql: str, *args) -> list[tuple]:
     with sqlite3.connect(f"file:{state / 'ledger.sqlite'}?mode=ro", uri=True, timeout=10) as db:
         return db.execute(sql, args).fetchall()
@@ -160,11 +168,13 @@ def run() -> None:
             engine_log = state / "engine-local.log"
             print(logs.stdout + logs.stderr + (engine_log.read_text()[-3000:] if engine_log.exists() else ""))
             return
-        engine = ready.get("engine", {})
-        check("llama-server runs inside, started by the gateway", engine.get("phase") == "ready" and "pid" in engine, json.dumps(engine))
+        engine, engines = ready.get("engine", {}), engine_pids(name)
+        check("llama-server runs inside, started by the gateway (pid 1)",
+              engine.get("phase") == "ready" and [parent for _, parent in engines] == ["1"], f"{json.dumps(engine)}; llama-server (pid, parent): {engines}")
+        engine_pid = engines[0][0] if engines else 0
         check("the gateway and llama-server run as the image's user",
-              uid_of(name, 1) == str(UID) and uid_of(name, engine.get("pid", 0)) == str(UID),
-              f"gateway {uid_of(name, 1)}, engine {uid_of(name, engine.get('pid', 0))}")
+              uid_of(name, 1) == str(UID) and uid_of(name, engine_pid) == str(UID),
+              f"gateway {uid_of(name, 1)}, engine {uid_of(name, engine_pid)}")
 
         status, _, _ = request(port, "POST", "/v1/chat/completions", {"model": "auto", "messages": [{"role": "user", "content": "Hi"}]})
         check("the mounted policy requires a key: 401 without one", status == 401, str(status))
