@@ -1,5 +1,4 @@
 import Hummingbird
-import Logging
 import Synchronization
 import SwitchyardLearning
 import SwitchyardWire
@@ -47,14 +46,13 @@ public final class OracleServer: Sendable {
     private let byPrompt: [String: EvalItem]
     private let counts = Mutex(Counts())
     private let clientsInFlight = Atomic<Int>(0)
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let boundPort = Atomic<Int>(0)
+    private let server = Mutex<LoopbackServer?>(nil)
 
     public init(items: [EvalItem]) {
         byPrompt = Dictionary(items.map { ($0.prompt, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public var port: Int { boundPort.load(ordering: .relaxed) }
+    public var port: Int { server.withLock { $0?.port ?? 0 } }
     /// The `base_url` of an `openai` target.
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
     public var snapshot: Counts { counts.withLock { $0 } }
@@ -66,22 +64,12 @@ public final class OracleServer: Sendable {
     public func start() async throws {
         let router = Router(context: BasicRequestContext.self)
         router.post("/v1/chat/completions") { request, _ in try await self.respond(request) }
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "selfcal-oracle")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
-        for await port in ports {
-            boundPort.store(port, ordering: .relaxed)
-            break
-        }
+        let started = await LoopbackServer.start(router, label: "selfcal-oracle")
+        server.withLock { $0 = started }
     }
 
     public func stop() async {
-        let running = task.withLock { $0 }
-        running?.cancel()
-        _ = try? await running?.value
+        await server.withLock { $0 }?.stop()
     }
 
     /// Question, reference and candidate out of a judge's user message (`Judgement.prompt`'s layout).

@@ -1,6 +1,6 @@
 import Hummingbird
-import Logging
 import Synchronization
+import SwitchyardEval
 
 /// A real OTLP/HTTP collector on 127.0.0.1: takes `POST /v1/traces` (protobuf), decodes every
 /// span with its own reading of the OTLP messages (not the exporter's code, so a test checks
@@ -48,15 +48,14 @@ final class OTLPReceiver: Sendable {
     }
 
     private let record = Mutex(Record())
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let boundPort = Atomic<Int>(0)
+    private let server = Mutex<LoopbackServer?>(nil)
 
     var spans: [Span] { record.withLock { $0.spans } }
     var bodies: [[UInt8]] { record.withLock { $0.bodies } }
     var contentTypes: [String] { record.withLock { $0.contentTypes } }
     /// Bodies that were not valid OTLP protobuf.
     var undecodable: Int { record.withLock { $0.undecodable } }
-    var endpoint: String { "http://127.0.0.1:\(boundPort.load(ordering: .relaxed))/v1/traces" }
+    var endpoint: String { "http://127.0.0.1:\(server.withLock { $0?.port ?? 0 })/v1/traces" }
 
     /// Runs `body` with a started receiver and stops it afterwards, whatever happens.
     @discardableResult
@@ -87,22 +86,12 @@ final class OTLPReceiver: Sendable {
             // An empty ExportTraceServiceResponse: full success.
             return Response(status: .ok, headers: [.contentType: "application/x-protobuf"], body: .init(byteBuffer: ByteBuffer()))
         }
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "otlp-receiver")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
-        for await port in ports {
-            boundPort.store(port, ordering: .relaxed)
-            break
-        }
+        let started = await LoopbackServer.start(router, label: "otlp-receiver")
+        server.withLock { $0 = started }
     }
 
     private func stop() async {
-        let running = task.withLock { $0 }
-        running?.cancel()
-        _ = try? await running?.value
+        await server.withLock { $0 }?.stop()
     }
 
     // MARK: OTLP, from opentelemetry-proto's trace.proto, common.proto and resource.proto

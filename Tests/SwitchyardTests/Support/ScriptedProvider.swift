@@ -1,6 +1,6 @@
 import Hummingbird
-import Logging
 import Synchronization
+import SwitchyardEval
 import SwitchyardWire
 
 /// A real HTTP server on 127.0.0.1 that plays a cloud provider: OpenAI (`/v1/chat/completions`)
@@ -86,8 +86,7 @@ final class ScriptedProvider: Sendable {
 
     let scenario: Scenario
     private let record = Mutex(Record())
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let boundPort = Atomic<Int>(0)
+    private let server = Mutex<LoopbackServer?>(nil)
 
     private init(scenario: Scenario) {
         self.scenario = scenario
@@ -105,7 +104,7 @@ final class ScriptedProvider: Sendable {
         while clientLeftAt == nil, ContinuousClock.now < since + limit { try await Task.sleep(for: .milliseconds(20)) }
         return clientLeftAt.map { $0 - since }
     }
-    var port: Int { boundPort.load(ordering: .relaxed) }
+    var port: Int { server.withLock { $0?.port ?? 0 } }
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
     /// Runs `body` with a started provider and stops it afterwards, whatever happens.
@@ -129,22 +128,12 @@ final class ScriptedProvider: Sendable {
         router.post("/v1/messages") { request, context in try await self.respond(request, context, anthropic: true) }
         // An OpenAI Responses upstream: scripted with `rawJSON` and `rawSSE`.
         router.post("/v1/responses") { request, context in try await self.respond(request, context, anthropic: false) }
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "scripted-provider")
-        logger.logLevel = .critical  // shutdown races of a test server are not findings
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
-        for await port in ports {
-            boundPort.store(port, ordering: .relaxed)
-            break
-        }
+        let started = await LoopbackServer.start(router, label: "scripted-provider")
+        server.withLock { $0 = started }
     }
 
     private func stop() async {
-        let running = task.withLock { $0 }
-        running?.cancel()
-        _ = try? await running?.value
+        await server.withLock { $0 }?.stop()
     }
 
     private func respond(_ request: Request, _ context: ScriptContext, anthropic: Bool) async throws -> Response {
