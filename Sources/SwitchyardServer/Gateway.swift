@@ -37,13 +37,13 @@ public struct GatewayOptions: Sendable {
     public var rateLimitDivisor: Int
     /// How often the calibration service reads the ledger for another replica's labels and
     /// versions (tests and the replay harness shorten it).
-    public var calibrationPollMilliseconds: Int
+    public var calibrationPoll: Duration
 
     public init(host: String = "127.0.0.1", port: Int = 8080, policyPath: String, stateDirectory: String,
                 environment: [String: String] = ProcessEnvironment.current, shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
                 watchPolicyFile: Bool = true, allowedHosts: [String] = [], rateLimitDivisor: Int = 1,
-                calibrationPollMilliseconds: Int = 2000) {
-        self.calibrationPollMilliseconds = calibrationPollMilliseconds
+                calibrationPoll: Duration = .seconds(2)) {
+        self.calibrationPoll = calibrationPoll
         self.allowedHosts = allowedHosts
         self.rateLimitDivisor = rateLimitDivisor
         self.host = host
@@ -143,7 +143,7 @@ public final class Gateway: Sendable {
         let live = live
         calibration = ledger.flatMap { ledger in
             learner.map { CalibrationService(live: live, ledger: ledger, learner: $0, logger: logger,
-                                             poll: .milliseconds(Int64(options.calibrationPollMilliseconds))) }
+                                             poll: options.calibrationPoll) }
         }
         self.engine = engine
         reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in

@@ -229,7 +229,7 @@ extension EvalCommand {
             var gatewayLogger = Logger(label: "selfcal-gateway")
             gatewayLogger.logLevel = .error
             let gateway = try await Gateway(options: GatewayOptions(port: 0, policyPath: policyPath, stateDirectory: directory, environment: environment,
-                                                                    shutdownSignals: [], watchPolicyFile: false, calibrationPollMilliseconds: 200),
+                                                                    shutdownSignals: [], watchPolicyFile: false, calibrationPoll: .milliseconds(200)),
                                             logger: gatewayLogger)
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
             let task = Task {

@@ -108,18 +108,15 @@ struct AdminAPI: Sendable {
             throw error  // the request's fault (a bad field), not the ledger's
         } catch {
             writeFailures.increment()
-            throw Self.unavailable(error)
+            throw GatewayError.ledgerUnavailable(error)
         }
     }
 
     /// A read of the ledger; one that fails is answered 503 naming the ledger.
     private func read<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch { throw Self.unavailable(error) }
+        do { return try await body() } catch { throw GatewayError.ledgerUnavailable(error) }
     }
 
-    static func unavailable(_ error: any Error) -> GatewayError {
-        GatewayError(status: 503, code: "ledger_unavailable", message: "The ledger cannot be used: \(error)", retryAfterSeconds: 5)
-    }
 
     static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))

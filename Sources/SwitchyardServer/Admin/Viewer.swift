@@ -25,7 +25,7 @@ enum Viewer: Sendable {
             found = try await keys.lookup(secret: secret)
         } catch {
             // A ledger that cannot be read is not a wrong key: say which (the admin API does the same).
-            throw GatewayError(status: 503, code: "ledger_unavailable", message: "The ledger cannot be used: \(error)", retryAfterSeconds: 5)
+            throw GatewayError.ledgerUnavailable(error)
         }
         guard case .valid(let key) = found, key.caller.keyID != nil else {
             throw GatewayError.unauthorized(refusal)

@@ -32,9 +32,9 @@ struct LearningAPI: Sendable {
         }
         let now = UnixTime.now
         let remembered: AnswerFeatures?
-        do { remembered = try await learner.ledger.rememberedAnswer(requestID: requestID) } catch { throw AdminAPI.unavailable(error) }
+        do { remembered = try await learner.ledger.rememberedAnswer(requestID: requestID) } catch { throw GatewayError.ledgerUnavailable(error) }
         guard let answer = remembered, answer.keyID == caller.keyID,
-              now.milliseconds - answer.createdAt.milliseconds <= settings.feedbackWindow.milliseconds else {
+              now.milliseconds - answer.createdAt.milliseconds <= settings.feedbackWindow.wholeMilliseconds else {
             throw GatewayError(status: 404, code: "unknown_request",
                                message: "No answer this key may rate has the id '\(requestID)': feedback is taken for answers the box served through a cascade, from the key that asked, within the feedback window.")
         }
@@ -42,7 +42,7 @@ struct LearningAPI: Sendable {
                                 score: score, propensity: nil, calibrationVersion: answer.calibrationVersion, streamed: answer.streamed,
                                 recordedAt: now)
         let stored: Bool
-        do { stored = try await learner.record(label) } catch { throw AdminAPI.unavailable(error) }
+        do { stored = try await learner.record(label) } catch { throw GatewayError.ledgerUnavailable(error) }
         guard stored else {
             throw GatewayError(status: 409, code: "already_rated", message: "The answer '\(requestID)' has been rated already.")
         }

@@ -106,8 +106,7 @@ enum Fixtures {
         logger.logLevel = .warning
         let gateway = try await Gateway(options: GatewayOptions(port: 0, policyPath: policyPath, stateDirectory: directory,
                                                           environment: env, shutdownSignals: [], allowedHosts: allowedHosts,
-                                                          calibrationPollMilliseconds: Int(calibrationPoll.components.seconds * 1000
-                                                                                           + calibrationPoll.components.attoseconds / 1_000_000_000_000_000)),
+                                                          calibrationPoll: calibrationPoll),
                                         logger: logger)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await gateway.run { port in portContinuation.yield(port) } }

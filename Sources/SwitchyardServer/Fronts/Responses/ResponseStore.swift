@@ -1,5 +1,6 @@
 import Logging
 import SwitchyardLedger
+import SwitchyardPolicy
 import SwitchyardSignals
 import SwitchyardWire
 
@@ -30,7 +31,7 @@ struct ResponseStore: Sendable {
                                               param: param)
         }
         let stored: StoredResponse?
-        do { stored = try await ledger.storedResponse(id: id) } catch { throw Self.unavailable(error) }
+        do { stored = try await ledger.storedResponse(id: id) } catch { throw GatewayError.ledgerUnavailable(error) }
         guard let stored, stored.keyID == caller.keyID, stored.expiresAt > .now else {
             throw GatewayError(status: 404, code: "response_not_found", message: "No response with id '\(id)' found.", param: param)
         }
@@ -43,7 +44,7 @@ struct ResponseStore: Sendable {
         guard call.request.store, let ledger, let id = response["id"]?.stringValue else { return }
         let now = UnixTime.now
         let retention = live.snapshot.policy.server.responseRetention
-        let expiry = UnixTime(milliseconds: now.milliseconds + retention.components.seconds * 1000)
+        let expiry = UnixTime(milliseconds: now.milliseconds + retention.wholeMilliseconds)
         let stored = StoredResponse(id: id, keyID: caller.keyID, items: JSON.array(call.conversation.items).text,
                                     response: JSON.object(response).text, createdAt: now, expiresAt: expiry)
         do {
@@ -57,10 +58,6 @@ struct ResponseStore: Sendable {
 
     func delete(_ id: String, caller: Caller) async throws(GatewayError) {
         _ = try await find(id, caller: caller)
-        do { _ = try await ledger?.deleteResponse(id: id) } catch { throw Self.unavailable(error) }
-    }
-
-    static func unavailable(_ error: any Error) -> GatewayError {
-        GatewayError(status: 503, code: "ledger_unavailable", message: "The ledger cannot be used: \(error)", retryAfterSeconds: 5)
+        do { _ = try await ledger?.deleteResponse(id: id) } catch { throw GatewayError.ledgerUnavailable(error) }
     }
 }
