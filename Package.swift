@@ -52,7 +52,7 @@ let package = Package(
         // computed (the PII scan, complexity, the tokenizer through a protocol): pure.
         .target(name: "SwitchyardSignals", dependencies: ["SwitchyardWire"]),
         .target(name: "SwitchyardPolicy", dependencies: [
-            "SwitchyardSignals", "SwitchyardWire",
+            "SwitchyardSignals", "SwitchyardWire", "SwitchyardLearning",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "SwitchyardLedger", dependencies: [

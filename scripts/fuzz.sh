@@ -95,7 +95,9 @@ objects_for() {
   imports=$(sed -nE 's/^import (Switchyard[A-Za-z]+).*/\1/p' "$1" | sort -u)
   local objs=("$OBJ/SwitchyardWire.o")
   if grep -qE 'SwitchyardSignals|SwitchyardPolicy' <<<"$imports"; then objs+=("$OBJ/SwitchyardSignals.o"); fi
-  if grep -q SwitchyardPolicy <<<"$imports"; then objs+=("$OBJ/SwitchyardPolicy.o" "$OBJ/Yams.o" "$OBJ"/cyaml-*.o); fi
+  if grep -q SwitchyardPolicy <<<"$imports"; then
+    objs+=("$OBJ/SwitchyardLearning.o" "$OBJ/SwitchyardPolicy.o" "$OBJ/Yams.o" "$OBJ"/cyaml-*.o)
+  fi
   printf '%s\n' "${objs[@]}"
 }
 
@@ -104,7 +106,7 @@ build_harness() {
   local objs key
   mapfile -t objs < <(objects_for "$src")
   key=$(stamp_of "harness-$name" "${INSTRUMENTED[*]}" "$(stamp SwitchyardWire)" "$(stamp SwitchyardSignals)" \
-    "$(stamp SwitchyardPolicy)" "$(stamp yams)" Fuzz/Support/*.swift "$src")
+    "$(stamp SwitchyardLearning)" "$(stamp SwitchyardPolicy)" "$(stamp yams)" Fuzz/Support/*.swift "$src")
   up_to_date "harness-$name" "$key" && [ -x "$OUT/bin/$name" ] && return
   log "linking harness $name"
   timed "${SWIFTC[@]}" "${INSTRUMENTED[@]}" -use-ld=lld -I "$MOD" -I "$YAMS/Sources/CYaml/include" \
@@ -131,7 +133,9 @@ both() { local a b ra=0 rb=0; "$1" & a=$!; "$2" & b=$!; wait $a || ra=$?; wait $
 wire() { build_module SwitchyardWire none $(sources Sources/SwitchyardWire); }
 if [ $need_policy = 1 ]; then both wire build_yams; else wire; fi
 [ $need_signals = 0 ] || build_module SwitchyardSignals "$(stamp SwitchyardWire)" $(sources Sources/SwitchyardSignals)
-[ $need_policy = 0 ] || build_module SwitchyardPolicy "$(stamp SwitchyardWire) $(stamp SwitchyardSignals) $(stamp yams)" \
+# The policy loader reads the learning module's matchers (`learning.judge.match`).
+[ $need_policy = 0 ] || build_module SwitchyardLearning "$(stamp SwitchyardSignals)" $(sources Sources/SwitchyardLearning)
+[ $need_policy = 0 ] || build_module SwitchyardPolicy "$(stamp SwitchyardWire) $(stamp SwitchyardSignals) $(stamp SwitchyardLearning) $(stamp yams)" \
   $(sources Sources/SwitchyardPolicy)
 pids=()
 for name in "${HARNESSES[@]}"; do

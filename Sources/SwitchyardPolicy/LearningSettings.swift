@@ -1,3 +1,5 @@
+import SwitchyardLearning
+
 /// How the gateway learns, from its own traffic, how far to trust the local model
 /// (docs/routing.md, "Learning from live traffic"): what judges a local answer, how much traffic
 /// is shadowed, when the confidence model is refitted and how the risk bound is set. Present in a
@@ -8,7 +10,7 @@ public struct LearningSettings: Sendable, Equatable {
         /// A policy target asked with a fixed grading prompt; its one-word verdict is validated.
         case target(String)
         /// A deterministic comparison, for short answers: `number`, `exact-word` or `contains`.
-        case match(String)
+        case match(Judgement.Matcher)
     }
 
     public var judge: Judge

@@ -1,3 +1,4 @@
+import SwitchyardLearning
 import SwitchyardSignals
 import SwitchyardWire
 import Yams
@@ -311,17 +312,17 @@ private struct PolicyBuilder {
                 judge = .target(text)
             } else if let judgeMap = reader.mapping(n, "judge") {
                 reader.checkKeys(judgeMap, allowed: ["match"], in: "judge")
-                let matchers = ["number", "exact-word", "contains"]
                 if let m = judgeMap.value("match"), let text = reader.string(m, "match") {
-                    if matchers.contains(text) { judge = .match(text) } else {
-                        reader.error(m, "`match` is one of \(matchers.joined(separator: ", ")); got '\(text)'")
+                    if let matcher = Judgement.Matcher(rawValue: text) { judge = .match(matcher) } else {
+                        let names = Judgement.Matcher.allCases.map(\.rawValue).joined(separator: ", ")
+                        reader.error(m, "`match` is one of \(names); got '\(text)'")
                     }
                 }
             }
         } else {
             reader.error(node, "`learning` needs a `judge`: a target (`judge: gpt-4o-mini`) or a matcher (`judge: {match: number}`)")
         }
-        var settings = LearningSettings(judge: judge ?? .match("contains"))
+        var settings = LearningSettings(judge: judge ?? .match(.contains))
         if let n = map.value("shadow_rate"), let v = reader.number(n, "shadow_rate", in: SettingRanges.shadowRate) { settings.shadowRate = v }
         if let n = map.value("shadow_budget"), let limit = reader.mapping(n, "shadow_budget") {
             reader.checkKeys(limit, allowed: Self.budgetLimitKeys, in: "shadow_budget")

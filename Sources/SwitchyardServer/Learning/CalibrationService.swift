@@ -107,9 +107,9 @@ final class CalibrationService: Service {
             }
             guard var state = try await CalibrationState.load(policy: policy, ledger: ledger) else { return learner.trust.install(nil) }
             var schedule = loop.schedule ?? RefitSchedule(everyLabels: settings.refitEveryLabels,
-                                                          everyMilliseconds: settings.refitEvery.milliseconds, startedAt: now)
+                                                          everyMilliseconds: settings.refitEvery.wholeMilliseconds, startedAt: now)
             schedule.everyLabels = settings.refitEveryLabels
-            schedule.everyMilliseconds = settings.refitEvery.milliseconds
+            schedule.everyMilliseconds = settings.refitEvery.wholeMilliseconds
             let newest = Int(state.labels.last?.sequence ?? 0)
             if schedule.isDue(labels: newest, now: now) {
                 schedule.ran(labels: newest, now: now)
@@ -125,7 +125,7 @@ final class CalibrationService: Service {
             loop.installed = inputs.map { ($0, state.record?.version ?? 0, state.labels.last?.sequence ?? 0) }
             try await forgetOldAnswers(settings, now: now, &loop)
         } catch {
-            metrics.refit("ledger_error")
+            metrics.refit(.ledgerError)
             logger.warning("the calibration could not be read or stored; the one in force stays", metadata: ["error": "\(error)"])
         }
     }
@@ -134,7 +134,7 @@ final class CalibrationService: Service {
     private func forgetOldAnswers(_ settings: LearningSettings, now: Int64, _ loop: inout Loop) async throws {
         guard now - loop.lastForget >= 60_000 else { return }
         loop.lastForget = now
-        _ = try await ledger.forgetAnswers(before: UnixTime(milliseconds: now - settings.feedbackWindow.milliseconds))
+        _ = try await ledger.forgetAnswers(before: UnixTime(milliseconds: now - settings.feedbackWindow.wholeMilliseconds))
     }
 
     /// Fits a candidate on the older labels and stores it as the next version if it beats the
@@ -143,11 +143,11 @@ final class CalibrationService: Service {
         let current = state.trust.calibration
         switch Refit().run(state.labels, current: current, prior: prior, now: now) {
         case .tooFewLabels(let why):
-            metrics.refit("too_few_labels")
+            metrics.refit(.tooFewLabels)
             logger.debug("no refit yet", metadata: ["why": "\(why)"])
             return false
         case .rejected(let candidate, let inForce):
-            metrics.refit("rejected")
+            metrics.refit(.rejected)
             logger.info("refit not adopted: not better on the newest labels", metadata: [
                 "candidate_log_loss": "\(candidate.logLoss)", "current_log_loss": "\(inForce.logLoss)",
                 "held_out": "\(candidate.labels)", "version": "\(current.version)",
@@ -165,13 +165,13 @@ final class CalibrationService: Service {
                                            fittedThrough: calibration.fittedThrough, labelsUsed: calibration.labelsUsed,
                                            adoptedAt: UnixTime(milliseconds: now), report: report.text)
             if try await ledger.saveCalibration(record) {
-                metrics.refit("adopted")
+                metrics.refit(.adopted)
                 logger.notice("calibration adopted", metadata: [
                     "version": "\(calibration.version)", "labels_used": "\(calibration.labelsUsed)",
                     "log_loss": "\(candidate.logLoss)", "previous_log_loss": "\(inForce.logLoss)",
                 ])
             } else {
-                metrics.refit("lost_to_replica")
+                metrics.refit(.lostToReplica)
                 logger.info("another replica stored calibration version \(calibration.version) first; reading it")
             }
             return true
@@ -187,26 +187,5 @@ final class CalibrationService: Service {
                            metadata: ["rule": "\(rule)", "threshold": "\(threshold.summary)"])
         }
         loop.drifting = drifting
-    }
-}
-
-/// Counters of the calibration service (docs/operations.md, Metrics).
-struct CalibrationMetrics: Sendable {
-    func refit(_ outcome: String) { Counter(label: "switchyard_calibration_refits_total", dimensions: [("outcome", outcome)]).increment() }
-    func drift(_ rule: String) { Counter(label: "switchyard_calibration_drift_total", dimensions: [("rule", rule)]).increment() }
-
-    /// The version in force and each learned threshold, as gauges.
-    func installed(_ state: CalibrationState) {
-        Gauge(label: "switchyard_calibration_version").record(state.trust.calibration.version)
-        for (rule, threshold) in state.trust.thresholds where threshold.value.isFinite {
-            Gauge(label: "switchyard_cascade_threshold", dimensions: [("rule", rule)]).record(threshold.value)
-        }
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -77,7 +77,7 @@ final class Learner: Sendable {
             // A stream's escalation held back only a prefix of the local answer: a verdict on a
             // prefix would label the wrong thing, so it is left out (docs/routing.md).
             guard observation.localText != nil, let reference = observation.replacementText else {
-                metrics.skipped("partial_local_answer")
+                metrics.skipped(.partialLocalAnswer)
                 return
             }
             submit(.label(observation, reference: reference, source: .escalation, propensity: 1))
@@ -90,7 +90,7 @@ final class Learner: Sendable {
     }
 
     private func submit(_ job: Job) {
-        if case .dropped = enqueue.yield(job) { metrics.skipped("queue_full") }
+        if case .dropped = enqueue.yield(job) { metrics.skipped(.queueFull) }
     }
 
     /// A kept answer its caller may rate later: its features, by request id.
@@ -143,10 +143,10 @@ final class Learner: Sendable {
                                                                             context: ProviderContext(requestID: observation.requestID + ".shadow"),
                                                                             tracker: tracker)
             await tracker.end(served.attempt, .served, usage: served.answer.usage)
-            metrics.shadow("served")
+            metrics.shadow(.served)
             return AnswerText.of(served.answer.body)
         } catch {
-            metrics.shadow(error.code == "budget_exceeded" ? "budget_exhausted" : "failed")
+            metrics.shadow(error.code == "budget_exceeded" ? .budgetExhausted : .failed)
             return nil
         }
     }
@@ -155,23 +155,23 @@ final class Learner: Sendable {
         guard let settings = observation.snapshot.policy.learning, let local = observation.localText else { return }
         let verdict: Bool?
         switch settings.judge {
-        case .match(let name):
-            verdict = Judgement.Matcher(rawValue: name)?.agrees(candidate: local, reference: reference)
+        case .match(let matcher):
+            verdict = matcher.agrees(candidate: local, reference: reference)
         case .target(let judge):
             // The judge reads the prompt and both answers: a request that carried private data is
             // judged only by a target the constraint allows.
             if !observation.decision.privateData.isEmpty,
                let allowed = observation.snapshot.policy.constraints.privateData?.allowedTargets, !allowed.contains(judge) {
-                metrics.judge("withheld_private_data")
+                metrics.judge(.withheldPrivateData)
                 return
             }
             verdict = await ask(judge, observation, reference: reference, settings: settings)
         }
         guard let verdict else {
-            metrics.judge("no_verdict")
+            metrics.judge(.noVerdict)
             return
         }
-        metrics.judge(verdict ? "correct" : "incorrect")
+        metrics.judge(verdict ? .correct : .incorrect)
         let label = LabelRecord(requestID: observation.requestID, source: source.rawValue, target: observation.localTarget,
                                 features: observation.verdict.features, score: verdict ? 1 : 0, propensity: propensity,
                                 calibrationVersion: observation.verdict.calibrationVersion, streamed: observation.streamed, recordedAt: .now)
@@ -200,7 +200,7 @@ final class Learner: Sendable {
             await tracker.end(served.attempt, .served, usage: served.answer.usage)
             return Judgement.verdict(AnswerText.of(served.answer.body))
         } catch {
-            metrics.judge("failed")
+            metrics.judge(.failed)
             return nil
         }
     }
@@ -222,16 +222,4 @@ final class Learner: Sendable {
         labelsRecorded.add(1, ordering: .relaxed)
         return true
     }
-}
-
-/// Counters of the learning loop (docs/operations.md, Metrics).
-struct LearningMetrics: Sendable {
-    private let labels = Dictionary(uniqueKeysWithValues: Label.Source.allCases.map {
-        ($0.rawValue, Counter(label: "switchyard_learning_labels_total", dimensions: [("source", $0.rawValue)]))
-    })
-
-    func label(_ source: String) { labels[source]?.increment() }
-    func judge(_ outcome: String) { Counter(label: "switchyard_learning_judgements_total", dimensions: [("outcome", outcome)]).increment() }
-    func shadow(_ outcome: String) { Counter(label: "switchyard_learning_shadows_total", dimensions: [("outcome", outcome)]).increment() }
-    func skipped(_ why: String) { Counter(label: "switchyard_learning_skipped_total", dimensions: [("why", why)]).increment() }
 }
