@@ -4,23 +4,10 @@ import SwitchyardWire
 import Glibc
 #endif
 
-/// How sure the local model is of its answer, from its token log-probabilities: the calibrated
-/// probability that it is right when the policy has `calibration:`, else the geometric-mean token
-/// probability, exp(mean log-probability).
-public struct ConfidenceScorer: Sendable {
-    let model: LogisticModel?
-
-    public init(calibration: LogisticModel?) { model = calibration }
-
-    /// Whether the local answer must come with top-k log-probabilities (the calibrated features need them).
-    public var needsTopLogprobs: Bool { model != nil }
-
-    public func confidence(logprobs: [Double], top: [[Double]], request: RequestSummary, promptTokens: Int) -> Double? {
-        guard !logprobs.isEmpty else { return nil }
-        guard let model else { return Self.geometricMean(logprobs) }
-        return model.probability(ConfidenceFeatures.of(logprobs: logprobs, top: top) + PromptFeatures.of(request, promptTokens: promptTokens))
-    }
-
+/// What a cascade reads of the local answer's tokens: their log-probabilities and top-k, checked
+/// at the boundary, and the uncalibrated confidence. The calibrated one is `Calibration.confidence`
+/// (SwitchyardLearning), over `ConfidenceFeatures` and `PromptFeatures`.
+public enum ConfidenceScorer {
     /// exp(mean log-probability): the uncalibrated confidence; nil without tokens.
     public static func geometricMean(_ logprobs: [Double]) -> Double? {
         logprobs.isEmpty ? nil : exp(logprobs.reduce(0, +) / Double(logprobs.count))

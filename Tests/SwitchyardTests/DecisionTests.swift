@@ -1,4 +1,5 @@
 import Testing
+import SwitchyardLearning
 import SwitchyardDecision
 import SwitchyardPolicy
 import SwitchyardSignals
@@ -198,5 +199,31 @@ struct DecisionTests {
         #expect(failures.isEmpty, "\(failures)")
         let unknown = Self.models + "\nrules:\n  - {serve: local}\ntests:\n  - {format: gemini, request: {model: auto}, expect: {rule: x}}\n"
         #expect(throws: PolicyError.self) { _ = try PolicyLoader.parse(unknown, file: "p.yaml") }
+    }
+
+    @Test("a cascade's verdict: no token means an unknown confidence, kept; the trust a decision carries scores it; a learning policy asks for the top-k")
+    func cascadeVerdict() async throws {
+        let policy = try PolicyLoader.parse(Self.models + """
+
+        rules:
+          - {name: learn, cascade: {first: local, escalate_to: cloud, when: "confidence < auto", risk: 0.2, threshold: 0.5}}
+        learning: {judge: cloud}
+        """, file: "p.yaml")
+        let decider = Decider(policy: policy)
+        let request = try Self.chat("hi")
+        guard case .cascade(let cascade) = policy.rules[0].action else { Issue.record("not a cascade"); return }
+        // A version whose model ignores the features: confidence = sigmoid(bias) = 0.731…
+        let names = ConfidenceModelFeatures.names
+        let model = LogisticModel(features: names, mean: names.map { _ in 0 }, scale: names.map { _ in 1 }, weights: names.map { _ in 0 }, bias: 1)
+        let trust = Trust(calibration: Calibration(version: 7, model: model))
+        let decision = try await decider.decide(request, Decider.Inputs(trust: trust))
+        let none = await decider.escalation(cascade, after: decision, request: request, tokens: ([], []))
+        #expect(none.confidence == nil && !none.escalate, "a comparison on an unknown confidence is false")
+        let scored = await decider.escalation(cascade, after: decision, request: request, tokens: ([-0.1], [[-0.1, -3]]))
+        #expect(scored.calibrationVersion == 7 && abs((scored.confidence ?? 0) - model.probability(scored.features)) < 1e-12)
+        #expect(scored.threshold?.value == 0.5 && scored.threshold?.source == .rule && !scored.escalate)
+        // The first labels' features must be those later fits read: top-k from the start.
+        #expect(decider.needsTopLogprobs(nil))
+        #expect(!Decider(policy: try PolicyLoader.parse(Self.models, file: "p.yaml")).needsTopLogprobs(nil))
     }
 }

@@ -97,15 +97,17 @@ struct EvalTests {
     func scorer() throws {
         let request = try ChatRequest(body: ["model": .string("auto"), "messages": .array([.object(["role": .string("user"), "content": .string("2+2?")])])])
         let logprobs = [-0.1, -0.3], top = [[-0.1, -2.5], [-0.3, -1.5]]
-        let plain = try #require(ConfidenceScorer(calibration: nil).confidence(logprobs: logprobs, top: top, request: request, promptTokens: 9))
+        let features = ConfidenceFeatures.of(logprobs: logprobs, top: top) + PromptFeatures.of(request.summary, promptTokens: 9)
+        let plain = Calibration(version: 0, model: nil).confidence(features)
         #expect(abs(plain - exp(-0.2)) < 1e-12)
+        #expect(abs(plain - (ConfidenceScorer.geometricMean(logprobs) ?? 0)) < 1e-12)
         let names = ConfidenceModelFeatures.names
         // Weight only on mean_logprob: p = sigmoid(2 × mean_logprob + 1) = sigmoid(0.6).
         let model = LogisticModel(features: names, mean: names.map { _ in 0 }, scale: names.map { _ in 1 },
                                   weights: names.map { $0 == "mean_logprob" ? 2 : 0 }, bias: 1)
-        let calibrated = try #require(ConfidenceScorer(calibration: model).confidence(logprobs: logprobs, top: top, request: request, promptTokens: 9))
+        let calibrated = Calibration(version: 1, model: model).confidence(features)
         #expect(abs(calibrated - 1 / (1 + exp(-0.6))) < 1e-12)
-        #expect(ConfidenceScorer(calibration: nil).confidence(logprobs: [], top: [], request: request, promptTokens: 0) == nil)
+        #expect(ConfidenceScorer.geometricMean([]) == nil)
     }
 
     @Test("the logistic model learns a separable rule and round-trips through its weights file")

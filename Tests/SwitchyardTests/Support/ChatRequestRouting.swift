@@ -64,8 +64,3 @@ extension ComplexityScorer {
     static func features(_ request: ChatRequest) -> Features { features(request.summary) }
 }
 
-extension ConfidenceScorer {
-    func confidence(logprobs: [Double], top: [[Double]], request: ChatRequest, promptTokens: Int) -> Double? {
-        confidence(logprobs: logprobs, top: top, request: request.summary, promptTokens: promptTokens)
-    }
-}
