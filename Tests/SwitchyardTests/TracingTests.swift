@@ -145,6 +145,24 @@ struct TracingTests {
         #expect(upstream == "00-\(Self.callerTrace)-\(attempt.spanID)-01")
     }
 
+    @Test("the Responses front to a chat upstream: one request span for /v1/responses, in the caller's trace, its attempt a child")
+    func responses() async throws {
+        var upstream: String?
+        let (spans, _) = try await traced(.answer(pieces: ["Hallo"], promptTokens: 6, completionTokens: 2)) { gateway, provider in
+            let response = try await gateway.post("/v1/responses", #"{"model":"auto","input":"hi","store":false}"#, headers: [Self.traceparent])
+            #expect(response.status == 200, "\(response.json)")
+            upstream = provider.received.first?.headers[.init("traceparent")!]
+        }
+        let request = try one(spans, "POST /v1/responses")
+        #expect(request.traceID == Self.callerTrace && request.parentSpanID == Self.callerSpan)
+        #expect(request.string("switchyard.front") == "responses")
+        #expect(request.string("http.route") == "/v1/responses")
+        let attempt = try #require(attempts(spans).first)
+        #expect(attempt.parentSpanID == request.spanID)
+        #expect(attempt.int("gen_ai.usage.input_tokens") == 6)
+        #expect(upstream == "00-\(Self.callerTrace)-\(attempt.spanID)-01")
+    }
+
     @Test("a reload that changes the tracing block is refused where it is written; the gateway traces on as it started")
     func reload() async throws {
         try await OTLPReceiver.with { receiver in
