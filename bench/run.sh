@@ -20,6 +20,10 @@ LOCAL_RUNS="${BENCH_LOCAL_RUNS:-6}"
 SOAK_SECONDS="${BENCH_SOAK_SECONDS:-30}"
 BASE_REF="${BENCH_BASE_REF:-}"
 BASE_BINARY="${BENCH_BASE_BINARY:-}"
+# The build directory of this tree's gateway (swift build's --scratch-path).
+SCRATCH="${BENCH_SCRATCH_PATH:-.build}"
+# A tree from before tracing (its policy has no tracing: block) is benched with BENCH_TRACING=0.
+TRACING="${BENCH_TRACING:-1}"
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -84,9 +88,11 @@ CONF
 haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
 
 # The gateways: this tree, and optionally a baseline commit, release builds.
-swift build -c release --product switchyard >/dev/null
-binaries=(".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard" ".build/release/switchyard")
+swift build -c release --product switchyard --scratch-path "$SCRATCH" >/dev/null
+gateway="$SCRATCH/release/switchyard"
+binaries=("$gateway" "$gateway" "$gateway" "$gateway")
 labels=("gateway" "gateway_ledger_off" "messages_ledger_off" "tracing_on_ledger_off")
+if [ "$TRACING" = 0 ]; then unset 'binaries[3]' 'labels[3]'; binaries=("${binaries[@]}"); labels=("${labels[@]}"); fi
 if [ -n "$BASE_BINARY" ]; then
   binaries+=("$BASE_BINARY" "$BASE_BINARY")
   labels+=("baseline" "baseline ledger off")
@@ -199,27 +205,38 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-# The local path: the default model, direct vs through the gateway. Skipped with
-# BENCH_LOCAL_RUNS=0. Broken since the engine demands a per-start key that is removed from the
-# state directory once the engine is up (EngineKey): "direct" cannot reach it any longer, and
-# /readyz no longer names its address; it needs an engine of the bench's own (to do).
+# The local path: the default model streamed straight from a llama-server of the bench's own, and
+# through the gateway with that engine as its target (the external-engine form, `kind: openai`:
+# the gateway's own engine takes a per-start key no one else reads, docs/security.md), interleaved.
+# What differs from `kind: local` is only the admission queue in front of it. Skipped with
+# BENCH_LOCAL_RUNS=0.
 local_result='{"runs": 0}'
 if [ "$LOCAL_RUNS" -gt 0 ]; then
+# shellcheck disable=SC1091
+. "${SWITCHYARD_HOME:-$HOME/.cache/switchyard}/env"
+engine_port="$(free_port)"
+"$SWITCHYARD_LLAMA_SERVER" --model "$SWITCHYARD_DEFAULT_MODEL" --host 127.0.0.1 --port "$engine_port" \
+  --ctx-size 4096 --parallel 1 --threads 2 > "$work/engine.log" 2>&1 & engine_pid=$!; pids+=($engine_pid)
+wait_http "http://127.0.0.1:$engine_port/health"
 lg_port="$(free_port)"
 cat > "$work/local.yaml" <<YAML
 version: 1
 models:
-  local: {kind: local, context: 4096, slots: 1, threads: 2}
+  local:
+    kind: openai
+    base_url: http://127.0.0.1:$engine_port/v1
+    model: local
+    api_key_env: SWITCHYARD_BENCH_KEY
+    price: {input: 0, output: 0}
+    timeouts: {first_byte: 120s, stall: 60s, total: 300s}
+ledger: {enabled: false}
 YAML
-.build/release/switchyard serve --policy "$work/local.yaml" --port "$lg_port" --state-dir "$work/lstate" \
+SWITCHYARD_BENCH_KEY=bench "$gateway" serve --policy "$work/local.yaml" --port "$lg_port" --state-dir "$work/lstate" \
   --log-level warning > "$work/local.log" 2>&1 & lg_pid=$!; pids+=($lg_pid)
-for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$lg_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-readyz="$(curl -fs "http://127.0.0.1:$lg_port/readyz")"
-engine_url="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["engine"]["url"])' "$readyz")"
-engine_pid="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["engine"]["pid"])' "$readyz")"
+wait_http "http://127.0.0.1:$lg_port/readyz"
 python_bin="${SWITCHYARD_HOME:-$HOME/.cache/switchyard}/venv/bin/python"
-local_result="$("$python_bin" bench/local_tokens.py "$engine_url/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS" "$lg_pid" "$engine_pid")"
-kill "$lg_pid"; wait "$lg_pid" 2>/dev/null || true
+local_result="$("$python_bin" bench/local_tokens.py "http://127.0.0.1:$engine_port/v1" "http://127.0.0.1:$lg_port/v1" "$LOCAL_RUNS" "$lg_pid" "$engine_pid")"
+kill "$lg_pid" "$engine_pid"; wait "$lg_pid" "$engine_pid" 2>/dev/null || true
 fi
 
 # The soak: a misbehaving first target, a well-behaved one (streams too) as the fallback.
@@ -245,7 +262,7 @@ models:
 rules:
   - {name: main, serve: faulty, fallbacks: [good]}
 YAML
-SWITCHYARD_BENCH_KEY=bench .build/release/switchyard serve --policy "$work/soak.yaml" --port "$soak_port" \
+SWITCHYARD_BENCH_KEY=bench "$gateway" serve --policy "$work/soak.yaml" --port "$soak_port" \
   --state-dir "$work/soak-state" --log-level error > "$work/soak.log" 2>&1 & soak_pid=$!; pids+=($soak_pid)
 wait_http "http://127.0.0.1:$soak_port/readyz"
 wait_http "http://127.0.0.1:$good_port/" || true
@@ -253,7 +270,7 @@ soak_result="$(python3 bench/soak.py "http://127.0.0.1:$soak_port" "$soak_pid" "
 kill "$soak_pid"; wait "$soak_pid" 2>/dev/null || true
 
 mkdir -p bench-results
-.build/release/switchyard bench-signals > "$work/signals.txt"
+"$gateway" bench-signals > "$work/signals.txt"
 python3 - "$work/overhead.txt" "$local_result" "$soak_result" "$DURATION" "$ROUNDS" <<'PY' | tee bench-results/latest.txt
 import sys, json, statistics
 rows = {}
@@ -292,8 +309,8 @@ for l in labels[1:]:
 g, n = med["gateway"], med["gateway_ledger_off"]
 print(f"ledger on against off: requests/s {g[9] / n[9]:.2f}x at 8 connections (goal >= 0.90x), {g[0] / n[0]:.2f}x at 64, added p50 {g[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us,"
       f" added p99 {g[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")
-t = med["tracing_on_ledger_off"]
-print(f"tracing on (every request sampled, exported to nginx) against off (ledger off both): requests/s {t[0] / n[0]:.2f}x,"
+t = med.get("tracing_on_ledger_off")
+if t: print(f"tracing on (every request sampled, exported to nginx) against off (ledger off both): requests/s {t[0] / n[0]:.2f}x,"
       f" added p50 {t[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us, added p99 {t[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us,"
       f" memory {t[7] / 1024:.1f} vs {n[7] / 1024:.1f} MB")
 m = med["messages_ledger_off"]
