@@ -318,7 +318,10 @@ print(f"Anthropic front against OpenAI front (ledger off, same upstream): reques
       f" added p50 {m[4] - d[4]:.0f} vs {n[4] - d[4]:.0f} us, added p99 {m[5] - d[5]:.0f} vs {n[5] - d[5]:.0f} us")
 def against(ours, theirs, what):
     a, b = med[ours], med[theirs]
-    print(f"this tree against the baseline, {what}: requests/s {a[0] / b[0]:.2f}x, added p50 {a[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
+    # Each round's own ratio too: the rounds' spread says how much of a difference is noise.
+    rounds = lambda i: ", ".join(f"{x[i] / y[i]:.2f}" for x, y in zip(rows[ours], rows[theirs]))
+    print(f"this tree against the baseline, {what}: requests/s {a[0] / b[0]:.2f}x at 64 connections (rounds: {rounds(0)}),"
+          f" {a[9] / b[9]:.2f}x at 8 (rounds: {rounds(9)}), added p50 {a[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
           f" added p99 {a[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us")
 baselines = [l for l in labels if l.startswith("baseline")]
 print()
