@@ -1,5 +1,5 @@
 import Hummingbird
-import Logging
+import SwitchyardEval
 
 /// A server on 127.0.0.1 that answers every request to `/echo` with what it received:
 /// `METHOD BODY-BYTES X-ECHO` (`-` when the `x-echo` header is absent). The client's reused
@@ -16,25 +16,13 @@ enum EchoServer {
                 return "\(request.method.rawValue) \(bytes.readableBytes) \(echo)"
             }
         }
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "echo-server")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var port = 0
-        for await p in ports {
-            port = p
-            break
-        }
+        let server = await LoopbackServer.start(router, label: "echo-server")
         do {
-            let result = try await body("http://127.0.0.1:\(port)/echo")
-            task.cancel()
-            _ = try? await task.value
+            let result = try await body("http://127.0.0.1:\(server.port)/echo")
+            await server.stop()
             return result
         } catch {
-            task.cancel()
-            _ = try? await task.value
+            await server.stop()
             throw error
         }
     }
