@@ -103,6 +103,9 @@ public final class Gateway: Sendable {
         self.prometheus = prometheus
         rateLimiter = RateLimiter(divisor: options.rateLimitDivisor)
         breakers = TargetBreakers { target, transition in BreakerMetrics.transition(target, transition, logger: logger) }
+        // The file's stamp before it is read: a change made while the gateway starts, before its
+        // watcher runs, is still a change (the watcher starts from this stamp, not its own first look).
+        let loadedStamp = FileStamp(options.policyPath)
         let policy = try PolicyLoader.load(path: options.policyPath)
         let tracing = try TracingBackend.start(policy, environment: options.environment, logger: logger)
         self.tracing = tracing
@@ -146,7 +149,8 @@ public final class Gateway: Sendable {
                                              poll: options.calibrationPoll) }
         }
         self.engine = engine
-        reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile) { (policy) throws(PolicyError) in
+        reloader = PolicyReloader(path: options.policyPath, live: live, logger: logger, watchFile: options.watchPolicyFile,
+                                  loadedStamp: loadedStamp) { (policy) throws(PolicyError) in
             try Self.snapshot(policy, engine: engine, client: client, environment: environment, tokenizer: tokenizer, gates: gates,
                               breakers: breakers, rateLimiter: rateLimiter, ledger: ledger, tracing: (startedTracing, tracing), logger: logger)
         }

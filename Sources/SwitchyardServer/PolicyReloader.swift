@@ -72,18 +72,21 @@ struct PolicyReloader: Service {
     let build: @Sendable (Policy) throws(PolicyError) -> LivePolicy.Snapshot
     let logger: Logger
     let watchFile: Bool
+    /// The file as the policy in force was read from it: the watcher's first comparison.
+    let loadedStamp: FileStamp?
     var pollInterval: Duration = .seconds(1)
     let queue = ReloadQueue()
 
     private let reloads = Counter(label: "switchyard_policy_reloads_total")
     private let failures = Counter(label: "switchyard_policy_reload_failures_total")
 
-    init(path: String, live: LivePolicy, logger: Logger, watchFile: Bool = true, pollInterval: Duration = .seconds(1),
-         build: @escaping @Sendable (Policy) throws(PolicyError) -> LivePolicy.Snapshot) {
+    init(path: String, live: LivePolicy, logger: Logger, watchFile: Bool = true, loadedStamp: FileStamp?,
+         pollInterval: Duration = .seconds(1), build: @escaping @Sendable (Policy) throws(PolicyError) -> LivePolicy.Snapshot) {
         self.path = path
         self.live = live
         self.logger = logger
         self.watchFile = watchFile
+        self.loadedStamp = loadedStamp
         self.pollInterval = pollInterval
         self.build = build
     }
@@ -99,7 +102,7 @@ struct PolicyReloader: Service {
                     for await _ in hangups { queue.post("SIGHUP") }
                 }
                 if watchFile { group.addTask {
-                    var seen = FileStamp(path)
+                    var seen = loadedStamp
                     while !Task.isCancelled {
                         try? await Task.sleep(for: pollInterval)
                         let now = FileStamp(path)

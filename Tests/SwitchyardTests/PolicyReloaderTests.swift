@@ -40,10 +40,11 @@ struct PolicyReloaderTests {
     }
 
     func reloader(_ path: String, _ builder: SlowBuilder) throws -> (PolicyReloader, LivePolicy) {
+        let stamp = FileStamp(path)
         let live = LivePolicy(Self.snapshot(try PolicyLoader.load(path: path)))
         var logger = Logger(label: "reload-test")
         logger.logLevel = .critical  // files caught half-written are rejected, as they should be; no need to see it
-        let reloader = PolicyReloader(path: path, live: live, logger: logger, watchFile: true,
+        let reloader = PolicyReloader(path: path, live: live, logger: logger, watchFile: true, loadedStamp: stamp,
                                       pollInterval: .milliseconds(2)) { policy in builder.build(policy) }
         return (reloader, live)
     }
@@ -71,6 +72,22 @@ struct PolicyReloaderTests {
         #expect(most == 1, "reloads ran concurrently")
         #expect(total >= 2 && total < 200, "triggers during a reload are coalesced (\(total) reloads)")
 
+        service.cancel()
+        try await service.value
+    }
+
+    @Test("a file changed after it was loaded but before the watcher ran is still reloaded")
+    func changeBeforeTheWatcherStarts() async throws {
+        let path = try Fixtures.temporaryDirectory() + "/policy.yaml"
+        try Fixtures.writeFile(path, Self.policy("loaded"))
+        let (reloader, live) = try reloader(path, SlowBuilder())
+        try Fixtures.writeFile(path, Self.policy("changed-meanwhile"))
+        let service = Task { try await reloader.run() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while live.snapshot.policy.rules.first?.name != "changed-meanwhile", ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(live.snapshot.policy.rules.first?.name == "changed-meanwhile")
         service.cancel()
         try await service.value
     }
