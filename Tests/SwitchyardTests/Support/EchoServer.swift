@@ -17,13 +17,6 @@ enum EchoServer {
             }
         }
         let server = await LoopbackServer.start(router, label: "echo-server")
-        do {
-            let result = try await body("http://127.0.0.1:\(server.port)/echo")
-            await server.stop()
-            return result
-        } catch {
-            await server.stop()
-            throw error
-        }
+        return try await finally({ try await body("http://127.0.0.1:\(server.port)/echo") }, then: server.stop)
     }
 }

@@ -62,14 +62,7 @@ final class OTLPReceiver: Sendable {
     static func with<T: Sendable>(_ body: (OTLPReceiver) async throws -> T) async throws -> T {
         let receiver = OTLPReceiver()
         try await receiver.start()
-        do {
-            let result = try await body(receiver)
-            await receiver.stop()
-            return result
-        } catch {
-            await receiver.stop()
-            throw error
-        }
+        return try await finally({ try await body(receiver) }, then: receiver.stop)
     }
 
     private func start() async throws {

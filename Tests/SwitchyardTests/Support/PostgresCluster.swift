@@ -195,13 +195,7 @@ struct PostgresClusterTrait: SuiteTrait, TestScoping {
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let cluster = try await PostgresCluster.start()
-        do {
-            try await PostgresCluster.$current.withValue(cluster) { try await function() }
-        } catch {
-            await cluster.stop()
-            throw error
-        }
-        await cluster.stop()
+        try await finally({ try await PostgresCluster.$current.withValue(cluster) { try await function() } }, then: cluster.stop)
     }
 }
 

@@ -112,14 +112,7 @@ final class ScriptedProvider: Sendable {
     static func with<T: Sendable>(_ scenario: Scenario, _ body: (ScriptedProvider) async throws -> T) async throws -> T {
         let provider = ScriptedProvider(scenario: scenario)
         try await provider.start()
-        do {
-            let result = try await body(provider)
-            await provider.stop()
-            return result
-        } catch {
-            await provider.stop()
-            throw error
-        }
+        return try await finally({ try await body(provider) }, then: provider.stop)
     }
 
     private func start() async throws {

@@ -99,13 +99,6 @@ final class TestProcesses: Sendable {
 
     static func with<T: Sendable>(_ body: (TestProcesses) async throws -> T) async throws -> T {
         let processes = TestProcesses()
-        do {
-            let result = try await body(processes)
-            await processes.killAll()
-            return result
-        } catch {
-            await processes.killAll()
-            throw error
-        }
+        return try await finally({ try await body(processes) }, then: processes.killAll)
     }
 }
