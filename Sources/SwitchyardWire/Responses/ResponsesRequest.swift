@@ -38,7 +38,10 @@ public struct ResponsesRequest: Sendable {
         self.body = body
         let fields = FieldReader(body)
         if let unknown = body.keys.first(where: { !Self.parameters.contains($0) }) {
-            throw .invalidRequest("Unknown parameter: '\(unknown)'.", param: unknown, code: "unknown_parameter")
+            // An empty key has no name to point at: the message says so, and no empty `param` is sent.
+            throw unknown.isEmpty
+                ? .invalidRequest("Unknown parameter: a key with an empty name.", code: "unknown_parameter")
+                : .invalidRequest("Unknown parameter: '\(unknown)'.", param: unknown, code: "unknown_parameter")
         }
         try Self.refuseUnsupported(fields)
         model = try fields.requiredString("model")
