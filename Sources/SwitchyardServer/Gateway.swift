@@ -274,6 +274,10 @@ public final class Gateway: Sendable {
             let stored = try await responses.store.find(context.parameters.get("id") ?? "", caller: context.caller)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: stored.response)))
         }
+        api.get("/v1/responses/{id}/input_items") { request, context in
+            let list = try ResponsesInputItems(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+            return AdminAPI.json(.object(try await responses.store.inputItems(of: context.parameters.get("id") ?? "", caller: context.caller, list: list)))
+        }
         api.delete("/v1/responses/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
             try await responses.store.delete(id, caller: context.caller)

@@ -19,7 +19,7 @@ struct ResponsesFrontTests {
         }
     }
 
-    @Test("the official OpenAI SDK: create, stream, a function tool round trip, a continuation, retrieve, delete, and its errors")
+    @Test("the official OpenAI SDK: create, stream, a function tool round trip, a continuation, retrieve, its input items, delete, and its errors")
     func officialSDK() async throws {
         let policy = "version: 1\nmodels:\n\(Fixtures.localModelYAML)\n"
         try await Fixtures.withGateway(policy: policy) { gateway in
@@ -39,6 +39,15 @@ struct ResponsesFrontTests {
             #expect(result["follow_previous"] == result["first_id"])
             #expect(result["retrieved_text"] == result["follow_text"])
             #expect(result["after_delete"] == .string("NotFoundError"))
+            // The continuation was made from the first question, its answer and the new question.
+            let items = try #require(result["input_items"]?.arrayValue)
+            #expect(items.map { $0.arrayValue?.prefix(2).compactMap(\.stringValue) ?? [] }
+                    == [["message", "user"], ["message", "assistant"], ["message", "user"]], "\(items)")
+            let texts = items.map { $0.arrayValue?.last ?? .null }
+            #expect(texts.first == .string("What is the capital of France?") && texts.last == .string("And of Italy?"))
+            #expect(texts.dropFirst().first == result["first_text"], "the first answer, as it was stored")
+            #expect(result["input_items_paged"] == result["input_items"], "one item a page, following the cursor, lists the same")
+            #expect(result["input_items_newest"]?.arrayValue == Array(items.reversed()), "newest first by default, as OpenAI lists")
             #expect(result["bad_input"] == .string("BadRequestError"))
             #expect(result["unknown_model"] == .string("NotFoundError"))
             #expect(result["unknown_previous"] == .string("NotFoundError"))
@@ -151,6 +160,7 @@ struct ResponsesFrontTests {
                 #expect(try await gateway.client.send(HTTPRequest(url: gateway.baseURL + "/v1/responses/\(id)", headers: stranger)).status == 404)
                 #expect(try await gateway.client.send(HTTPRequest(method: .delete, url: gateway.baseURL + "/v1/responses/\(id)", headers: stranger)).status == 404)
                 #expect(try await post(gateway, #"{"model":"auto","input":"x","previous_response_id":"\#(id)"}"#, key: keys[1]).status == 404)
+                #expect(try await gateway.client.send(HTTPRequest(url: gateway.baseURL + "/v1/responses/\(id)/input_items", headers: stranger)).status == 404)
                 let owner = [("Authorization", "Bearer \(keys[0])")]
                 let read = try await gateway.client.send(HTTPRequest(url: gateway.baseURL + "/v1/responses/\(id)", headers: owner))
                 #expect(read.status == 200 && read.json["id"] == .string(id))

@@ -839,3 +839,70 @@ struct ResponsesStreamEncoderTests {
         }
     }
 }
+
+@Suite("Responses input items")
+struct ResponsesInputItemsTests {
+    /// Seven stored items: two of them with ids of their own (an answer's output, a call).
+    static let stored: [JSON] = (0..<7).map { index in
+        switch index {
+        case 2: .object(["type": .string("message"), "id": .string("msg_answer"), "role": .string("assistant"), "content": .string("A")])
+        case 4: .object(["type": .string("function_call"), "id": .string("fc_own"), "call_id": .string("c"), "name": .string("f"), "arguments": .string("{}")])
+        default: .object(["role": .string("user"), "content": .string("q\(index)")])
+        }
+    }
+
+    func list(_ query: [(String, String)]) throws -> JSONObject {
+        try ResponsesInputItems(query: query.map { (name: $0.0, value: $0.1) }).page(of: Self.stored, responseID: "resp_x")
+    }
+
+    func ids(_ page: JSONObject) -> [String] { page["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [] }
+
+    @Test("following the cursor from page to page lists every item once, in either order, whatever the page size")
+    func paging() throws {
+        let all = try list([("order", "asc"), ("limit", "100")])
+        #expect(all["has_more"] == .bool(false) && ids(all).count == 7 && Set(ids(all)).count == 7, "ids are unique")
+        #expect(ids(all)[2] == "msg_answer" && ids(all)[4] == "fc_own", "an item's own id is kept")
+        for order in ["asc", "desc"] {
+            let expected = order == "asc" ? ids(all) : ids(all).reversed()
+            for limit in 1...8 {
+                var seen: [String] = [], after: String?
+                for _ in 0..<10 {
+                    var query = [("order", order), ("limit", "\(limit)")]
+                    if let after { query.append(("after", after)) }
+                    let page = try list(query)
+                    #expect(page["first_id"]?.stringValue == ids(page).first && page["last_id"]?.stringValue == ids(page).last)
+                    #expect(ids(page).count <= limit)
+                    seen += ids(page)
+                    guard page["has_more"] == .bool(true) else { break }
+                    after = page["last_id"]?.stringValue
+                }
+                #expect(seen == expected, "order \(order), limit \(limit)")
+            }
+        }
+        #expect(ids(try list([])) == Array(ids(all).reversed().prefix(20)), "newest first, 20 at most, by default")
+        #expect(ids(try list([("after", ids(all)[6]), ("order", "asc")])).isEmpty)
+    }
+
+    @Test("a message is listed typed, its string content as a part; a listed id is stable across reads")
+    func shape() throws {
+        let page = try list([("order", "asc")])
+        let first = try #require(page["data"]?.arrayValue?.first)
+        #expect(first["type"] == .string("message"))
+        #expect(first["content"] == .array([.object(["type": .string("input_text"), "text": .string("q0")])]))
+        let answer = try #require(page["data"]?.arrayValue?[2])
+        #expect(answer["content"]?.arrayValue?.first?["type"] == .string("output_text"))
+        #expect(ids(try list([("order", "asc")])) == ids(page))
+    }
+
+    @Test("bad queries are 400s naming the parameter; unknown names are ignored", arguments: [
+        ("limit", "0"), ("limit", "101"), ("limit", "ten"), ("limit", ""), ("order", "up"), ("order", ""), ("after", ""), ("after", "msg_nowhere"),
+    ])
+    func badQueries(_ name: String, _ value: String) {
+        #expect {
+            _ = try list([(name, value)])
+        } throws: { error in
+            (error as? GatewayError)?.status == 400 && (error as? GatewayError)?.param == name
+        }
+        #expect((try? list([("include[]", "x"), ("before", "y")])) != nil)
+    }
+}

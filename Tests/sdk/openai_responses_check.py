@@ -32,9 +32,16 @@ tool_result = client.responses.create(
            {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"},
            {"type": "function_call_output", "call_id": "call_1", "output": "Sunny, 21 C"}])
 
-# A continuation, then retrieve and delete.
+# A continuation, then retrieve, list its input items and delete.
 follow = client.responses.create(model="auto", input="And of Italy?", previous_response_id=first.id, max_output_tokens=16)
 retrieved = client.responses.retrieve(follow.id)
+# The items the continuation was made from, oldest first: whole, and a page of one at a time
+# (the SDK follows `after` while `has_more`).
+def listed(**query):
+    return [[item.type, item.role, item.content[0].text] for item in client.responses.input_items.list(follow.id, **query)]
+input_items = listed(order="asc")
+input_items_paged = listed(order="asc", limit=1)
+input_items_newest = listed()
 client.responses.delete(follow.id)
 try:
     client.responses.retrieve(follow.id)
@@ -66,6 +73,9 @@ print(json.dumps({
     "retrieved_text": retrieved.output_text,
     "follow_text": follow.output_text,
     "after_delete": after_delete,
+    "input_items": input_items,
+    "input_items_paged": input_items_paged,
+    "input_items_newest": input_items_newest,
     "bad_input": error_of(lambda: client.responses.create(model="auto", input=[{"type": "no_such_item"}])),
     "unknown_model": error_of(lambda: client.responses.create(model="no-such-model", input="hi")),
     "unknown_previous": error_of(lambda: client.responses.create(model="auto", input="hi", previous_response_id="resp_nope")),

@@ -17,11 +17,24 @@ struct ResponseStore: Sendable {
     /// The items of the response `id` and then its output: what a continuation of it starts with.
     func earlierItems(continuing id: String, caller: Caller) async throws(GatewayError) -> [JSON] {
         let stored = try await find(id, caller: caller, param: "previous_response_id")
-        guard case .array(let items)? = try? JSON.parse(stored.items),
-              let response = try? JSON.parse(stored.response), case .array(let output)? = response["output"] else {
+        guard let response = try? JSON.parse(stored.response), case .array(let output)? = response["output"] else {
             throw GatewayError.internalError("the stored response '\(id)' could not be read")
         }
-        return items + output
+        return try items(of: stored) + output
+    }
+
+    /// The page `list` asks for of the items the response `id` was made from (`GET …/input_items`).
+    func inputItems(of id: String, caller: Caller, list: ResponsesInputItems) async throws(GatewayError) -> JSONObject {
+        let stored = try await find(id, caller: caller)
+        return try list.page(of: try items(of: stored), responseID: id)
+    }
+
+    /// The conversation's items a stored response was made from.
+    private func items(of stored: StoredResponse) throws(GatewayError) -> [JSON] {
+        guard case .array(let items)? = try? JSON.parse(stored.items) else {
+            throw GatewayError.internalError("the stored response '\(stored.id)' could not be read")
+        }
+        return items
     }
 
     /// The stored response, if `caller` may see it and it has not expired.
