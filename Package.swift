@@ -114,7 +114,7 @@ let package = Package(
             .product(name: "OTel", package: "swift-otel"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardWire", "SwitchyardEval", "SwitchyardLedger",
+            "SwitchyardServer", "SwitchyardPolicy", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardWire", "SwitchyardEval", "SwitchyardLearning", "SwitchyardLedger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -29,6 +29,24 @@ public enum BinomialBound {
         return betaQuantile(delta, a: k, b: trials - k + 1)
     }
 
+    /// The most errors (fractional, as a weighted sample has) that `trials` may hold while `upper`
+    /// stays at most `rate`, or nil when even none is too many: one search per set size, so a
+    /// simulation can test a drawn sample by comparing counts instead of computing a bound.
+    /// `upper(k, n) ≤ rate` exactly when Beta(k + 1, n − k)'s distribution function at `rate` is
+    /// at least 1 − δ, which falls as k grows.
+    public static func mostErrors(trials: Double, withUpperBoundAtMost rate: Double, delta: Double) -> Double? {
+        guard trials > 0, delta > 0, delta < 1, rate > 0, rate < 1 else { return nil }
+        func passes(_ k: Double) -> Bool { regularisedIncompleteBeta(rate, a: k + 1, b: trials - k) >= 1 - delta }
+        guard passes(0) else { return nil }
+        var low = 0.0, high = trials
+        for _ in 0..<60 {
+            let middle = (low + high) / 2
+            if passes(middle) { low = middle } else { high = middle }
+            if high - low < 1e-9 { break }
+        }
+        return low
+    }
+
     /// The `q`-quantile of Beta(a, b), by bisection on the regularised incomplete beta function.
     static func betaQuantile(_ q: Double, a: Double, b: Double) -> Double {
         var low = 0.0, high = 1.0

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import SwitchyardEngine
 import SwitchyardEval
+import SwitchyardLearning
 import SwitchyardPolicy
 import SwitchyardWire
 
