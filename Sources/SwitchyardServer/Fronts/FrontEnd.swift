@@ -11,10 +11,12 @@ enum FrontEnd: String, Sendable, CaseIterable {
     /// OpenAI's Responses API: OpenAI's error shape, counted apart.
     case responses
 
-    /// The front a path belongs to: Anthropic's Messages API under `/v1/messages`, OpenAI's for
-    /// everything else (the gateway's own endpoints answer errors in OpenAI's shape).
+    /// The front a path belongs to: Anthropic's Messages API under `/v1/messages`, Responses under
+    /// `/v1/responses`, OpenAI's chat for everything else (the gateway's own endpoints answer
+    /// errors in OpenAI's shape).
     init(path: String) {
-        self = path == "/v1/messages" || path.hasPrefix("/v1/messages/") ? .anthropic : .openAI
+        func under(_ route: String) -> Bool { path == route || path.hasPrefix(route + "/") }
+        self = under("/v1/messages") ? .anthropic : under("/v1/responses") ? .responses : .openAI
     }
 
     /// The path of its model requests.
