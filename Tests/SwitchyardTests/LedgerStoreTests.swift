@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Testing
 import SwitchyardLedger
@@ -387,6 +388,25 @@ struct LedgerStoreTests {
         await #expect(throws: LedgerError.closed) { try await store.record([LedgerSamples.attempt("x-1", request: "x")]) }
         await #expect(throws: LedgerError.closed) { try await store.keys() }
         await #expect(throws: LedgerError.closed) { try await store.reserve(id: "r", scopes: [], amount: .zero, now: day) }
+    }
+
+    @Test("closed from a cancelled task (a shutdown on a signal), every SQLite file handle is released")
+    func closedWhenCancelled() async throws {
+        let location = try await LedgerLocation.fresh(.sqlite)
+        let store = try await location.open()
+        /// This process's descriptors open on the ledger's files.
+        func openFiles() -> Int {
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            return descriptors.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0))?.hasPrefix(location.name) == true }.count
+        }
+        #expect(openFiles() > 0)
+        let closing = Task {
+            while !Task.isCancelled { await Task.yield() }
+            try await store.close()
+        }
+        closing.cancel()
+        try await closing.value
+        #expect(openFiles() == 0, "SQLite's files are still open after close()")
     }
 
     @Test("PostgreSQL: a wrong database or an unreachable server fails the open at once, with the reason")

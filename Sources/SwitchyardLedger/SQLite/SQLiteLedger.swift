@@ -60,7 +60,7 @@ final class SQLiteLedger: LedgerStore {
                 }
             }
         } catch {
-            for connection in opened { try? await connection.close() }
+            for connection in opened { try? await connection.close().get() }
             try? await threadPool.shutdownGracefully()
             throw error
         }
@@ -340,7 +340,10 @@ final class SQLiteLedger: LedgerStore {
         await writerTask.value
         var firstError: (any Error)?
         for connection in [writer] + readers {
-            do { try await connection.close() } catch { firstError = firstError ?? error }
+            // The future form: the async one is skipped in a cancelled task (NIOThreadPool's
+            // `runIfActive` honours cancellation), which would leave the file open and trip
+            // sqlite-nio's assertion; a ledger is closed at shutdown, often from a cancelled task.
+            do { try await connection.close().get() } catch { firstError = firstError ?? error }
         }
         try await threadPool.shutdownGracefully()
         if let firstError { throw firstError }
