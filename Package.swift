@@ -117,6 +117,7 @@ let package = Package(
             "SwitchyardServer", "SwitchyardPolicy", "SwitchyardDecision", "SwitchyardExecution", "SwitchyardSignals", "SwitchyardWire", "SwitchyardEval", "SwitchyardLearning", "SwitchyardLedger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "SwitchyardTests", dependencies: [
             "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",

@@ -55,33 +55,40 @@ public struct LocalAnswerer: Sendable {
         let engine = try LocalEngine(modelName: local.name, settings: settings, locator: EngineLocator(), stateDirectory: stateDirectory,
                                      client: client, logger: logger)
         let engineTask = Task { try await engine.run() }
-        defer { engineTask.cancel() }
-        let deadline = ContinuousClock.now + .seconds(300)
-        while engine.readyEndpoint == nil {
-            guard ContinuousClock.now < deadline else { throw EvalError("the local engine did not start: see \(engine.status.logPath)") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let provider = OpenAIProvider(target: local, endpoint: .local(engine), client: client)
-        let started = ContinuousClock.now
-        for (done, item) in missing.enumerated() {
-            try Task.checkCancellation()
-            let completion: Completion
-            do {
-                completion = try await provider.complete(GatewayRequest(try Self.request(item, maxTokens: maxTokens)), context: ProviderContext(requestID: item.id))
-            } catch {
-                throw EvalError("item \(item.id): \(error)")
+        // The engine is stopped, and waited for, however this ends: an error, or a cancellation
+        // (a signal to the command) that would otherwise leave it running.
+        let outcome: Result<[String: LocalAnswer], any Error>
+        do {
+            let deadline = ContinuousClock.now + .seconds(300)
+            while engine.readyEndpoint == nil {
+                guard ContinuousClock.now < deadline else { throw EvalError("the local engine did not start: see \(engine.status.logPath)") }
+                try await Task.sleep(for: .milliseconds(100))
             }
-            guard let answer = LocalAnswer(completion: completion.body) else { throw EvalError("item \(item.id): no answer") }
-            cached[item.id] = answer
-            let line = JSON.object(["id": .string(item.id), "max_tokens": .int(maxTokens), "answer": answer.json]).text + "\n"
-            guard TextFile.write(cachePath, line, append: true) else { throw EvalError("cannot write \(cachePath)") }
-            let (seconds, attoseconds) = (ContinuousClock.now - started).components
-            let elapsed = Double(seconds) + Double(attoseconds) / 1e18
-            progress(done + 1, missing.count, Double(done + 1) / max(elapsed, 1e-3))
+            let provider = OpenAIProvider(target: local, endpoint: .local(engine), client: client)
+            let started = ContinuousClock.now
+            for (done, item) in missing.enumerated() {
+                try Task.checkCancellation()
+                let completion: Completion
+                do {
+                    completion = try await provider.complete(GatewayRequest(try Self.request(item, maxTokens: maxTokens)), context: ProviderContext(requestID: item.id))
+                } catch {
+                    throw EvalError("item \(item.id): \(error)")
+                }
+                guard let answer = LocalAnswer(completion: completion.body) else { throw EvalError("item \(item.id): no answer") }
+                cached[item.id] = answer
+                let line = JSON.object(["id": .string(item.id), "max_tokens": .int(maxTokens), "answer": answer.json]).text + "\n"
+                guard TextFile.write(cachePath, line, append: true) else { throw EvalError("cannot write \(cachePath)") }
+                let (seconds, attoseconds) = (ContinuousClock.now - started).components
+                let elapsed = Double(seconds) + Double(attoseconds) / 1e18
+                progress(done + 1, missing.count, Double(done + 1) / max(elapsed, 1e-3))
+            }
+            outcome = .success(cached)
+        } catch {
+            outcome = .failure(error)
         }
         engineTask.cancel()
         _ = try? await engineTask.value
         await client.shutdown()
-        return cached
+        return try outcome.get()
     }
 }

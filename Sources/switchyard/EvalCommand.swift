@@ -87,7 +87,7 @@ struct EvalCommand: AsyncParsableCommand {
         var plot: String?
 
         func run() async throws {
-            let (evaluation, _) = try await options.evaluate()
+            let (evaluation, _) = try await stoppingOnSignals { try await options.evaluate() }
             try write(out, evaluation.report.prettyText() + "\n")
             if let plot { try write(plot, evaluation.svg()) }
             guard case .object(let report) = evaluation.report else { return }
@@ -111,7 +111,7 @@ struct EvalCommand: AsyncParsableCommand {
         var out: String = "weights.json"
 
         func run() async throws {
-            let (evaluation, _) = try await options.evaluate()
+            let (evaluation, _) = try await stoppingOnSignals { try await options.evaluate() }
             let models = Evaluation.fit(evaluation.records, maxTokens: options.maxTokens)
             let fittedOn = JSON.string("\(evaluation.records.count) items of \(options.data.joined(separator: ", "))")
             var confidence = models.confidence.json()
