@@ -118,16 +118,20 @@ public struct SelfCalibrationCheckpoint: Sendable {
     /// Share of the unseen items the threshold escalates.
     public var cloudShare: Double
     /// The lowest cloud share of a static threshold on the same confidences with realised risk
-    /// ≤ max(the live threshold's realised risk, `risk`).
+    /// ≤ max(the live threshold's realised risk, `risk`): what the bound's caution costs.
     public var hindsightCloudShare: Double
     public var hindsightThreshold: Double
     public var hindsightRisk: Double
+    /// The same with realised risk ≤ the live threshold's own (issue 15's comparison, "at the same
+    /// realised risk"): what a threshold placed in hindsight would have saved at that risk.
+    public var sameRiskHindsightCloudShare: Double
     /// What the learning loop spent so far (shadow requests and judge calls), USD, from the ledger's learning budget.
     public var learningSpendUSD: Double?
     /// The calibration endpoint as read.
     public var status: JSON
 
     public var gap: Double { cloudShare - hindsightCloudShare }
+    public var sameRiskGap: Double { cloudShare - sameRiskHindsightCloudShare }
 
     public static func measure(name: String, requests: Int, escalated: Int, status: JSON, rule: String, risk: Double,
                                unseen: [UnseenItem], learningSpendUSD: Double?) -> SelfCalibrationCheckpoint {
@@ -139,6 +143,7 @@ public struct SelfCalibrationCheckpoint: Sendable {
         let (realised, served) = SelfCalibration.realisedRisk(confidences: confidences, correct: correct, threshold: value)
         let n = max(1, unseen.count)
         let best = SelfCalibration.hindsight(confidences: confidences, correct: correct, maxRisk: max(realised, risk))
+        let sameRisk = SelfCalibration.hindsight(confidences: confidences, correct: correct, maxRisk: realised)
         var bySource: [String: Int] = [:]
         for (key, count) in status["labels"]?.objectValue?.fields ?? [] { bySource[key] = count.intValue ?? 0 }
         return SelfCalibrationCheckpoint(
@@ -148,7 +153,7 @@ public struct SelfCalibrationCheckpoint: Sendable {
             threshold: value, thresholdSource: threshold?["source"]?.stringValue ?? "-", thresholdLabels: threshold?["labels"]?.intValue ?? 0,
             drift: threshold?["drift"]?.boolValue ?? false, risk: risk, realisedRisk: realised, served: served,
             cloudShare: 1 - Double(served) / Double(n), hindsightCloudShare: best.cloudShare, hindsightThreshold: best.threshold,
-            hindsightRisk: best.risk, learningSpendUSD: learningSpendUSD, status: status)
+            hindsightRisk: best.risk, sameRiskHindsightCloudShare: sameRisk.cloudShare, learningSpendUSD: learningSpendUSD, status: status)
     }
 
     public var json: JSON {
@@ -164,6 +169,7 @@ public struct SelfCalibrationCheckpoint: Sendable {
             "hindsight": .object(["cloud_share": .double(hindsightCloudShare), "threshold": number(hindsightThreshold),
                                   "realised_risk": .double(hindsightRisk), "max_risk": .double(max(realisedRisk, risk))]),
             "cloud_share_gap": .double(gap),
+            "same_realised_risk": .object(["hindsight_cloud_share": .double(sameRiskHindsightCloudShare), "cloud_share_gap": .double(sameRiskGap)]),
             "learning_spend_usd": learningSpendUSD.map(JSON.double) ?? .null,
         ]
         object["calibration_status"] = status

@@ -48,14 +48,32 @@ public struct RiskThreshold: Sendable, Equatable {
         let m = sorted.count
         var best = RiskThreshold(threshold: .infinity, estimatedRisk: 0, riskBound: 0, escalationRate: 1, labels: m)
         guard m > 0, risk > 0, risk < 1 else { return best }
-        let candidates = SequenceStart.Candidates(sorted)
-        let totalWeight = candidates.prefix[m].weight
-        for count in candidates.servedCounts[SequenceStart.choose(candidates, risk: risk, delta: delta)...] {
-            let served = candidates.prefix[count]
+        // Prefix sums: the sample served when the top `k` points are.
+        var prefix = [WeightedProportion()]
+        prefix.reserveCapacity(m + 1)
+        for point in sorted {
+            var next = prefix[prefix.count - 1]
+            next.add(point)
+            prefix.append(next)
+        }
+        // The candidates, as served counts: each at least 10% larger than the last (by rank), ties
+        // at the boundary served together.
+        var counts: [Int] = []
+        var z = 1
+        while z <= m {
+            var count = z
+            while count < m, sorted[count].confidence == sorted[z - 1].confidence { count += 1 }
+            counts.append(count)
+            z = max(count + 1, Int((Double(z) * 1.1).rounded(.up)))
+        }
+        let start = SequenceStart.choose(confidences: sorted.map(\.confidence), weights: sorted.map(\.weight), servedCounts: counts,
+                                         risk: risk, delta: delta)
+        for count in counts[start...] {
+            let served = prefix[count]
             let bound = served.upperBound(delta: delta)
             guard bound <= risk else { break }
             best = RiskThreshold(threshold: sorted[count - 1].confidence, estimatedRisk: served.rate, riskBound: bound,
-                                 escalationRate: totalWeight > 0 ? 1 - served.weight / totalWeight : 1, labels: m)
+                                 escalationRate: prefix[m].weight > 0 ? 1 - served.weight / prefix[m].weight : 1, labels: m)
         }
         return best
     }

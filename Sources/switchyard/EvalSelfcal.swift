@@ -222,6 +222,7 @@ extension EvalCommand {
 
         func replayRun(seed: UInt64, risk: Double, replay: [EvalItem], unseen: [UnseenItem], answers: [String: LocalAnswer],
                        oracle: OracleServer, checkpoints: [Int], logger: Logger) async throws -> RunResult {
+            try Task.checkCancellation()
             let started = ContinuousClock.now
             let directory = try temporaryDirectory()
             let policyPath = directory + "/policy.yaml"
@@ -247,7 +248,10 @@ extension EvalCommand {
                 break
             }
             guard port > 0 else {
+                // Stopped before listening, or this task was cancelled (a signal): then stop it here.
+                task.cancel()
                 try await task.value
+                try Task.checkCancellation()
                 throw ValidationError("the gateway stopped before listening")
             }
             let client = HTTPClient()

@@ -121,10 +121,20 @@ struct LearningTests {
             certified += 1
             if trueRisk(chosen.threshold) > 0.3 { violations += 1 }
         }
-        #expect(violations <= 21, "\(violations) of 200 draws broke the bound")
+        // At most δ of all draws (10): the guarantee is per draw, certified or not.
+        #expect(violations <= 10, "\(violations) of 200 draws broke the bound")
         // A start fixed at four times the smallest passable set (33 of these 62 points, most of
         // them wrong) certified none of these draws.
-        #expect(certified >= 40, "certified in \(certified) of 200 draws")
+        #expect(certified >= 40, "certified in \(certified) of 200 draws, \(violations) over the bound")
+    }
+
+    @Test("Confidences too pessimistic to predict any pass still let right answers be certified")
+    func riskThresholdPessimistic() {
+        // Every answer right, each given a confidence of 0.1 to 0.3: no simulated draw passes
+        // anywhere, and a start at the single most confident answer could never pass.
+        let points = (0..<62).map { ScoredPoint(confidence: 0.1 + 0.2 * Double($0) / 62, loss: 0, weight: 1) }
+        let chosen = RiskThreshold.choose(points, risk: 0.3, delta: 0.05)
+        #expect(chosen.threshold.isFinite && chosen.escalationRate < 0.5, "\(chosen)")
     }
 
     @Test("With nothing that meets the bound, everything escalates")

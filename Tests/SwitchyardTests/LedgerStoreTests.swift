@@ -390,7 +390,8 @@ struct LedgerStoreTests {
         await #expect(throws: LedgerError.closed) { try await store.reserve(id: "r", scopes: [], amount: .zero, now: day) }
     }
 
-    @Test("closed from a cancelled task (a shutdown on a signal), every SQLite file handle is released")
+    @Test("closed from a cancelled task (a shutdown on a signal), every SQLite file handle is released",
+          .enabled(if: FileManager.default.fileExists(atPath: "/proc/self/fd"), "counts descriptors in Linux's /proc"))
     func closedWhenCancelled() async throws {
         let location = try await LedgerLocation.fresh(.sqlite)
         let store = try await location.open()

@@ -883,7 +883,44 @@ struct ResponsesInputItemsTests {
         #expect(ids(try list([("after", ids(all)[6]), ("order", "asc")])).isEmpty)
     }
 
-    @Test("a message is listed typed, its string content as a part; a listed id is stable across reads")
+    @Test("paging back with before lists every item once too, and pages between two cursors")
+    func pagingBack() throws {
+        let all = ids(try list([("order", "asc"), ("limit", "100")]))
+        for limit in 1...8 {
+            var seen: [String] = [], before = all.last!
+            seen.append(before)
+            for _ in 0..<10 {
+                let page = try list([("order", "asc"), ("limit", "\(limit)"), ("before", before)])
+                #expect(ids(page).count <= limit)
+                seen = ids(page) + seen
+                guard page["has_more"] == .bool(true), let first = page["first_id"]?.stringValue else { break }
+                before = first
+            }
+            #expect(seen == all, "limit \(limit)")
+        }
+        #expect(ids(try list([("order", "asc"), ("after", all[1]), ("before", all[5])])) == Array(all[2..<5]))
+        #expect(ids(try list([("order", "asc"), ("after", all[5]), ("before", all[1])])).isEmpty)
+    }
+
+    @Test("items sent twice with one id are listed under distinct ids, so the cursor walks past both")
+    func repeatedIDs() throws {
+        let twice = JSON.object(["type": .string("message"), "id": .string("msg_same"), "role": .string("user"), "content": .string("again")])
+        let clash = JSON.object(["role": .string("user"), "content": .string("c"), "id": .string("resp_x_item_3")])
+        let items = Self.stored + [twice, twice, clash, .object(["role": .string("user"), "content": .string("d")])]
+        var seen: [String] = [], after: String?
+        for _ in 0..<20 {
+            var query = [(name: "order", value: "asc"), (name: "limit", value: "1")]
+            if let after { query.append((name: "after", value: after)) }
+            let page = try ResponsesInputItems(query: query).page(of: items, responseID: "resp_x")
+            seen += ids(page)
+            guard page["has_more"] == .bool(true) else { break }
+            after = page["last_id"]?.stringValue
+        }
+        #expect(seen.count == items.count && Set(seen).count == items.count, "\(seen)")
+        #expect(seen[7] == "msg_same" && seen[8] != "msg_same")
+    }
+
+    @Test("a message is listed typed, its string content as a part; a response's listing is the same on every read")
     func shape() throws {
         let page = try list([("order", "asc")])
         let first = try #require(page["data"]?.arrayValue?.first)
@@ -896,6 +933,7 @@ struct ResponsesInputItemsTests {
 
     @Test("bad queries are 400s naming the parameter; unknown names are ignored", arguments: [
         ("limit", "0"), ("limit", "101"), ("limit", "ten"), ("limit", ""), ("order", "up"), ("order", ""), ("after", ""), ("after", "msg_nowhere"),
+        ("before", ""), ("before", "msg_nowhere"),
     ])
     func badQueries(_ name: String, _ value: String) {
         #expect {
@@ -903,6 +941,6 @@ struct ResponsesInputItemsTests {
         } throws: { error in
             (error as? GatewayError)?.status == 400 && (error as? GatewayError)?.param == name
         }
-        #expect((try? list([("include[]", "x"), ("before", "y")])) != nil)
+        #expect((try? list([("include[]", "x"), ("starting_after", "y")])) != nil)
     }
 }

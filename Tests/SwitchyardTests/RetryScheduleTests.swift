@@ -1,6 +1,7 @@
 import Testing
 import SwitchyardPolicy
 import SwitchyardProviders
+import SwitchyardLearning
 @testable import SwitchyardDecision
 @testable import SwitchyardExecution
 @testable import SwitchyardSignals
@@ -13,18 +14,6 @@ struct RetryScheduleTests {
     struct Constant: RandomNumberGenerator {
         var value: UInt64
         mutating func next() -> UInt64 { value }
-    }
-
-    /// A seeded generator (SplitMix64), for many different draws that repeat run to run.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     static let settings = RetrySettings(maxRetries: 10, backoff: .milliseconds(200), maxBackoff: .seconds(1), maxWait: .seconds(60))
@@ -45,7 +34,7 @@ struct RetryScheduleTests {
     @Test("jitter spreads the waits over their range")
     func jitterSpreads() {
         let schedule = RetrySchedule(settings: Self.settings)
-        var random = Seeded(state: 42)
+        var random = SplitMix64(seed: 42)
         let waits = (0..<200).map { _ in schedule.backoff(2, using: &random) }
         #expect(waits.allSatisfy { $0 >= .milliseconds(400) && $0 <= .milliseconds(800) })
         #expect(Set(waits).count > 100, "clients that failed together do not come back together")

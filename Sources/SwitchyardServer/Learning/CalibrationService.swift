@@ -34,7 +34,7 @@ final class CalibrationService: Service {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.learner.run() }
                 group.addTask { await self.watch() }
