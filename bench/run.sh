@@ -11,6 +11,9 @@
 #  3. Soak: mixed whole and streamed traffic for BENCH_SOAK_SECONDS while the first target
 #     misbehaves (bench/fault_upstream.py) and a fallback exists: crashes, client-visible
 #     failures and memory at the start and end.
+#  4. With BENCH_PROFILE=1, where the gateway's CPU goes: `perf record` of the gateway under the
+#     8-connection load, ledger on and off, its samples summed by component (kernel, libcurl,
+#     SQLite, malloc, Swift's runtime, SwiftNIO, Hummingbird, each Switchyard module).
 # Prints ratios, because these machines are noisy; writes bench-results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +27,13 @@ BASE_BINARY="${BENCH_BASE_BINARY:-}"
 SCRATCH="${BENCH_SCRATCH_PATH:-.build}"
 # A tree from before tracing (its policy has no tracing: block) is benched with BENCH_TRACING=0.
 TRACING="${BENCH_TRACING:-1}"
+PROFILE="${BENCH_PROFILE:-0}"
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx)
 command -v haproxy >/dev/null || need+=(haproxy)
+[ "$PROFILE" = 0 ] || command -v perf >/dev/null || need+=(linux-perf)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else echo "bench needs: ${need[*]} (apt-get install ${need[*]})" >&2; exit 1; fi
@@ -205,6 +210,26 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+# Where the CPU goes: the gateway's samples under the 8-connection load, summed by component
+# (bench/profile_summary.py), ledger on and off.
+: > "$work/profile.txt"
+if [ "$PROFILE" != 0 ]; then
+  for configuration in "ledger on:$work/bench.yaml" "ledger off:$work/bench-noledger.yaml"; do
+    port="$(free_port)"
+    SWITCHYARD_BENCH_KEY=bench "$gateway" serve --policy "${configuration#*:}" --port "$port" \
+      --state-dir "$work/profile-$port" --log-level warning > "$work/gateway-$port.log" 2>&1 & pid=$!
+    pids+=($pid)
+    wait_http "http://127.0.0.1:$port/readyz"
+    wrk -t1 -c8 -d2s -s "$work/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+    perf record -F 1999 -g -p "$pid" -o "$work/perf.data" -- sleep "$DURATION" 2> "$work/perf.log" & perf_pid=$!
+    read -r rps _ < <(run_wrk "http://127.0.0.1:$port/v1/chat/completions" 8)
+    wait "$perf_pid" || true
+    perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none > "$work/perf.txt" 2>> "$work/perf.log" || true
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    python3 bench/profile_summary.py "${configuration%%:*}" "$rps" "$work/perf.log" < "$work/perf.txt" >> "$work/profile.txt"
+  done
+fi
+
 # The local path: the default model streamed straight from a llama-server of the bench's own, and
 # through the gateway with that engine as its target (the external-engine form, `kind: openai`:
 # the gateway's own engine takes a per-start key no one else reads, docs/security.md), interleaved.
@@ -349,3 +374,4 @@ for example in soak["examples"]:
 print()
 PY
 cat "$work/signals.txt" | tee -a bench-results/latest.txt
+cat "$work/profile.txt" | tee -a bench-results/latest.txt
