@@ -45,6 +45,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 600); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
+# Answering at all (any status): an upstream with no GET route of its own.
+wait_listening() { for _ in $(seq 1 600); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
 
 # The canned upstream.
 up_port="$(free_port)"
@@ -290,7 +292,7 @@ YAML
 SWITCHYARD_BENCH_KEY=bench "$gateway" serve --policy "$work/soak.yaml" --port "$soak_port" \
   --state-dir "$work/soak-state" --log-level error > "$work/soak.log" 2>&1 & soak_pid=$!; pids+=($soak_pid)
 wait_http "http://127.0.0.1:$soak_port/readyz"
-wait_http "http://127.0.0.1:$good_port/" || true
+wait_listening "http://127.0.0.1:$good_port/"
 soak_result="$(python3 bench/soak.py "http://127.0.0.1:$soak_port" "$soak_pid" "$SOAK_SECONDS" 16)"
 kill "$soak_pid"; wait "$soak_pid" 2>/dev/null || true
 
