@@ -57,8 +57,7 @@ public struct LocalAnswerer: Sendable {
         let engineTask = Task { try await engine.run() }
         // The engine is stopped, and waited for, however this ends: an error, or a cancellation
         // (a signal to the command) that would otherwise leave it running.
-        let outcome: Result<[String: LocalAnswer], any Error>
-        do {
+        return try await finally({
             let deadline = ContinuousClock.now + .seconds(300)
             while engine.readyEndpoint == nil {
                 guard ContinuousClock.now < deadline else { throw EvalError("the local engine did not start: see \(engine.status.logPath)") }
@@ -82,13 +81,11 @@ public struct LocalAnswerer: Sendable {
                 let elapsed = Double(seconds) + Double(attoseconds) / 1e18
                 progress(done + 1, missing.count, Double(done + 1) / max(elapsed, 1e-3))
             }
-            outcome = .success(cached)
-        } catch {
-            outcome = .failure(error)
-        }
-        engineTask.cancel()
-        _ = try? await engineTask.value
-        await client.shutdown()
-        return try outcome.get()
+            return cached
+        }, then: {
+            engineTask.cancel()
+            _ = try? await engineTask.value
+            await client.shutdown()
+        })
     }
 }

@@ -257,7 +257,10 @@ extension EvalCommand {
             let client = HTTPClient()
             let base = "http://127.0.0.1:\(port)"
             var ledger: (any LedgerStore)?
-            do {
+            var stopped: Result<Void, any Error>?
+            // Everything started here is stopped however the replay ends: an error, or a
+            // cancellation (a signal) that would otherwise leave the gateway's engine running.
+            var result = try await finally({
                 if let engine = gateway.engine {
                     let deadline = ContinuousClock.now + .seconds(180)
                     while engine.readyEndpoint == nil {
@@ -265,25 +268,22 @@ extension EvalCommand {
                         try await Task.sleep(for: .milliseconds(50))
                     }
                 }
-                ledger = try await Ledger.sqlite(path: directory + "/ledger.sqlite", logger: logger)
-                var result = try await replayRequests(replay, base: base, client: client, oracle: oracle, ledger: ledger!, risk: risk, unseen: unseen,
-                                                      answers: answers, checkpoints: checkpoints)
-                result.seed = seed
-                result.stateDirectory = directory
-                try? await ledger?.close()
-                ledger = nil
-                await gateway.shutdown()
-                try await task.value
-                await client.shutdown()
-                result.seconds = seconds(since: started)
-                return result
-            } catch {
+                let store = try await Ledger.sqlite(path: directory + "/ledger.sqlite", logger: logger)
+                ledger = store
+                return try await replayRequests(replay, base: base, client: client, oracle: oracle, ledger: store, risk: risk, unseen: unseen,
+                                                answers: answers, checkpoints: checkpoints)
+            }, then: {
                 try? await ledger?.close()
                 await gateway.shutdown()
-                _ = try? await task.value
+                stopped = await task.result
                 await client.shutdown()
-                throw error
-            }
+            })
+            // A replay that finished still fails if its gateway did.
+            try stopped?.get()
+            result.seed = seed
+            result.stateDirectory = directory
+            result.seconds = seconds(since: started)
+            return result
         }
 
         func replayRequests(_ replay: [EvalItem], base: String, client: HTTPClient, oracle: OracleServer, ledger: any LedgerStore, risk: Double,

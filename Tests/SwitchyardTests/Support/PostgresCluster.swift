@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import SwitchyardPolicy
+import SwitchyardEval
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import Synchronization
 import SwitchyardHTTP
 import SwitchyardPolicy
 @testable import SwitchyardEngine
+import SwitchyardEval
 
 #if canImport(Glibc)
 import Glibc
