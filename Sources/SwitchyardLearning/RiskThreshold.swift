@@ -66,7 +66,8 @@ public struct RiskThreshold: Sendable, Equatable {
             counts.append(count)
             z = max(count + 1, Int((Double(z) * 1.1).rounded(.up)))
         }
-        let start = SequenceStart.choose(confidences: sorted.map(\.confidence), weights: sorted.map(\.weight), servedCounts: counts,
+        let candidates = counts.map { SequenceStart.Candidate(count: $0, weight: prefix[$0].weight, effectiveSize: prefix[$0].effectiveSize) }
+        let start = SequenceStart.choose(confidences: sorted.map(\.confidence), weights: sorted.map(\.weight), candidates: candidates,
                                          risk: risk, delta: delta)
         for count in counts[start...] {
             let served = prefix[count]

@@ -16,40 +16,42 @@ enum SequenceStart {
     /// against the start), few enough that a refit's cost stays small (64 × the labels).
     static let draws = 64
 
-    /// The index in `servedCounts` to start at, for points sorted by falling confidence with these
-    /// confidences and weights; `servedCounts` are the candidate sets, as counts of top points.
-    static func choose(confidences: [Double], weights: [Double], servedCounts counts: [Int], risk: Double, delta: Double) -> Int {
-        // Sums of the weights and of their squares over the top k points: each set's weight and
-        // effective size.
-        var weight = [0.0], squared = [0.0]
-        for w in weights {
-            weight.append(weight[weight.count - 1] + w)
-            squared.append(squared[squared.count - 1] + w * w)
-        }
+    /// A candidate set: the top `count` points, with what the test reads of its size (never of its losses).
+    struct Candidate {
+        var count: Int
+        /// The set's total weight.
+        var weight: Double
+        /// Its Kish effective size, at which the bound is computed.
+        var effectiveSize: Double
+    }
+
+    /// The index in `candidates` to start at, for points sorted by falling confidence with these
+    /// confidences and weights.
+    static func choose(confidences: [Double], weights: [Double], candidates: [Candidate], risk: Double, delta: Double) -> Int {
         // The most weighted error rate each candidate may show and pass (nil: none passes).
-        let limits = counts.map { count -> Double? in
-            let n = weight[count] * weight[count] / squared[count]
+        let limits = candidates.map { candidate -> Double? in
+            let n = candidate.effectiveSize
             return BinomialBound.mostErrors(trials: n, withUpperBoundAtMost: risk, delta: delta).map { $0 / n }
         }
         var generator = SplitMix64(seed: 0x5EED_C0DE)
-        var served = [Double](repeating: 0, count: counts.count)
-        var passes = [Bool](repeating: false, count: counts.count)
+        var served = [Double](repeating: 0, count: candidates.count)
+        var passes = [Bool](repeating: false, count: candidates.count)
         for _ in 0..<draws {
             var loss = 0.0, next = 0
             for index in confidences.indices {
                 // A uniform draw in [0, 1) from the top 53 bits, written out: this loop runs draws × labels times.
                 if Double(generator.next() >> 11) * 0x1p-53 >= confidences[index] { loss += weights[index] }
-                while next < counts.count, counts[next] == index + 1 {
-                    passes[next] = limits[next].map { loss / weight[index + 1] <= $0 } ?? false
+                while next < candidates.count, candidates[next].count == index + 1 {
+                    passes[next] = limits[next].map { loss / candidates[next].weight <= $0 } ?? false
                     next += 1
                 }
-                if next == counts.count { break }
+                if next == candidates.count { break }
             }
             // From each start, the sequence serves up to the last candidate of its run of passes.
             var runEnd: Int?
-            for start in counts.indices.reversed() {
+            for start in candidates.indices.reversed() {
                 runEnd = passes[start] ? (runEnd ?? start) : nil
-                if let end = runEnd { served[start] += weight[counts[end]] }
+                if let end = runEnd { served[start] += candidates[end].weight }
             }
         }
         guard let most = served.max(), most > 0 else { return limits.firstIndex { $0 != nil } ?? 0 }
