@@ -851,8 +851,25 @@ struct ResponsesInputItemsTests {
         }
     }
 
-    func list(_ query: [(String, String)]) throws -> JSONObject {
-        try ResponsesInputItems(query: query.map { (name: $0.0, value: $0.1) }).page(of: Self.stored, responseID: "resp_x")
+    func list(_ query: [(String, String)], of items: [JSON] = Self.stored) throws -> JSONObject {
+        try ResponsesInputItems(query: query.map { (name: $0.0, value: $0.1) }).page(of: items, responseID: "resp_x")
+    }
+
+    /// Every id, page after page, following `after` while `has_more`; each page names its own
+    /// first and last ids and holds at most `limit` items.
+    func walk(_ items: [JSON] = Self.stored, order: String, limit: Int) throws -> [String] {
+        var seen: [String] = [], after: String?
+        for _ in 0...items.count {
+            var query = [("order", order), ("limit", "\(limit)")]
+            if let after { query.append(("after", after)) }
+            let page = try list(query, of: items)
+            #expect(page["first_id"]?.stringValue == ids(page).first && page["last_id"]?.stringValue == ids(page).last)
+            #expect(ids(page).count <= limit)
+            seen += ids(page)
+            guard page["has_more"] == .bool(true) else { break }
+            after = page["last_id"]?.stringValue
+        }
+        return seen
     }
 
     func ids(_ page: JSONObject) -> [String] { page["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [] }
@@ -865,18 +882,7 @@ struct ResponsesInputItemsTests {
         for order in ["asc", "desc"] {
             let expected = order == "asc" ? ids(all) : ids(all).reversed()
             for limit in 1...8 {
-                var seen: [String] = [], after: String?
-                for _ in 0..<10 {
-                    var query = [("order", order), ("limit", "\(limit)")]
-                    if let after { query.append(("after", after)) }
-                    let page = try list(query)
-                    #expect(page["first_id"]?.stringValue == ids(page).first && page["last_id"]?.stringValue == ids(page).last)
-                    #expect(ids(page).count <= limit)
-                    seen += ids(page)
-                    guard page["has_more"] == .bool(true) else { break }
-                    after = page["last_id"]?.stringValue
-                }
-                #expect(seen == expected, "order \(order), limit \(limit)")
+                #expect(try walk(order: order, limit: limit) == expected, "order \(order), limit \(limit)")
             }
         }
         #expect(ids(try list([])) == Array(ids(all).reversed().prefix(20)), "newest first, 20 at most, by default")
@@ -907,15 +913,7 @@ struct ResponsesInputItemsTests {
         let twice = JSON.object(["type": .string("message"), "id": .string("msg_same"), "role": .string("user"), "content": .string("again")])
         let clash = JSON.object(["role": .string("user"), "content": .string("c"), "id": .string("resp_x_item_3")])
         let items = Self.stored + [twice, twice, clash, .object(["role": .string("user"), "content": .string("d")])]
-        var seen: [String] = [], after: String?
-        for _ in 0..<20 {
-            var query = [(name: "order", value: "asc"), (name: "limit", value: "1")]
-            if let after { query.append((name: "after", value: after)) }
-            let page = try ResponsesInputItems(query: query).page(of: items, responseID: "resp_x")
-            seen += ids(page)
-            guard page["has_more"] == .bool(true) else { break }
-            after = page["last_id"]?.stringValue
-        }
+        let seen = try walk(items, order: "asc", limit: 1)
         #expect(seen.count == items.count && Set(seen).count == items.count, "\(seen)")
         #expect(seen[7] == "msg_same" && seen[8] != "msg_same")
     }
