@@ -170,6 +170,15 @@ print(rps, p50, p99, errors.group(1) if errors else 0)
 PY
 }
 
+# Starts BINARY serving POLICY on a free port and waits until it is ready; sets `port` and `pid`.
+start_gateway() {
+  port="$(free_port)"
+  SWITCHYARD_BENCH_KEY=bench "$1" serve --policy "$2" --port "$port" \
+    --state-dir "$work/state-$port" --log-level warning > "$work/gateway-$port.log" 2>&1 & pid=$!
+  pids+=($pid)
+  wait_http "http://127.0.0.1:$port/readyz"
+}
+
 # One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb rps8".
 measure() {
   local binary="$1" policy="${2:-$work/bench.yaml}" path="${3:-/v1/chat/completions}" script="$work/post.lua" url pid=""
@@ -179,11 +188,8 @@ measure() {
   elif [ "$binary" = haproxy ]; then
     url="http://127.0.0.1:$hap_port/v1/chat/completions"
   else
-    local port; port="$(free_port)"
-    SWITCHYARD_BENCH_KEY=bench "$binary" serve --policy "$policy" --port "$port" \
-      --state-dir "$work/state-$port" --log-level warning > "$work/gateway-$port.log" 2>&1 & pid=$!
-    pids+=($pid)
-    wait_http "http://127.0.0.1:$port/readyz"
+    local port
+    start_gateway "$binary" "$policy"
     url="http://127.0.0.1:$port$path"
   fi
   wrk -t1 -c8 -d2s -s "$script" "$url" >/dev/null
@@ -217,11 +223,7 @@ done
 : > "$work/profile.txt"
 if [ "$PROFILE" != 0 ]; then
   for configuration in "ledger on:$work/bench.yaml" "ledger off:$work/bench-noledger.yaml"; do
-    port="$(free_port)"
-    SWITCHYARD_BENCH_KEY=bench "$gateway" serve --policy "${configuration#*:}" --port "$port" \
-      --state-dir "$work/profile-$port" --log-level warning > "$work/gateway-$port.log" 2>&1 & pid=$!
-    pids+=($pid)
-    wait_http "http://127.0.0.1:$port/readyz"
+    start_gateway "$gateway" "${configuration#*:}"
     wrk -t1 -c8 -d2s -s "$work/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
     perf record -F 1999 -g -p "$pid" -o "$work/perf.data" -- sleep "$DURATION" 2> "$work/perf.log" & perf_pid=$!
     read -r rps _ < <(run_wrk "http://127.0.0.1:$port/v1/chat/completions" 8)
