@@ -25,6 +25,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// every write is keyed by an id, so calling again is safe). The gateway decides whether to
     /// serve without the ledger.
     case unavailable(String)
+    /// The SQLite ledger's journal of records (`DATABASE-records`) could not be opened, read or
+    /// appended to (the reason): a record that cannot be appended is not durable, and says so.
+    case journal(String)
     /// A question whose answer would not be bounded (`ActivityQuery.validate`).
     case invalidQuery(String)
 
@@ -41,6 +44,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unreadable(let column): "unreadable value in the ledger's column \(column)"
         case .database(let why): "ledger database error: \(why)"
         case .unavailable(let why): "ledger database unavailable: \(why)"
+        case .journal(let why): "ledger journal error: \(why)"
         case .invalidQuery(let why): "invalid ledger query: \(why)"
         }
     }

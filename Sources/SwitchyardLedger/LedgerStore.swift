@@ -43,10 +43,13 @@ public protocol LedgerStore: LearningLedger, ResponseLedger {
     /// Several budgets at once, in the order given (one statement, for the dashboard's list).
     func budgetStates(_ scopes: [BudgetScope], now: UnixTime) async throws -> [BudgetState]
 
-    /// Stores attempts; committed when it returns. SQLite runs in WAL mode with
-    /// `synchronous=NORMAL`: a committed write survives the process being killed (the WAL is in
-    /// the OS's page cache), but a power loss or kernel crash may lose the last transactions before
-    /// the next checkpoint (never corrupts the database). PostgreSQL: committed with the server's
+    /// Stores attempts: durable when it returns. SQLite: appended to the database's journal of
+    /// records (one `write`) and committed shortly after by the writer, or committed before it
+    /// returns when another ledger owns that journal; either survives the process being killed
+    /// (both are in the OS's page cache; replay at the next open commits a journal's leftovers),
+    /// but a power loss or kernel crash may lose the last records, as WAL with
+    /// `synchronous=NORMAL` may lose the last transactions (never corrupting the database). This
+    /// process's reads of attempts (`attempts`, `usage`, `activity`) wait for what it recorded. PostgreSQL: committed with the server's
     /// own durability (`synchronous_commit`). Upserts by `id`: recording an attempt again
     /// (in_progress → final) replaces it, never duplicates; a late `in_progress` never replaces an
     /// attempt that has ended (or was found interrupted).

@@ -182,8 +182,10 @@ struct HTTPClientTests {
             let cancelledAt = ContinuousClock.now
             reader.cancel()
             _ = try? await reader.value
-            let after = try #require(await provider.clientLeft(since: cancelledAt), "the upstream never saw the client leave")
-            #expect(after < .seconds(1))
+            // Not `#require`: a failure here must still reach the client's shutdown below (an
+            // unshut client traps in a debug build, taking every other test down with it).
+            let after = try await provider.clientLeft(since: cancelledAt)
+            #expect(after.map { $0 < .seconds(1) } == true, "the upstream saw the client leave after \(String(describing: after))")
         }
         await client.shutdown()
     }
@@ -198,8 +200,10 @@ struct HTTPClientTests {
             let cancelledAt = ContinuousClock.now
             sender.cancel()
             await #expect(throws: CancellationError.self) { try await sender.value }
-            let after = try #require(await provider.clientLeft(since: cancelledAt), "the upstream never saw the client leave")
-            #expect(after < .seconds(1))
+            // Not `#require`: a failure here must still reach the client's shutdown below (an
+            // unshut client traps in a debug build, taking every other test down with it).
+            let after = try await provider.clientLeft(since: cancelledAt)
+            #expect(after.map { $0 < .seconds(1) } == true, "the upstream saw the client leave after \(String(describing: after))")
         }
         await client.shutdown()
     }

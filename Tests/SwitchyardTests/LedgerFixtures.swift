@@ -95,7 +95,7 @@ enum LedgerFiles {
     /// Deletes a SQLite database (with its WAL and shared-memory files), other files named, and
     /// the directory holding them if that leaves it empty.
     static func remove(_ database: String, also others: [String] = []) {
-        for file in [database, database + "-wal", database + "-shm"] + others { unlink(file) }
+        for file in [database, database + "-wal", database + "-shm", database + "-records"] + others { unlink(file) }
         if let slash = database.lastIndex(of: "/") { rmdir(String(database[..<slash])) }
     }
 }

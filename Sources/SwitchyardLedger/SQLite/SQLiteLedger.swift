@@ -10,6 +10,11 @@ import Synchronization
 /// transactions; reads use their own connections beside it (WAL lets them run during a write
 /// and see every committed one). libsqlite3 calls block, so they run on a small thread pool of
 /// the store's own, never on Swift's concurrency pool or the server's event loops.
+///
+/// Attempt records, one or two per request, do not wait for that: the ledger that owns the
+/// database's journal (`RecordJournal`) makes each durable with one append on the caller's
+/// thread and hands it to the writer without waiting for the commit. Reads of attempts first
+/// wait for the records appended before them, so this process reads its own writes.
 final class SQLiteLedger: LedgerStore {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
@@ -21,10 +26,18 @@ final class SQLiteLedger: LedgerStore {
     private let closed = Atomic<Bool>(false)
     /// Checked before every call: a ledger whose files are gone refuses to pretend.
     private let files: SQLiteFiles
+    /// Nil when another ledger owns the journal: records are then committed before `record` returns.
+    private let journal: RecordJournal?
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, files: SQLiteFiles, logger: Logger) {
+    /// Journaled records not yet committed past which `record` waits for the writer: bounds the
+    /// memory of the queue (about a kilobyte a record) when SQLite cannot keep up.
+    static let journalBacklog = 4096
+
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, files: SQLiteFiles,
+                 journal: RecordJournal?, logger: Logger) {
         self.writer = writer
         self.files = files
+        self.journal = journal
         self.readers = readers
         self.threadPool = threadPool
         self.logger = logger
@@ -40,6 +53,7 @@ final class SQLiteLedger: LedgerStore {
         threadPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         var opened: [SQLiteConnection] = []
+        let journal: RecordJournal?
         do {
             for n in 0...readerCount {
                 let connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool,
@@ -59,13 +73,18 @@ final class SQLiteLedger: LedgerStore {
                     for pragma in SQLiteSQL.readerPragmas { try await connection.run(pragma) }
                 }
             }
+            journal = try RecordJournal.claim(database: path)
         } catch {
             for connection in opened { try? await connection.close().get() }
             try? await threadPool.shutdownGracefully()
             throw error
         }
+        if journal == nil {
+            logger.notice("another ledger owns this database's journal; records are committed before each request ends",
+                          metadata: ["path": "\(path)"])
+        }
         return SQLiteLedger(writer: opened[0], readers: Array(opened.dropFirst()), threadPool: threadPool,
-                            files: SQLiteFiles(path: path), logger: logger)
+                            files: SQLiteFiles(path: path), journal: journal, logger: logger)
     }
 
     // MARK: Plumbing
@@ -89,6 +108,15 @@ final class SQLiteLedger: LedgerStore {
             }
             if !queue.enqueue(job) { continuation.resume(throwing: LedgerError.closed) }
         }
+    }
+
+    /// Returns once every record journaled before the call is committed (at once when none is
+    /// waiting): for the reads of attempts, which must see what this process recorded.
+    private func caughtUp() async throws {
+        guard let journal, journal.backlog > 0 else { return }
+        // A write with nothing to write: the writer commits in order, so once it is done, so is
+        // everything queued before it.
+        try await enqueue(.attempts([]))
     }
 
     func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
@@ -118,6 +146,27 @@ final class SQLiteLedger: LedgerStore {
             return applied
         }
         if !applied.isEmpty { logger.info("ledger schema migrated", metadata: ["versions": "\(applied)", "store": "sqlite"]) }
+        try await replayJournal()
+    }
+
+    /// Commits what the journal's previous owner appended and did not commit before it died, then
+    /// empties the journal. Records already committed are written again, harmlessly: recording
+    /// is an upsert by id, and a late `in_progress` never replaces an ended attempt.
+    private func replayJournal() async throws {
+        guard let journal else { return }
+        var replayed = 0
+        let intact = try await journal.replay { records in
+            try await enqueue(.attempts(records))
+            replayed += records.count
+        }
+        if !intact {
+            logger.warning("the ledger's journal ends in a torn or damaged record, dropped (a power loss can leave one)",
+                           metadata: ["path": "\(journal.path)", "replayed": "\(replayed)"])
+        } else if replayed > 0 {
+            logger.notice("ledger records replayed from the journal after an unclean stop",
+                          metadata: ["path": "\(journal.path)", "replayed": "\(replayed)"])
+        }
+        try journal.discardLeftOver()
     }
 
     // MARK: Keys
@@ -243,11 +292,26 @@ final class SQLiteLedger: LedgerStore {
 
     func record(_ attempts: [AttemptRecord]) async throws {
         guard !attempts.isEmpty else { return }
-        try await enqueue(.attempts(attempts))
+        guard let journal else { return try await enqueue(.attempts(attempts)) }
+        guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
+        if let problem = files.problem { throw LedgerError.lost(problem) }
+        let backlog = try journal.append(JournalCoding.frames(attempts))
+        // Durable from here on. Should the queue have closed since, the journal keeps the record
+        // for the next start (`close` empties it only when everything appended was committed).
+        let logger = logger
+        _ = queue.enqueue(SQLiteWrite(work: .attempts(attempts)) { error in
+            journal.settled(failed: error != nil)
+            if let error {
+                logger.error("journaled ledger records not committed; the next start replays them",
+                             metadata: ["error": "\(error)", "attempts": "\(attempts.count)"])
+            }
+        })
+        if backlog > Self.journalBacklog { try await caughtUp() }
     }
 
     func attempts(requestID: String) async throws -> [AttemptRecord] {
-        try await read { try await $0.rows(SQLiteSQL.attemptsOfRequest, [.text(requestID)]).map(SQLiteValues.attempt) }
+        try await caughtUp()
+        return try await read { try await $0.rows(SQLiteSQL.attemptsOfRequest, [.text(requestID)]).map(SQLiteValues.attempt) }
     }
 
     func usage(_ query: UsageQuery) async throws -> [UsageRow] {
@@ -255,6 +319,7 @@ final class SQLiteLedger: LedgerStore {
         if let keyID = query.keyID { binds.append(.text(keyID)) }
         if let since = query.since { binds.append(.integer(Int(since.milliseconds))) }
         if let until = query.until { binds.append(.integer(Int(until.milliseconds))) }
+        try await caughtUp()
         let rows = try await read { try await $0.rows(SQLiteSQL.usage(query), binds) }
         return UsageRow.sorted(try rows.map { try SQLiteValues.usage($0, groupBy: query.groupBy) })
     }
@@ -263,6 +328,7 @@ final class SQLiteLedger: LedgerStore {
         try query.validate()
         let (filter, binds) = SQLiteSQL.activityFilter(query)
         let width = Int(query.bucket.wholeMilliseconds)
+        try await caughtUp()
         return try await read { connection in
             let buckets = try await connection.rows(SQLiteSQL.activityBuckets(filter: filter),
                                                     [.integer(Int(query.since.milliseconds)), .integer(width)] + binds).map { row in
@@ -338,6 +404,7 @@ final class SQLiteLedger: LedgerStore {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         queue.close()
         await writerTask.value
+        journal?.close()
         var firstError: (any Error)?
         for connection in [writer] + readers {
             // The future form: the async one is skipped in a cancelled task (NIOThreadPool's

@@ -98,7 +98,8 @@ struct SQLiteWriter: Sendable {
         let unique = AttemptRecord.lastOfEachID(attempts)
         guard unique.count <= Self.rowsPerStatement else { return false }
         do {
-            try await connection.run(SQLiteSQL.upsertAttempts(rows: unique.count), unique.flatMap(SQLiteValues.binds))
+            // A batch of barriers only (`caughtUp`): nothing to write, and every earlier batch committed.
+            if !unique.isEmpty { try await connection.run(SQLiteSQL.upsertAttempts(rows: unique.count), unique.flatMap(SQLiteValues.binds)) }
         } catch {
             return false
         }
