@@ -2,7 +2,7 @@ import Logging
 import PostgresNIO
 
 /// Attempts a caller is waiting to see committed.
-struct PendingAttempts: Sendable {
+struct PendingAttempts: BatchJob {
     let attempts: [AttemptRecord]
     let finish: @Sendable ((any Error)?) -> Void
 }

@@ -299,7 +299,7 @@ final class SQLiteLedger: LedgerStore {
         // Durable from here on. Should the queue have closed since, the journal keeps the record
         // for the next start (`close` empties it only when everything appended was committed).
         let logger = logger
-        _ = queue.enqueue(SQLiteWrite(work: .attempts(attempts)) { error in
+        _ = queue.enqueue(SQLiteWrite(work: .attempts(attempts), urgent: false) { error in
             journal.settled(failed: error != nil)
             if let error {
                 logger.error("journaled ledger records not committed; the next start replays them",
