@@ -136,6 +136,25 @@ struct LedgerJournalTests {
         #expect(Self.size(RecordJournal.path(forDatabase: path)) == 0, "a clean close leaves no journal to replay")
     }
 
+    @Test("a journal deleted, or something other than a file put in its place, is refused instead of written into the void")
+    func journalLost() async throws {
+        let path = try Fixtures.temporaryDirectory() + "/ledger.sqlite"
+        defer { LedgerFiles.remove(path) }
+        let store = try await Ledger.sqlite(path: path, logger: Self.logger)
+        try await store.migrate()
+        try await store.record([Self.samples()[0]])
+        unlink(RecordJournal.path(forDatabase: path))
+        #expect(store.problem?.contains("-records was deleted") == true, "\(String(describing: store.problem))")
+        await #expect(throws: LedgerError.self) { try await store.record([Self.samples()[1]]) }
+        try await store.close()
+
+        // A FIFO where the journal belongs would block every append: the open refuses it.
+        #expect(mkfifo(RecordJournal.path(forDatabase: path), 0o600) == 0)
+        await #expect(throws: LedgerError.journal("\(RecordJournal.path(forDatabase: path)) is not a regular file")) {
+            _ = try await Ledger.sqlite(path: path, logger: Self.logger)
+        }
+    }
+
     static func write(_ path: String, _ bytes: [UInt8]) -> Bool {
         guard let file = fopen(path, "wb") else { return false }
         defer { fclose(file) }

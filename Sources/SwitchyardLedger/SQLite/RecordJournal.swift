@@ -62,6 +62,11 @@ final class RecordJournal: Sendable {
             _ = Glibc.close(descriptor)
             throw LedgerError.journal("cannot stat \(path): \(why)")
         }
+        // A FIFO or a device planted under the name would block or swallow every append.
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            _ = Glibc.close(descriptor)
+            throw LedgerError.journal("\(path) is not a regular file")
+        }
         return RecordJournal(path: path, descriptor: descriptor, size: Int(status.st_size))
     }
 

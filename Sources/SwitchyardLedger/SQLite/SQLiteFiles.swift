@@ -4,7 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// The files an open SQLite ledger lives in (the database, its `-wal` and `-shm`), known by
+/// The files an open SQLite ledger lives in (the database, its `-wal` and `-shm`, its journal of
+/// records), known by
 /// identity (device and inode), so that the ledger notices when they are deleted or replaced
 /// under it.
 ///
@@ -32,7 +33,7 @@ final class SQLiteFiles: Sendable {
     /// Why the ledger's files are not the ones it opened (deleted, replaced); nil while they are.
     /// One `stat` per file: cheap enough to ask before every call.
     var problem: String? {
-        for file in [path, path + "-wal", path + "-shm"] {
+        for file in [path, path + "-wal", path + "-shm", RecordJournal.path(forDatabase: path)] {
             var status = stat()
             let found = stat(file, &status) == 0 ? Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)) : nil
             let problem = known.withLock { known -> String? in
