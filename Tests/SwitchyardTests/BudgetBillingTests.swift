@@ -53,7 +53,7 @@ struct BudgetBillingTests {
         func attempts(_ response: HTTPResponse) async throws -> [AttemptRecord] {
             let id = try #require(response.header("x-switchyard-request-id"))
             return try await closing(try await Ledger.sqlite(path: ledgerPath, logger: Logger(label: "test-ledger"))) {
-                try await $0.attempts(requestID: id)
+                try await $0.committedAttempts(requestID: id)
             }
         }
 

@@ -298,12 +298,13 @@ struct CostControlBinaryTests {
                 #expect(!all.contains { $0.status != nil && $0.status != 200 }, "\(all.filter { $0.status != 200 })")
 
                 // Before the restart: the streams cut by the kill are still in progress, their
-                // reservations held (read by the CLI, which recovers nothing).
+                // reservations held (read by the CLI, which recovers nothing; opening the ledger,
+                // it commits the records the killed gateway had made durable in its journal only).
+                let held = try Self.json(try await SwitchyardProcess.run(["keys", "show", id, "--json"] + ledger))["budget_state"]
+                #expect((held?["reserved_usd"]?.doubleValue ?? 0) > 0, "reservations held at the kill: \(String(describing: held))")
                 let before = try await Self.attempts(directory + "/ledger.sqlite")
                 let inProgress = Set(before.filter { $0.outcome == "in_progress" }.map(\.id))
                 #expect(!inProgress.isEmpty, "the kill should have cut a stream under way")
-                let held = try Self.json(try await SwitchyardProcess.run(["keys", "show", id, "--json"] + ledger))["budget_state"]
-                #expect((held?["reserved_usd"]?.doubleValue ?? 0) > 0, "reservations held at the kill: \(String(describing: held))")
 
                 let second = try await ServeProcess.start(policy: policy, stateDirectory: directory, environment: Self.gatewayEnvironment,
                                                           log: directory + "/second.log", processes: processes, client: client)

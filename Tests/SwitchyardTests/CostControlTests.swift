@@ -113,7 +113,7 @@ struct CostControlTests {
                 try await withLedger(gateway) { ledger in
                     for response in [whole, streamed] {
                         let id = try #require(response.header("x-switchyard-request-id"))
-                        let attempts = try await ledger.attempts(requestID: id)
+                        let attempts = try await ledger.committedAttempts(requestID: id)
                         #expect(attempts.map(\.outcome) == [.served])
                         #expect(attempts.first?.cost == Self.answerCost)
                         #expect(attempts.first?.keyID == key.id)
@@ -235,7 +235,7 @@ struct CostControlTests {
                     #expect(response.header("x-switchyard-route") == "cloud")
                     let id = try #require(response.header("x-switchyard-request-id"))
                     try await withLedger(gateway) { ledger in
-                        let attempts = try await ledger.attempts(requestID: id)
+                        let attempts = try await ledger.committedAttempts(requestID: id, count: 2)
                         #expect(attempts.map(\.target) == ["local", "cloud"], "stream=\(stream)")
                         #expect(attempts.map(\.outcome) == [.discarded, .served], "stream=\(stream)")
                         #expect(attempts.first?.escalationReason?.contains("confidence") == true)

@@ -328,7 +328,7 @@ struct DashboardBrowserTests {
 
                     try await withLedger(gateway) { ledger in
                         var all: [AttemptRecord] = []
-                        for id in traffic.all { all += try await ledger.attempts(requestID: id) }
+                        for id in traffic.all { all += try await ledger.committedAttempts(requestID: id) }
                         checkAgainstLedger(admin, attempts: all, requests: traffic.all, since: since, label: "admin")
                         let ofA = all.filter { traffic.requestsOfA.contains($0.requestID) }
                         checkAgainstLedger(keyA, attempts: ofA, requests: traffic.requestsOfA, since: since, label: "key A")

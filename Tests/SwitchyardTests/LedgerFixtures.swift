@@ -91,6 +91,23 @@ enum LedgerSamples {
     }
 }
 
+extension LedgerStore {
+    /// A request's attempts as a second ledger on a gateway's SQLite file sees them. The gateway
+    /// owns the file's journal and commits a record a few milliseconds after the answer that it
+    /// made durable (docs/architecture.md, "The ledger's write path"), so this waits, up to 10 s,
+    /// until `count` attempts are there and none is still in progress, and returns what is there
+    /// for the caller's checks (a record that never comes still fails them).
+    func committedAttempts(requestID: String, count: Int = 1) async throws -> [AttemptRecord] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let attempts = try await attempts(requestID: requestID)
+            let settled = attempts.count >= count && !attempts.contains { $0.outcome == .inProgress }
+            if settled || ContinuousClock.now >= deadline { return attempts }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
 enum LedgerFiles {
     /// Deletes a SQLite database (with its WAL and shared-memory files), other files named, and
     /// the directory holding them if that leaves it empty.

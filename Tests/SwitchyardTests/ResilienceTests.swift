@@ -76,7 +76,7 @@ struct ResilienceTests {
                 #expect(bad.received.count == 4)
                 try await withLedger(gateway) { ledger in
                     for id in ids {
-                        let attempts = try await ledger.attempts(requestID: id)
+                        let attempts = try await ledger.committedAttempts(requestID: id, count: 2)
                         #expect(attempts.map(\.outcome) == [.failed, .served], "\(attempts)")
                         #expect(attempts.map(\.cost) == [.zero, Nanodollars(25_000_000)])
                     }

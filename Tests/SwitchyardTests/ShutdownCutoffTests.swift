@@ -55,7 +55,7 @@ struct ShutdownCutoffTests {
 
                 // The attempt's record: the gateway interrupted it; its client did not leave.
                 let ledger = try await Ledger.sqlite(path: gateway.directory + "/ledger.sqlite", logger: Logger(label: "test"))
-                let attempts = try await ledger.attempts(requestID: requestID)
+                let attempts = try await ledger.committedAttempts(requestID: requestID)
                 try await ledger.close()
                 #expect(attempts.map(\.outcome) == [.interrupted], "\(attempts)")
             }
