@@ -195,7 +195,14 @@ def run() -> None:
         ledger = state / "ledger.sqlite"
         check("the ledger is in the mounted state directory, owned by the image's user",
               ledger.exists() and ledger.stat().st_uid == UID)
-        rows = ledger_rows(state, "SELECT target, outcome FROM attempts WHERE rule = ?", first_rule) if ledger.exists() else []
+        # The gateway commits an answer's record a few milliseconds after the answer (it is durable
+        # in the ledger's journal before): another reader waits for it, up to 10 s.
+        rows: list[tuple] = []
+        deadline = time.monotonic() + 10
+        while ledger.exists() and ("local", "served") not in rows and time.monotonic() < deadline:
+            rows = ledger_rows(state, "SELECT target, outcome FROM attempts WHERE rule = ?", first_rule)
+            if ("local", "served") not in rows:
+                time.sleep(0.05)
         check("the ledger holds that answer's record", ("local", "served") in rows, str(rows))
         check("the engine's log is in the mounted state directory", (state / "engine-local.log").stat().st_size > 0
               if (state / "engine-local.log").exists() else False)
