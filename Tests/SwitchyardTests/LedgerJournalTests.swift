@@ -62,8 +62,7 @@ struct LedgerJournalTests {
         let path = try Fixtures.temporaryDirectory() + "/ledger.sqlite"
         defer { LedgerFiles.remove(path) }
         // A database that exists, then the journal of a writer that died before committing.
-        let first = try await Ledger.sqlite(path: path, logger: Self.logger)
-        try await first.migrate()
+        let first = try await Self.opened(path)
         try await first.close()
         let records = Self.samples()
         var served = records[1]
@@ -76,8 +75,7 @@ struct LedgerJournalTests {
         let journalPath = RecordJournal.path(forDatabase: path)
         #expect(Self.write(journalPath, left))
 
-        let store = try await Ledger.sqlite(path: path, logger: Self.logger)
-        try await store.migrate()
+        let store = try await Self.opened(path)
         #expect(try await store.attempts(requestID: "r1") == [records[0]])
         #expect(try await store.attempts(requestID: "r2") == [served], "the later record of an id wins")
         #expect(try await store.attempts(requestID: "r3") == [records[2]])
@@ -90,10 +88,8 @@ struct LedgerJournalTests {
     func secondLedger() async throws {
         let path = try Fixtures.temporaryDirectory() + "/ledger.sqlite"
         defer { LedgerFiles.remove(path) }
-        let owner = try await Ledger.sqlite(path: path, logger: Self.logger)
-        try await owner.migrate()
-        let other = try await Ledger.sqlite(path: path, logger: Self.logger)
-        try await other.migrate()
+        let owner = try await Self.opened(path)
+        let other = try await Self.opened(path)
         let records = Self.samples()
         try await other.record([records[0]])
         #expect(Self.size(RecordJournal.path(forDatabase: path)) == 0, "the second ledger must not append to a journal it does not own")
@@ -105,8 +101,7 @@ struct LedgerJournalTests {
         try await owner.close()
         // The owner's close committed everything and emptied its journal; reopening finds all.
         #expect(Self.size(RecordJournal.path(forDatabase: path)) == 0)
-        let again = try await Ledger.sqlite(path: path, logger: Self.logger)
-        try await again.migrate()
+        let again = try await Self.opened(path)
         #expect(try await again.attempts(requestID: "r2") == [records[1]])
         try await again.close()
     }
@@ -115,8 +110,7 @@ struct LedgerJournalTests {
     func readsOwnWrites() async throws {
         let path = try Fixtures.temporaryDirectory() + "/ledger.sqlite"
         defer { LedgerFiles.remove(path) }
-        let store = try await Ledger.sqlite(path: path, logger: Self.logger)
-        try await store.migrate()
+        let store = try await Self.opened(path)
         let count = 2_000
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<8 {
@@ -140,8 +134,7 @@ struct LedgerJournalTests {
     func journalLost() async throws {
         let path = try Fixtures.temporaryDirectory() + "/ledger.sqlite"
         defer { LedgerFiles.remove(path) }
-        let store = try await Ledger.sqlite(path: path, logger: Self.logger)
-        try await store.migrate()
+        let store = try await Self.opened(path)
         try await store.record([Self.samples()[0]])
         unlink(RecordJournal.path(forDatabase: path))
         #expect(store.problem?.contains("-records was deleted") == true, "\(String(describing: store.problem))")
@@ -153,6 +146,13 @@ struct LedgerJournalTests {
         await #expect(throws: LedgerError.journal("\(RecordJournal.path(forDatabase: path)) is not a regular file")) {
             _ = try await Ledger.sqlite(path: path, logger: Self.logger)
         }
+    }
+
+    /// A store on `path`, migrated (which replays a journal left there).
+    static func opened(_ path: String) async throws -> any LedgerStore {
+        let store = try await Ledger.sqlite(path: path, logger: logger)
+        try await store.migrate()
+        return store
     }
 
     static func write(_ path: String, _ bytes: [UInt8]) -> Bool {
