@@ -28,10 +28,11 @@ run: release
 
 # One test at a time: several tests measure how fast a cancellation reaches an upstream,
 # and a load test running beside them on 2 cores would measure the scheduler instead.
+# (scripts/swift_test.sh repeats the failed tests' lines at the end, where CI's log shows them.)
 # Then every fuzz harness for a few seconds, after replaying the inputs that once failed.
 # Then the Helm chart's offline check, and the container image's test where podman works.
 test: setup
-	swift test --no-parallel $(SWIFT_BUILD_FLAGS)
+	bash scripts/swift_test.sh $(SWIFT_BUILD_FLAGS)
 	$(PYTHON) scripts/chart_check.py
 	@if $(PODMAN_WORKS); then $(MAKE) --no-print-directory image-test; \
 	else echo "image-test: skipped: podman is not installed or does not work here (\`podman info\` fails); see docs/operations.md"; fi
