@@ -13,7 +13,10 @@
 #     failures and memory at the start and end.
 #  4. With BENCH_PROFILE=1, where the gateway's CPU goes: `perf record` of the gateway under the
 #     8-connection load, ledger on and off, its samples summed by component (kernel, libcurl,
-#     SQLite, malloc, Swift's runtime, SwiftNIO, Hummingbird, each Switchyard module).
+#     SQLite, malloc, Swift's runtime, SwiftNIO, Hummingbird, each Switchyard module); the
+#     symbols themselves in bench-results/perf-ledger*.txt.
+#  5. The signals' cost on a long prompt, and the ledger's CPU per record alone (bench-signals,
+#     bench-ledger).
 # Prints ratios, because these machines are noisy; writes bench-results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -240,6 +243,8 @@ if [ "$PROFILE" != 0 ]; then
     perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none > "$work/perf.txt" 2>> "$work/perf.log" || true
     kill "$pid"; wait "$pid" 2>/dev/null || true
     python3 bench/profile_summary.py "${configuration%%:*}" "$rps" "$work/perf.log" < "$work/perf.txt" >> "$work/profile.txt"
+    # The symbols themselves, for a look below the summary.
+    mkdir -p bench-results; cp "$work/perf.txt" "bench-results/perf-${configuration%%:*}.txt"
   done
 fi
 
@@ -309,6 +314,9 @@ kill "$soak_pid"; wait "$soak_pid" 2>/dev/null || true
 
 mkdir -p bench-results
 "$gateway" bench-signals > "$work/signals.txt"
+# The ledger alone: CPU per record at about a gateway's rate, with its request ids and with the
+# wholly random ids of before (switchyard bench-ledger; docs/benchmarks.md).
+{ "$gateway" bench-ledger --rate 5000 && "$gateway" bench-ledger --rate 5000 --random-ids; } 2>/dev/null >> "$work/signals.txt" || echo "bench-ledger failed" >> "$work/signals.txt"
 python3 - "$work/overhead.txt" "$local_result" "$soak_result" "$DURATION" "$ROUNDS" <<'PY' | tee bench-results/latest.txt
 import sys, json, statistics
 rows = {}

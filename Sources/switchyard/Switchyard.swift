@@ -17,7 +17,7 @@ struct Switchyard: AsyncParsableCommand {
         commandName: "switchyard",
         abstract: "A hybrid SLM/LLM routing gateway: one OpenAI-compatible endpoint, served on the box or in the cloud by policy.",
         subcommands: [Serve.self, PolicyCommand.self, KeysCommand.self, UsageCommand.self, CalibrationCommand.self, EvalCommand.self,
-                      BenchSignals.self],
+                      BenchSignals.self, BenchLedger.self],
         defaultSubcommand: Serve.self
     )
 }

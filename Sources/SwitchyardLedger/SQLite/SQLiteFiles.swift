@@ -21,24 +21,28 @@ final class SQLiteFiles: Sendable {
     }
 
     let path: String
+    /// The database, its `-wal` and `-shm`, its journal of records: named once, not per call.
+    private let files: [String]
     /// Each file's identity, from when it was first seen (`-wal` and `-shm` appear with the first
     /// transaction in WAL mode, after the database was opened).
-    private let known = Mutex<[String: Identity]>([:])
+    private let known: Mutex<[Identity?]>
 
     init(path: String) {
         self.path = path
+        files = [path, path + "-wal", path + "-shm", RecordJournal.path(forDatabase: path)]
+        known = Mutex([Identity?](repeating: nil, count: files.count))
         _ = problem
     }
 
     /// Why the ledger's files are not the ones it opened (deleted, replaced); nil while they are.
     /// One `stat` per file: cheap enough to ask before every call.
     var problem: String? {
-        for file in [path, path + "-wal", path + "-shm", RecordJournal.path(forDatabase: path)] {
+        for (n, file) in files.enumerated() {
             var status = stat()
             let found = stat(file, &status) == 0 ? Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)) : nil
             let problem = known.withLock { known -> String? in
-                switch (known[file], found) {
-                case (nil, let found?): known[file] = found
+                switch (known[n], found) {
+                case (nil, let found?): known[n] = found
                 case (let expected?, nil): return "the ledger file \(file) was deleted while the gateway had it open (expected inode \(expected.inode))"
                 case (let expected?, let found?) where expected != found:
                     return "the ledger file \(file) was replaced while the gateway had it open (inode \(expected.inode), now \(found.inode))"

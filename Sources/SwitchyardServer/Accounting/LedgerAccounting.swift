@@ -10,10 +10,11 @@ import SwitchyardWire
 import Tracing
 
 /// The accounting hook with a ledger: every attempt's end is written as one durable record
-/// (awaited: a whole answer is sent only after its record is committed), its budget reservation
-/// settled at the real cost or released, and then counted in metrics and the log like any other.
-/// A stream's attempt is recorded as in progress before its 200 is sent, so that no request that
-/// got a 200 is missing after a crash (recovery marks it interrupted).
+/// (awaited: a whole answer is sent only once its record is durable, in SQLite's journal of
+/// records or committed to PostgreSQL), its budget reservation settled at the real cost or
+/// released, and then counted in metrics and the log like any other. A stream's attempt is
+/// recorded as in progress before its 200 is sent, so that no request that got a 200 is missing
+/// after a crash (recovery marks it interrupted).
 struct LedgerAccounting: AttemptSink {
     let base: GatewayAccounting
     let ledger: any LedgerStore

@@ -37,7 +37,7 @@ struct RequestPath: Sendable {
 
     private func handle<Format: ClientFormat>(_ request: Request, key: AuthenticatedKey?, snapshot: LivePolicy.Snapshot,
                                               hangup: ClientHangup?, _ format: Format) async -> Response {
-        let requestID = Self.makeRequestID()
+        let requestID = RequestID.make()
         var headers = format.headers(requestID: requestID)
         headers[.switchyardRequestID] = requestID
         let (decider, executor, metrics) = (snapshot.decider, snapshot.executor, snapshot.metrics)
@@ -142,7 +142,7 @@ struct RequestPath: Sendable {
         let key = context.key
         let decider = (context.snapshot ?? live.snapshot).decider
         let run: @Sendable () async -> Response = {
-            let requestID = Self.makeRequestID()
+            let requestID = RequestID.make()
             var headers: HTTPFields = [.switchyardRequestID: requestID]
             do throws(GatewayError) {
                 if let key { headers.append(try rateLimiter.admit(key)) }
@@ -323,11 +323,5 @@ struct RequestPath: Sendable {
         var trimmed = Substring(digits)
         while trimmed.count > 6, trimmed.last == "0" { trimmed = trimmed.dropLast() }
         return "\(value / 1_000_000_000).\(trimmed)"
-    }
-
-    static func makeRequestID() -> String {
-        let value = UInt64.random(in: 0...UInt64.max)
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
