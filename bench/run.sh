@@ -315,8 +315,10 @@ kill "$soak_pid"; wait "$soak_pid" 2>/dev/null || true
 mkdir -p bench-results
 "$gateway" bench-signals > "$work/signals.txt"
 # The ledger alone: CPU per record at about a gateway's rate, with its request ids and with the
-# wholly random ids of before (switchyard bench-ledger; docs/benchmarks.md).
-{ "$gateway" bench-ledger --rate 5000 && "$gateway" bench-ledger --rate 5000 --random-ids; } 2>/dev/null >> "$work/signals.txt" || echo "bench-ledger failed" >> "$work/signals.txt"
+# wholly random ids of before; then each record between a budget's reservation and settlement, as
+# fast as 8 callers go (switchyard bench-ledger; docs/benchmarks.md).
+{ "$gateway" bench-ledger --rate 5000 && "$gateway" bench-ledger --rate 5000 --random-ids \
+  && "$gateway" bench-ledger --budget --records 4000; } 2>/dev/null >> "$work/signals.txt" || echo "bench-ledger failed" >> "$work/signals.txt"
 python3 - "$work/overhead.txt" "$local_result" "$soak_result" "$DURATION" "$ROUNDS" <<'PY' | tee bench-results/latest.txt
 import sys, json, statistics
 rows = {}

@@ -22,6 +22,9 @@ struct BenchLedger: AsyncParsableCommand {
     @Flag(name: .customLong("random-ids"), help: "Wholly random request ids, as before they began with the time: the comparison in docs/benchmarks.md.")
     var randomIDs = false
 
+    @Flag(name: .long, help: "Each record between a budget reservation and its settlement, as a budgeted request writes them.")
+    var budget = false
+
     @Option(name: .long, help: "Records per second, all callers together (0: as fast as they go). A gateway under load writes about 5,000; the writer's batches are then as small as a gateway's.")
     var rate: Int = 0
 
@@ -32,7 +35,7 @@ struct BenchLedger: AsyncParsableCommand {
         let ledger = try await Ledger.sqlite(path: directory + "/ledger.sqlite", logger: Logger(label: "bench-ledger"))
         try await ledger.migrate()
         let start = UnixTime.now
-        let callers = callers, randomIDs = randomIDs, perCaller = max(1, records / callers)
+        let callers = callers, randomIDs = randomIDs, budget = budget, perCaller = max(1, records / callers)
         // Each caller paced to its share of `rate`, on a schedule (a late caller catches up).
         let interval = rate > 0 ? Duration.nanoseconds(Int64(1e9 * Double(callers) / Double(rate))) : .zero
         func write(_ count: Int, record: Bool = true) async throws {
@@ -47,7 +50,14 @@ struct BenchLedger: AsyncParsableCommand {
                             }
                             let id = randomIDs ? String(UInt64.random(in: 0...UInt64.max) | 1 << 63, radix: 16) : RequestID.make()
                             let attempt = Self.attempt(id + "-0", at: start)
-                            if record { try await ledger.record([attempt]) }
+                            guard record else { continue }
+                            if budget {
+                                guard try await ledger.reserve(id: attempt.id, scopes: [Self.scope], amount: Nanodollars(20_000), now: start) == .reserved else {
+                                    throw ValidationError("the bench's budget refused a reservation")
+                                }
+                            }
+                            try await ledger.record([attempt])
+                            if budget { try await ledger.settle(id: attempt.id, actual: attempt.cost) }
                         }
                     }
                 }
@@ -69,7 +79,7 @@ struct BenchLedger: AsyncParsableCommand {
         try await ledger.close()
         let count = Double(callers * perCaller)
         func micros(_ d: Duration) -> Double { Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12 }
-        print("ledger (SQLite, \(callers) concurrent callers, \(callers * perCaller) records, \(rate > 0 ? "\(rate) a second" : "unpaced")\(randomIDs ? ", random ids" : ""); the callers' own \(format(paced / count)) us per record not counted):")
+        print("ledger (SQLite, \(callers) concurrent callers, \(callers * perCaller) records, \(rate > 0 ? "\(rate) a second" : "unpaced")\(randomIDs ? ", random ids" : "")\(budget ? ", each reserved and settled" : ""); the callers' own \(format(paced / count)) us per record not counted):")
         print("  CPU per record, until durable:   \(format((durable - before) / count)) us  (wall \(format(micros(wallDurable - wallStart) / count)) us per record)")
         print("  CPU per record, until committed: \(format((committed - before) / count)) us  (wall \(format(micros(wallCommitted - wallStart) / count)) us per record)")
     }
@@ -80,6 +90,9 @@ struct BenchLedger: AsyncParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
     }
+
+    /// A budget no bench spends: each reservation is checked and counted against it, never refused.
+    static let scope = BudgetScope(kind: .tenant, id: "bench", limit: Nanodollars(Int64.max / 4), period: .month)
 
     /// A whole answer's record, as the gateway writes it.
     static func attempt(_ id: String, at start: UnixTime) -> AttemptRecord {
