@@ -181,6 +181,60 @@ struct LedgerStoreTests {
         }
     }
 
+    @Test("writes that fail among many at once fail alone: every other write of their transaction commits, with its own answer",
+          arguments: LedgerBackend.allCases)
+    func failuresAmongConcurrentWrites(_ backend: LedgerBackend) async throws {
+        try await LedgerLocation.fresh(backend).with { store in
+            let budget = scope(limit: 1_000)
+            let taken = APIKeys.generate()
+            let existing = APIKeyRecord(id: taken.id, name: "taken", hash: taken.hash, prefix: taken.prefix, period: .day, models: [], createdAt: day)
+            try await store.createKey(existing)
+            try await store.record([LedgerSamples.attempt("a-0", request: "a")])
+            // Rounds of writes at once, so that the writer batches them: in each, new keys, one key
+            // that already exists, reservations, a settlement of a reservation never made, and records.
+            enum Outcome: Equatable { case created, duplicate, reserved, unknown, recorded }
+            var created: [APIKeyRecord] = []
+            for round in 0..<5 {
+                let fresh = (0..<8).map { n -> APIKeyRecord in
+                    let key = APIKeys.generate()
+                    return APIKeyRecord(id: key.id, name: "r\(round)-\(n)", hash: key.hash, prefix: key.prefix, period: .day, models: [], createdAt: day)
+                }
+                created += fresh
+                let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
+                    for key in fresh { group.addTask { try await store.createKey(key); return .created } }
+                    group.addTask {
+                        do { try await store.createKey(existing) } catch LedgerError.duplicateKey { return .duplicate }
+                        return .created
+                    }
+                    for n in 0..<8 {
+                        group.addTask {
+                            try await store.reserve(id: "r\(round)-\(n)", scopes: [budget], amount: Nanodollars(3), now: day) == .reserved ? .reserved : .unknown
+                        }
+                        group.addTask {
+                            try await store.record([LedgerSamples.attempt("b\(round)-\(n)", request: "b\(round)-\(n)")])
+                            return .recorded
+                        }
+                    }
+                    group.addTask {
+                        do { try await store.settle(id: "never-\(round)", actual: Nanodollars(1)) } catch LedgerError.unknownReservation { return .unknown }
+                        return .reserved
+                    }
+                    return try await group.reduce(into: [Outcome]()) { $0.append($1) }
+                }
+                #expect(outcomes.filter { $0 == .created }.count == 8 && outcomes.filter { $0 == .duplicate }.count == 1, "\(outcomes)")
+                #expect(outcomes.filter { $0 == .reserved }.count == 8 && outcomes.filter { $0 == .unknown }.count == 1, "\(outcomes)")
+                #expect(outcomes.filter { $0 == .recorded }.count == 8)
+            }
+            // Everything answered as written is there, once.
+            for key in created { #expect(try await store.key(id: key.id) == key) }
+            #expect(try await store.keys().count == created.count + 1)
+            #expect(try await state(store, budget) == (0, 5 * 8 * 3))
+            for round in 0..<5 {
+                for n in 0..<8 { #expect(try await store.attempts(requestID: "b\(round)-\(n)").count == 1) }
+            }
+        }
+    }
+
     @Test("a reservation over two scopes, one exhausted, changes neither", arguments: LedgerBackend.allCases)
     func twoScopes(_ backend: LedgerBackend) async throws {
         try await LedgerLocation.fresh(backend).with { store in
