@@ -6,8 +6,8 @@
 /// ledger's B-trees (the attempts' primary key, their request index) then go to the right-hand
 /// leaf, which every commit writes anyway. Wholly random ids sent each record of a commit to its
 /// own leaf page in each of those indexes, and SQLite writes every page a commit touched, 4 KiB
-/// each, to its WAL: measured with `switchyard bench-ledger` at a gateway's rate, 55 µs of CPU
-/// per record against 34 (docs/benchmarks.md). UUIDv7 (RFC 9562) is the same idea; its dashes
+/// each, to its WAL: measured with `switchyard bench-ledger` at a gateway's rate, 62 µs of CPU
+/// per record against 40 with 100,000 records, and growing with the table (docs/benchmarks.md). UUIDv7 (RFC 9562) is the same idea; its dashes
 /// and version bits would only make the id longer. The random half keeps it unguessable and
 /// unique within a millisecond.
 public enum RequestID {
