@@ -28,6 +28,12 @@ struct BenchLedger: AsyncParsableCommand {
     @Option(name: .long, help: "Records per second, all callers together (0: as fast as they go). A gateway under load writes about 5,000; the writer's batches are then as small as a gateway's.")
     var rate: Int = 0
 
+    func validate() throws {
+        guard (1...1_000_000).contains(records) else { throw ValidationError("--records must be from 1 to 1000000; got \(records)") }
+        guard (1...1_024).contains(callers) else { throw ValidationError("--callers must be from 1 to 1024; got \(callers)") }
+        guard rate >= 0 else { throw ValidationError("--rate must be 0 (unpaced) or more; got \(rate)") }
+    }
+
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-bench-ledger-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
