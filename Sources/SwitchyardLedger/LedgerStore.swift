@@ -49,10 +49,10 @@ public protocol LedgerStore: LearningLedger, ResponseLedger {
     /// (both are in the OS's page cache; replay at the next open commits a journal's leftovers),
     /// but a power loss or kernel crash may lose the last records, as WAL with
     /// `synchronous=NORMAL` may lose the last transactions (never corrupting the database). This
-    /// process's reads of attempts (`attempts`, `usage`, `activity`) wait for what it recorded. PostgreSQL: committed with the server's
-    /// own durability (`synchronous_commit`). Upserts by `id`: recording an attempt again
-    /// (in_progress → final) replaces it, never duplicates; a late `in_progress` never replaces an
-    /// attempt that has ended (or was found interrupted).
+    /// process's reads of attempts (`attempts`, `usage`, `activity`) wait for what it recorded.
+    /// PostgreSQL: committed with the server's own durability (`synchronous_commit`). Upserts by
+    /// `id`: recording an attempt again (in_progress → final) replaces it, never duplicates; a
+    /// late `in_progress` never replaces an attempt that has ended (or was found interrupted).
     func record(_ attempts: [AttemptRecord]) async throws
     /// A request's attempts, in the order they started.
     func attempts(requestID: String) async throws -> [AttemptRecord]

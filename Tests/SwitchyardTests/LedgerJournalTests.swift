@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Testing
 @testable import SwitchyardLedger
 import SwitchyardPolicy
@@ -29,8 +30,8 @@ struct LedgerJournalTests {
     @Test("frames read back as the records written, in order")
     func roundTrip() {
         let records = Self.samples()
-        let frames = JournalCoding.frames(records)
-        let decoded = JournalCoding.read(frames[...])
+        let frames = Self.frames(records)
+        let decoded = Self.read(frames)
         #expect(!decoded.damaged && decoded.consumed == frames.count)
         #expect(decoded.records == records)
     }
@@ -38,23 +39,23 @@ struct LedgerJournalTests {
     @Test("a frame cut at any byte waits for the rest; any byte changed is damage, read no further")
     func tornTail() {
         let records = Self.samples()
-        let head = JournalCoding.frames(Array(records.prefix(2)))
-        let whole = JournalCoding.frames(records)
+        let head = Self.frames(Array(records.prefix(2)))
+        let whole = Self.frames(records)
         for cut in head.count..<whole.count {
-            let read = JournalCoding.read(whole[..<cut])
+            let read = Self.read(whole[..<cut])
             #expect(read.records == Array(records.prefix(2)) && read.consumed == head.count && !read.damaged, "cut at \(cut)")
         }
         for n in head.count..<whole.count {
             var damaged = whole
             damaged[n] ^= 0x5a
-            let read = JournalCoding.read(damaged[...])
+            let read = Self.read(damaged)
             // A changed length byte may make the frame look incomplete instead: either way, not a record.
             #expect(read.records == Array(records.prefix(2)) && read.consumed == head.count, "byte \(n) changed")
             #expect(read.damaged || n < head.count + 4, "byte \(n) changed")
         }
         // A length no record has: damage, not a wait for a gigabyte.
         let huge: [UInt8] = [0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]
-        #expect(JournalCoding.read((head + huge)[...]).damaged)
+        #expect(Self.read(head + huge).damaged)
     }
 
     @Test("records a previous owner left in the journal are committed at the next open, a torn tail dropped, and the journal emptied")
@@ -70,7 +71,7 @@ struct LedgerJournalTests {
         served.endedAt = served.startedAt + .milliseconds(40)
         // Enough records that replay reads the file in more than one stretch.
         let many = (0..<(2 * RecordJournal.replayChunk / 140)).map { LedgerSamples.attempt("m\($0)-1", request: "m\($0)") }
-        let left = JournalCoding.frames(records + many + [served]) + Array(JournalCoding.frames([records[0]]).dropLast(3))
+        let left = Self.frames(records + many + [served]) + Array(Self.frames([records[0]]).dropLast(3))
         #expect(left.count > 2 * RecordJournal.replayChunk)
         let journalPath = RecordJournal.path(forDatabase: path)
         #expect(Self.write(journalPath, left))
@@ -154,6 +155,11 @@ struct LedgerJournalTests {
         try await store.migrate()
         return store
     }
+
+    /// The journal's frames as bytes, to cut and change.
+    static func frames(_ records: [AttemptRecord]) -> [UInt8] { Array(JournalCoding.frames(records).readableBytesView) }
+
+    static func read(_ bytes: some Sequence<UInt8>) -> JournalCoding.Reading { JournalCoding.read(ByteBuffer(bytes: bytes)) }
 
     static func write(_ path: String, _ bytes: [UInt8]) -> Bool {
         guard let file = fopen(path, "wb") else { return false }

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -79,21 +80,25 @@ final class RecordJournal: Sendable {
     /// a torn or damaged frame, which is dropped.
     func replay(_ body: ([AttemptRecord]) async throws -> Void) async throws -> Bool {
         let (descriptor, size) = state.withLock { ($0.descriptor, $0.size) }
-        var pending: [UInt8] = []
+        // What is read and not yet decoded: at most a frame cut by the last stretch's end, then the next stretch.
+        var pending = ByteBuffer()
         var offset = 0
-        var chunk = [UInt8](repeating: 0, count: Self.replayChunk)
         while offset < size {
-            let n = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress!, min($0.count, size - offset), off_t(offset)) }
+            var n = 0
+            pending.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.replayChunk) { buffer in
+                n = pread(descriptor, buffer.baseAddress!, min(Self.replayChunk, size - offset), off_t(offset))
+                return max(0, n)
+            }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { throw LedgerError.journal("cannot read \(path): \(n == 0 ? "it ended early" : Self.errorText())") }
             offset += n
-            pending += chunk[..<n]
-            let reading = JournalCoding.read(pending[...])
+            let reading = JournalCoding.read(pending)
             if !reading.records.isEmpty { try await body(reading.records) }
             if reading.damaged { return false }
-            pending.removeFirst(reading.consumed)
+            pending.moveReaderIndex(forwardBy: reading.consumed)
+            pending.discardReadBytes()
         }
-        return pending.isEmpty
+        return pending.readableBytes == 0
     }
 
     /// Bytes read at a time by `replay`.
@@ -110,12 +115,12 @@ final class RecordJournal: Sendable {
     /// Appends `frames` (one `write`, under the lock so that frames never interleave) and returns
     /// how many appends are not yet committed, this one included. A failed write leaves the file
     /// as it was: a partly written frame is cut off again.
-    func append(_ frames: [UInt8]) throws -> Int {
+    func append(_ frames: ByteBuffer) throws -> Int {
         try state.withLock { state in
             guard state.descriptor >= 0 else { throw LedgerError.closed }
             var written = 0
-            while written < frames.count {
-                let n = frames.withUnsafeBytes { write(state.descriptor, $0.baseAddress! + written, $0.count - written) }
+            while written < frames.readableBytes {
+                let n = frames.withUnsafeReadableBytes { write(state.descriptor, $0.baseAddress! + written, $0.count - written) }
                 if n < 0, errno == EINTR { continue }
                 guard n > 0 else {
                     let why = Self.errorText()

@@ -100,14 +100,19 @@ final class SQLiteLedger: LedgerStore {
     }
 
     private func enqueue(_ work: SQLiteWrite.Work) async throws {
-        guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
-        if let problem = files.problem { throw LedgerError.lost(problem) }
+        try checkUsable()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = SQLiteWrite(work: work) { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
             }
             if !queue.enqueue(job) { continuation.resume(throwing: LedgerError.closed) }
         }
+    }
+
+    /// Before every call: a closed ledger, or one whose files are gone, refuses it.
+    private func checkUsable() throws {
+        guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
+        if let problem = files.problem { throw LedgerError.lost(problem) }
     }
 
     /// Returns once every record journaled before the call is committed (at once when none is
@@ -120,8 +125,7 @@ final class SQLiteLedger: LedgerStore {
     }
 
     func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
-        guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
-        if let problem = files.problem { throw LedgerError.lost(problem) }
+        try checkUsable()
         let n = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await body(readers[(n % readers.count + readers.count) % readers.count])
     }
@@ -293,8 +297,7 @@ final class SQLiteLedger: LedgerStore {
     func record(_ attempts: [AttemptRecord]) async throws {
         guard !attempts.isEmpty else { return }
         guard let journal else { return try await enqueue(.attempts(attempts)) }
-        guard !closed.load(ordering: .relaxed) else { throw LedgerError.closed }
-        if let problem = files.problem { throw LedgerError.lost(problem) }
+        try checkUsable()
         let backlog = try journal.append(JournalCoding.frames(attempts))
         // Durable from here on. Should the queue have closed since, the journal keeps the record
         // for the next start (`close` empties it only when everything appended was committed).

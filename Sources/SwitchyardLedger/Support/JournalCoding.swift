@@ -1,21 +1,23 @@
+import NIOCore
+
 /// The byte form of attempt records in the SQLite ledger's journal (`RecordJournal`).
 ///
-/// Hand-written rather than JSON or `Codable`: the encoding runs on the request path for every
-/// attempt, and this one is a single buffer with no intermediate values. Each entry is framed as
-/// `[payload length: u32 LE][FNV-1a of the payload: u32 LE][payload]`, so that a tail torn by a
-/// power loss (or a file truncated or damaged by hand) is found and dropped on replay instead of
-/// being read as a record. Numbers are little-endian; a string is its UTF-8 length (u32) and
-/// bytes; an optional is a 0/1 byte, then the value.
+/// Its own format rather than JSON or `Codable`: the encoding runs on the request path for every
+/// attempt, and this one is a single `ByteBuffer` with no intermediate values. Each entry is
+/// framed as `[payload length: u32 LE][FNV-1a of the payload: u32 LE][payload]`, so that a tail
+/// torn by a power loss (or a file truncated or damaged by hand) is found and dropped on replay
+/// instead of being read as a record. Numbers are little-endian; a string is its UTF-8 length
+/// (u32) and bytes; an optional is a 0/1 byte, then the value.
 enum JournalCoding {
     /// The largest payload replay believes: a frame claiming more is damage, not a record.
     static let maxPayload = 1 << 20
 
     /// The frames of `records`, in order, in one buffer (one `write` to the journal).
-    static func frames(_ records: [AttemptRecord]) -> [UInt8] {
-        var out = Writer(bytes: [])
-        out.bytes.reserveCapacity(256 * records.count)
-        for record in records { out.frame(record) }
-        return out.bytes
+    static func frames(_ records: [AttemptRecord]) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(256 * records.count)
+        for record in records { out.writeFrame(record) }
+        return out
     }
 
     /// What `read` found in a stretch of the journal.
@@ -28,43 +30,40 @@ enum JournalCoding {
         var damaged = false
     }
 
-    /// The records framed in `bytes`, in order, up to the first frame that is incomplete (the
-    /// next stretch of the file may complete it; at the end of the file it is a torn tail) or
-    /// damaged.
-    static func read(_ bytes: ArraySlice<UInt8>) -> Reading {
+    /// The records framed in `bytes`' readable bytes, in order, up to the first frame that is
+    /// incomplete (the next stretch of the file may complete it; at the end of the file it is a
+    /// torn tail) or damaged.
+    static func read(_ bytes: ByteBuffer) -> Reading {
         var reading = Reading()
-        var offset = bytes.startIndex
-        while bytes.endIndex - offset >= 8 {
-            let length = Int(Reader.word(bytes, at: offset))
-            let check = Reader.word(bytes, at: offset + 4)
-            let start = offset + 8
+        var rest = bytes
+        while let length = rest.getInteger(at: rest.readerIndex, endianness: .little, as: UInt32.self),
+              let check = rest.getInteger(at: rest.readerIndex + 4, endianness: .little, as: UInt32.self) {
             guard length <= maxPayload else {
                 reading.damaged = true
                 break
             }
-            guard bytes.endIndex - start >= length else { break }
-            let payload = bytes[start..<start + length]
+            guard let payload = rest.getSlice(at: rest.readerIndex + 8, length: Int(length)) else { break }
             guard fnv1a(payload) == check, let record = decode(payload) else {
                 reading.damaged = true
                 break
             }
             reading.records.append(record)
-            offset = start + length
+            rest.moveReaderIndex(forwardBy: 8 + Int(length))
         }
-        reading.consumed = offset - bytes.startIndex
+        reading.consumed = rest.readerIndex - bytes.readerIndex
         return reading
     }
 
-    private static func decode(_ payload: ArraySlice<UInt8>) -> AttemptRecord? {
-        var r = Reader(bytes: payload, offset: payload.startIndex)
-        guard let id = r.string(), let requestID = r.string(), let keyID = r.optionalString(),
-              let tenant = r.optionalString(), let team = r.optionalString(), let rule = r.string(),
-              let target = r.string(), let tier = r.string(), let promptTokens = r.integer(),
-              let completionTokens = r.integer(), let cost = r.integer(), let estimated = r.byte(),
-              let referenceCost = r.integer(), let latency = r.integer(),
-              let outcome = r.string().flatMap(AttemptOutcome.init(rawValue:)),
-              let escalation = r.optionalString(), let startedAt = r.integer(), let endedAt = r.optionalInteger(),
-              r.offset == payload.endIndex
+    private static func decode(_ payload: ByteBuffer) -> AttemptRecord? {
+        var r = payload
+        guard let id = r.readText(), let requestID = r.readText(), let keyID = r.readOptionalText(),
+              let tenant = r.readOptionalText(), let team = r.readOptionalText(), let rule = r.readText(),
+              let target = r.readText(), let tier = r.readText(), let promptTokens = r.readNumber(),
+              let completionTokens = r.readNumber(), let cost = r.readNumber(), let estimated = r.readInteger(as: UInt8.self),
+              let referenceCost = r.readNumber(), let latency = r.readNumber(),
+              let outcome = r.readText().flatMap(AttemptOutcome.init(rawValue:)),
+              let escalation = r.readOptionalText(), let startedAt = r.readNumber(), let endedAt = r.readOptionalNumber(),
+              r.readableBytes == 0
         else { return nil }
         return AttemptRecord(
             id: id, requestID: requestID, keyID: keyID, tenant: tenant, team: team, rule: rule, target: target, tier: tier,
@@ -74,108 +73,78 @@ enum JournalCoding {
             endedAt: endedAt.map(UnixTime.init(milliseconds:)))
     }
 
-    static func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        // Through a buffer pointer: iterating the slice itself allocates per byte in a debug build.
-        bytes.withUnsafeBufferPointer { buffer in
+    /// FNV-1a of the readable bytes (no library here has a checksum this small).
+    static func fnv1a(_ bytes: ByteBuffer) -> UInt32 {
+        bytes.withUnsafeReadableBytes { buffer in
             var hash: UInt32 = 2_166_136_261
             for byte in buffer { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
             return hash
         }
     }
+}
 
-    private struct Writer {
-        var bytes: [UInt8]
-
-        mutating func frame(_ record: AttemptRecord) {
-            let start = bytes.count
-            word(0)  // the payload's length and check, filled in below
-            word(0)
-            string(record.id)
-            string(record.requestID)
-            optionalString(record.keyID)
-            optionalString(record.tenant)
-            optionalString(record.team)
-            string(record.rule)
-            string(record.target)
-            string(record.tier)
-            integer(Int64(record.promptTokens))
-            integer(Int64(record.completionTokens))
-            integer(record.cost.value)
-            bytes.append(record.costEstimated ? 1 : 0)
-            integer(record.referenceCost.value)
-            integer(Int64(record.latencyMs))
-            string(record.outcome.rawValue)
-            optionalString(record.escalationReason)
-            integer(record.startedAt.milliseconds)
-            optionalInteger(record.endedAt?.milliseconds)
-            put(UInt32(bytes.count - start - 8), at: start)
-            put(JournalCoding.fnv1a(bytes[(start + 8)...]), at: start + 4)
-        }
-
-        mutating func word(_ value: UInt32) {
-            for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
-        }
-        mutating func integer(_ value: Int64) {
-            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> Int64(shift))) }
-        }
-        mutating func string(_ value: String) {
-            var value = value
-            value.withUTF8 { utf8 in
-                word(UInt32(utf8.count))
-                bytes.append(contentsOf: utf8)
-            }
-        }
-        mutating func optionalString(_ value: String?) {
-            bytes.append(value == nil ? 0 : 1)
-            if let value { string(value) }
-        }
-        mutating func optionalInteger(_ value: Int64?) {
-            bytes.append(value == nil ? 0 : 1)
-            if let value { integer(value) }
-        }
-        mutating func put(_ value: UInt32, at offset: Int) {
-            for n in 0..<4 { bytes[offset + n] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(n))) }
-        }
+extension ByteBuffer {
+    fileprivate mutating func writeFrame(_ record: AttemptRecord) {
+        let start = writerIndex
+        writeInteger(UInt64(0))  // the payload's length and check, set below
+        writeText(record.id)
+        writeText(record.requestID)
+        writeOptionalText(record.keyID)
+        writeOptionalText(record.tenant)
+        writeOptionalText(record.team)
+        writeText(record.rule)
+        writeText(record.target)
+        writeText(record.tier)
+        writeNumber(Int64(record.promptTokens))
+        writeNumber(Int64(record.completionTokens))
+        writeNumber(record.cost.value)
+        writeInteger(UInt8(record.costEstimated ? 1 : 0))
+        writeNumber(record.referenceCost.value)
+        writeNumber(Int64(record.latencyMs))
+        writeText(record.outcome.rawValue)
+        writeOptionalText(record.escalationReason)
+        writeNumber(record.startedAt.milliseconds)
+        writeOptionalNumber(record.endedAt?.milliseconds)
+        let length = writerIndex - start - 8
+        setInteger(UInt32(length), at: start, endianness: .little)
+        setInteger(JournalCoding.fnv1a(getSlice(at: start + 8, length: length)!), at: start + 4, endianness: .little)
     }
 
-    private struct Reader {
-        let bytes: ArraySlice<UInt8>
-        var offset: Int
+    private mutating func writeNumber(_ value: Int64) { writeInteger(value, endianness: .little) }
+    private mutating func writeText(_ value: String) {
+        writeInteger(UInt32(value.utf8.count), endianness: .little)
+        writeString(value)
+    }
+    private mutating func writeOptionalText(_ value: String?) {
+        writeInteger(UInt8(value == nil ? 0 : 1))
+        if let value { writeText(value) }
+    }
+    private mutating func writeOptionalNumber(_ value: Int64?) {
+        writeInteger(UInt8(value == nil ? 0 : 1))
+        if let value { writeNumber(value) }
+    }
 
-        static func word<C: RandomAccessCollection<UInt8>>(_ bytes: C, at offset: C.Index) -> UInt32 where C.Index == Int {
-            (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
+    fileprivate mutating func readNumber() -> Int64? { readInteger(endianness: .little, as: Int64.self) }
+    /// nil when short or not UTF-8.
+    fileprivate mutating func readText() -> String? {
+        guard let length = getInteger(at: readerIndex, endianness: .little, as: UInt32.self),
+              let text = try? getUTF8ValidatedString(at: readerIndex + 4, length: Int(length)) else { return nil }
+        moveReaderIndex(forwardBy: 4 + Int(length))
+        return text
+    }
+    /// nil when malformed; `.some(nil)` for an absent value.
+    fileprivate mutating func readOptionalText() -> String?? {
+        switch readInteger(as: UInt8.self) {
+        case 0: .some(nil)
+        case 1: readText().map { .some($0) }
+        default: nil
         }
-        mutating func byte() -> UInt8? {
-            guard offset < bytes.endIndex else { return nil }
-            defer { offset += 1 }
-            return bytes[offset]
-        }
-        mutating func integer() -> Int64? {
-            guard bytes.endIndex - offset >= 8 else { return nil }
-            defer { offset += 8 }
-            return (0..<8).reduce(Int64(0)) { $0 | Int64(bytes[offset + $1]) << (8 * Int64($1)) }
-        }
-        mutating func string() -> String? {
-            guard bytes.endIndex - offset >= 4 else { return nil }
-            let length = Int(Self.word(bytes, at: offset))
-            guard bytes.endIndex - offset - 4 >= length else { return nil }
-            defer { offset += 4 + length }
-            return String(validating: bytes[offset + 4..<offset + 4 + length], as: UTF8.self)
-        }
-        /// nil when malformed; `.some(nil)` for an absent value.
-        mutating func optionalString() -> String?? {
-            switch byte() {
-            case 0: .some(nil)
-            case 1: string().map { .some($0) }
-            default: nil
-            }
-        }
-        mutating func optionalInteger() -> Int64?? {
-            switch byte() {
-            case 0: .some(nil)
-            case 1: integer().map { .some($0) }
-            default: nil
-            }
+    }
+    fileprivate mutating func readOptionalNumber() -> Int64?? {
+        switch readInteger(as: UInt8.self) {
+        case 0: .some(nil)
+        case 1: readNumber().map { .some($0) }
+        default: nil
         }
     }
 }
