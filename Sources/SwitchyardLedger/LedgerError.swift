@@ -17,8 +17,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case lost(String)
     /// A value in the database this build cannot read (the column named).
     case unreadable(String)
-    /// PostgreSQL refused a statement: its SQLSTATE and one-line message (never the query's
-    /// values). SQLite's errors pass through as sqlite-nio's `SQLiteError`, which says as much.
+    /// The database refused a statement: PostgreSQL's SQLSTATE, or the SQLite writer's result
+    /// code, and a one-line message (never the query's values). SQLite's reads pass sqlite-nio's
+    /// `SQLiteError` through, which says as much.
     case database(String)
     /// PostgreSQL could not be reached: no connection within the store's timeout (the call did
     /// nothing), or the connection broke during the call (it may or may not have committed;

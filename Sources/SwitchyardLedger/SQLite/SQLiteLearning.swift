@@ -10,7 +10,7 @@ extension SQLiteLedger {
             .integer(label.streamed ? 1 : 0), .integer(Int(label.recordedAt.milliseconds)),
         ]
         return try await write { connection in
-            try await connection.rows(SQL.insertLabel, binds).first.map { try SQLiteValues.Reader(row: $0).integer("seq") }
+            try connection.rows(SQL.insertLabel, binds).first.map { try SQLiteValues.Reader(row: $0).integer("seq") }
         }
     }
 
@@ -39,7 +39,7 @@ extension SQLiteLedger {
             .text(c.target), .integer(c.version), c.model.map(SQLiteData.text) ?? .null, .integer(Int(c.fittedThrough)),
             .integer(c.labelsUsed), .integer(Int(c.adoptedAt.milliseconds)), .text(c.report), .text(c.target), .integer(c.version),
         ]
-        return try await write { connection in !(try await connection.rows(SQL.insertNextCalibration, binds)).isEmpty }
+        return try await write { connection in !(try connection.rows(SQL.insertNextCalibration, binds)).isEmpty }
     }
 
     func latestCalibration(target: String) async throws -> CalibrationRecord? {
@@ -57,7 +57,7 @@ extension SQLiteLedger {
             .text(a.requestID), SQLiteValues.text(a.keyID), .text(a.target), .text(FeatureText.encode(a.features)),
             .integer(a.calibrationVersion), .integer(a.streamed ? 1 : 0), .integer(Int(a.createdAt.milliseconds)),
         ]
-        try await write { try await $0.run(SQL.rememberAnswer, binds) }
+        try await write { try $0.run(SQL.rememberAnswer, binds) }
     }
 
     func rememberedAnswer(requestID: String) async throws -> AnswerFeatures? {
@@ -72,7 +72,7 @@ extension SQLiteLedger {
     }
 
     func forgetAnswers(before: UnixTime) async throws -> Int {
-        try await write { try await $0.rows(SQL.forgetAnswers, [.integer(Int(before.milliseconds))]).count }
+        try await write { try $0.rows(SQL.forgetAnswers, [.integer(Int(before.milliseconds))]).count }
     }
 
     private enum SQL {

@@ -7,16 +7,17 @@ import Synchronization
 /// The embedded ledger: one SQLite file in WAL mode, for a gateway alone on its box.
 ///
 /// All writes go through one connection and one task (`SQLiteWriter`), batched into shared
-/// transactions; reads use their own connections beside it (WAL lets them run during a write
-/// and see every committed one). libsqlite3 calls block, so they run on a small thread pool of
-/// the store's own, never on Swift's concurrency pool or the server's event loops.
+/// transactions run synchronously on the writer's thread; reads use sqlite-nio's connections
+/// beside it (WAL lets them run during a write and see every committed one). libsqlite3 calls
+/// block, so both run on threads of the store's own, never on Swift's concurrency pool or the
+/// server's event loops.
 ///
 /// Attempt records, one or two per request, do not wait for that: the ledger that owns the
 /// database's journal (`RecordJournal`) makes each durable with one append on the caller's
 /// thread and hands it to the writer without waiting for the commit. Reads of attempts first
 /// wait for the records appended before them, so this process reads its own writes.
 final class SQLiteLedger: LedgerStore {
-    private let writer: SQLiteConnection
+    private let writer: SQLiteWriteThread
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
     private let queue: BatchQueue<SQLiteWrite>
@@ -33,7 +34,7 @@ final class SQLiteLedger: LedgerStore {
     /// memory of the queue (about a kilobyte a record) when SQLite cannot keep up.
     static let journalBacklog = 4096
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, files: SQLiteFiles,
+    private init(writer: SQLiteWriteThread, readers: [SQLiteConnection], threadPool: NIOThreadPool, files: SQLiteFiles,
                  journal: RecordJournal?, logger: Logger) {
         self.writer = writer
         self.files = files
@@ -43,47 +44,43 @@ final class SQLiteLedger: LedgerStore {
         self.logger = logger
         let queue = BatchQueue<SQLiteWrite>()
         self.queue = queue
-        let loop = SQLiteWriter(connection: writer, queue: queue, logger: logger)
+        let loop = SQLiteWriter(thread: writer, queue: queue, logger: logger)
         writerTask = Task { await loop.run() }
     }
 
     /// Opens (creating if needed) the database at `path`: one writer and `readerCount` readers.
     static func open(path: String, readerCount: Int = 2, logger: Logger) async throws -> SQLiteLedger {
-        let threadPool = NIOThreadPool(numberOfThreads: readerCount + 1)
+        // The writer first: it sets WAL, a property of the file, which readers then share.
+        let writer = try await SQLiteWriteThread.open(path: path, pragmas: SQLiteSQL.connectionPragmas + SQLiteSQL.writerPragmas)
+        let mode = try await writer.perform { try $0.execute(SQLiteSQL.journalMode).first?.values.first?.string }
+        if mode != "wal" {
+            logger.warning("ledger database is not in WAL mode; readers will wait for writes",
+                           metadata: ["path": "\(path)", "journal_mode": "\(mode ?? "unknown")"])
+        }
+        let threadPool = NIOThreadPool(numberOfThreads: readerCount)
         threadPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        var opened: [SQLiteConnection] = []
+        var readers: [SQLiteConnection] = []
         let journal: RecordJournal?
         do {
-            for n in 0...readerCount {
+            for _ in 0..<readerCount {
                 let connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool,
                                                                  logger: logger, on: eventLoop)
-                opened.append(connection)
-                for pragma in SQLiteSQL.connectionPragmas { try await connection.run(pragma) }
-                if n == 0 {
-                    // The writer sets WAL first: it is a property of the file, which readers then share.
-                    for pragma in SQLiteSQL.writerPragmas {
-                        let rows = try await connection.rows(pragma)
-                        if pragma.contains("journal_mode"), let mode = rows.first?.columns.first?.data.string, mode != "wal" {
-                            logger.warning("ledger database is not in WAL mode; readers will wait for writes",
-                                           metadata: ["path": "\(path)", "journal_mode": "\(mode)"])
-                        }
-                    }
-                } else {
-                    for pragma in SQLiteSQL.readerPragmas { try await connection.run(pragma) }
-                }
+                readers.append(connection)
+                for pragma in SQLiteSQL.connectionPragmas + SQLiteSQL.readerPragmas { try await connection.run(pragma) }
             }
             journal = try RecordJournal.claim(database: path)
         } catch {
-            for connection in opened { try? await connection.close().get() }
+            for connection in readers { try? await connection.close().get() }
             try? await threadPool.shutdownGracefully()
+            try? await writer.close()
             throw error
         }
         if journal == nil {
             logger.notice("another ledger owns this database's journal; records are committed before each request ends",
                           metadata: ["path": "\(path)"])
         }
-        return SQLiteLedger(writer: opened[0], readers: Array(opened.dropFirst()), threadPool: threadPool,
+        return SQLiteLedger(writer: writer, readers: readers, threadPool: threadPool,
                             files: SQLiteFiles(path: path), journal: journal, logger: logger)
     }
 
@@ -92,9 +89,9 @@ final class SQLiteLedger: LedgerStore {
     /// Runs `body` in the writer's next transaction; returns once that transaction committed.
     /// The caller's cancellation does not reach it: an attempt ended by a client leaving must
     /// still be recorded and settled.
-    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteSyncConnection) throws -> T) async throws -> T {
         let slot = ResultSlot<T>()
-        try await enqueue(.statements { slot.set(try await body($0)) })
+        try await enqueue(.statements { slot.set(try body($0)) })
         guard let value = slot.take() else { throw LedgerError.closed }
         return value
     }
@@ -136,15 +133,15 @@ final class SQLiteLedger: LedgerStore {
 
     func migrate() async throws {
         let applied = try await write { connection -> [Int] in
-            try await connection.run(SQLiteSQL.createMigrations)
-            let current = try await connection.rows(SQLiteSQL.schemaVersion).first
+            try connection.run(SQLiteSQL.createMigrations)
+            let current = try connection.rows(SQLiteSQL.schemaVersion).first
                 .map { try SQLiteValues.Reader(row: $0).integer("version") } ?? 0
             let known = SQLiteSQL.migrations.last?.version ?? 0
             guard current <= known else { throw LedgerError.schemaTooNew(found: Int(current), known: known) }
             var applied: [Int] = []
             for migration in SQLiteSQL.migrations where migration.version > current {
-                for statement in migration.statements { try await connection.run(statement) }
-                try await connection.run(SQLiteSQL.recordMigration, [.integer(migration.version), .integer(Int(UnixTime.now.milliseconds))])
+                for statement in migration.statements { try connection.execute(statement) }
+                try connection.run(SQLiteSQL.recordMigration, [.integer(migration.version), .integer(Int(UnixTime.now.milliseconds))])
                 applied.append(migration.version)
             }
             return applied
@@ -178,7 +175,7 @@ final class SQLiteLedger: LedgerStore {
     func createKey(_ key: APIKeyRecord) async throws {
         let binds = SQLiteValues.binds(key)
         try await write { connection in
-            guard try await !connection.rows(SQLiteSQL.insertKey, binds).isEmpty else { throw LedgerError.duplicateKey(key.id) }
+            guard try !connection.rows(SQLiteSQL.insertKey, binds).isEmpty else { throw LedgerError.duplicateKey(key.id) }
         }
     }
 
@@ -196,7 +193,7 @@ final class SQLiteLedger: LedgerStore {
 
     func revokeKey(id: String, at time: UnixTime) async throws -> Bool {
         try await write { connection in
-            try await !connection.rows(SQLiteSQL.revokeKey, [.integer(Int(time.milliseconds)), .text(id)]).isEmpty
+            try !connection.rows(SQLiteSQL.revokeKey, [.integer(Int(time.milliseconds)), .text(id)]).isEmpty
         }
     }
 
@@ -206,9 +203,9 @@ final class SQLiteLedger: LedgerStore {
         guard amount >= .zero else { throw LedgerError.negativeAmount(amount) }
         let windows = ScopeWindow.lockOrder(scopes, now: now)
         return try await write { connection -> ReservationOutcome in
-            guard try await connection.rows(SQLiteSQL.reservation, [.text(id)]).isEmpty else { return .reserved }
+            guard try connection.rows(SQLiteSQL.reservation, [.text(id)]).isEmpty else { return .reserved }
             for window in windows {
-                let row = try await connection.rows(SQLiteSQL.budgetRow, window.row.sqlite).first.map(SQLiteValues.Reader.init)
+                let row = try connection.rows(SQLiteSQL.budgetRow, window.row.sqlite).first.map(SQLiteValues.Reader.init)
                 let spent = Nanodollars(try row?.integer("spent") ?? 0)
                 let reserved = Nanodollars(try row?.integer("reserved") ?? 0)
                 if spent + reserved + amount > window.scope.limit {
@@ -216,11 +213,11 @@ final class SQLiteLedger: LedgerStore {
                 }
             }
             for window in windows {
-                try await connection.run(SQLiteSQL.addReserved, window.row.sqlite + [.integer(Int(amount.value))])
+                try connection.run(SQLiteSQL.addReserved, window.row.sqlite + [.integer(Int(amount.value))])
             }
-            try await connection.run(SQLiteSQL.insertReservation, [.text(id), .integer(Int(amount.value)), .integer(Int(now.milliseconds))])
+            try connection.run(SQLiteSQL.insertReservation, [.text(id), .integer(Int(amount.value)), .integer(Int(now.milliseconds))])
             for window in windows {
-                try await connection.run(SQLiteSQL.insertReservationScope, [.text(id)] + window.row.sqlite)
+                try connection.run(SQLiteSQL.insertReservationScope, [.text(id)] + window.row.sqlite)
             }
             return .reserved
         }
@@ -230,13 +227,13 @@ final class SQLiteLedger: LedgerStore {
         guard actual >= .zero else { throw LedgerError.negativeAmount(actual) }
         let finishedAt = UnixTime.now
         try await write { connection in
-            let (amount, state) = try await Self.reservation(id, on: connection)
+            let (amount, state) = try Self.reservation(id, on: connection)
             guard state != "settled" else { return }
             let held = state == "held" ? amount : .zero
-            for row in try await Self.rows(ofReservation: id, on: connection) {
-                try await connection.run(SQLiteSQL.settleBudget, [.integer(Int(held.value)), .integer(Int(actual.value))] + row.sqlite)
+            for row in try Self.rows(ofReservation: id, on: connection) {
+                try connection.run(SQLiteSQL.settleBudget, [.integer(Int(held.value)), .integer(Int(actual.value))] + row.sqlite)
             }
-            try await connection.run(SQLiteSQL.finishReservation, [.text("settled"), .integer(Int(actual.value)),
+            try connection.run(SQLiteSQL.finishReservation, [.text("settled"), .integer(Int(actual.value)),
                                                                    .integer(Int(finishedAt.milliseconds)), .text(id)])
         }
     }
@@ -244,17 +241,17 @@ final class SQLiteLedger: LedgerStore {
     func release(id: String) async throws {
         let finishedAt = UnixTime.now
         try await write { connection in
-            let (amount, state) = try await Self.reservation(id, on: connection)
+            let (amount, state) = try Self.reservation(id, on: connection)
             guard state == "held" else { return }
-            for row in try await Self.rows(ofReservation: id, on: connection) {
-                try await connection.run(SQLiteSQL.releaseBudget, [.integer(Int(amount.value))] + row.sqlite)
+            for row in try Self.rows(ofReservation: id, on: connection) {
+                try connection.run(SQLiteSQL.releaseBudget, [.integer(Int(amount.value))] + row.sqlite)
             }
-            try await connection.run(SQLiteSQL.finishReservation, [.text("released"), .null, .integer(Int(finishedAt.milliseconds)), .text(id)])
+            try connection.run(SQLiteSQL.finishReservation, [.text("released"), .null, .integer(Int(finishedAt.milliseconds)), .text(id)])
         }
     }
 
-    private static func reservation(_ id: String, on connection: SQLiteConnection) async throws -> (Nanodollars, String) {
-        guard let row = try await connection.rows(SQLiteSQL.reservation, [.text(id)]).first else {
+    private static func reservation(_ id: String, on connection: SQLiteSyncConnection) throws -> (Nanodollars, String) {
+        guard let row = try connection.rows(SQLiteSQL.reservation, [.text(id)]).first else {
             throw LedgerError.unknownReservation(id)
         }
         let reader = SQLiteValues.Reader(row: row)
@@ -262,8 +259,8 @@ final class SQLiteLedger: LedgerStore {
     }
 
     /// The budget rows a reservation was counted in, in lock order.
-    private static func rows(ofReservation id: String, on connection: SQLiteConnection) async throws -> [BudgetRow] {
-        try await connection.rows(SQLiteSQL.reservationScopes, [.text(id)]).map { row in
+    private static func rows(ofReservation id: String, on connection: SQLiteSyncConnection) throws -> [BudgetRow] {
+        try connection.rows(SQLiteSQL.reservationScopes, [.text(id)]).map { row in
             let reader = SQLiteValues.Reader(row: row)
             return BudgetRow(kind: try reader.text("scope_kind"), id: try reader.text("scope_id"), periodKey: try reader.text("period_key"))
         }.sorted()
@@ -363,10 +360,10 @@ final class SQLiteLedger: LedgerStore {
     func recover(olderThan: UnixTime) async throws -> (interrupted: Int, released: Int) {
         let finishedAt = UnixTime.now
         let counts = try await write { connection -> (Int, Int) in
-            let interrupted = try await connection.rows(SQLiteSQL.interruptAttempts, [.integer(Int(olderThan.milliseconds))]).count
+            let interrupted = try connection.rows(SQLiteSQL.interruptAttempts, [.integer(Int(olderThan.milliseconds))]).count
             var stale = Set<String>()
             var held: [BudgetRow: Nanodollars] = [:]
-            for row in try await connection.rows(SQLiteSQL.staleReservations, [.integer(Int(olderThan.milliseconds))]) {
+            for row in try connection.rows(SQLiteSQL.staleReservations, [.integer(Int(olderThan.milliseconds))]) {
                 let r = SQLiteValues.Reader(row: row)
                 stale.insert(try r.text("id"))
                 if let kind = try r.optionalText("scope_kind") {
@@ -375,10 +372,10 @@ final class SQLiteLedger: LedgerStore {
                 }
             }
             for (budget, amount) in held.sorted(by: { $0.key < $1.key }) {
-                try await connection.run(SQLiteSQL.releaseBudget, [.integer(Int(amount.value))] + budget.sqlite)
+                try connection.run(SQLiteSQL.releaseBudget, [.integer(Int(amount.value))] + budget.sqlite)
             }
             for id in stale {
-                try await connection.run(SQLiteSQL.finishReservation, [.text("released"), .null, .integer(Int(finishedAt.milliseconds)), .text(id)])
+                try connection.run(SQLiteSQL.finishReservation, [.text("released"), .null, .integer(Int(finishedAt.milliseconds)), .text(id)])
             }
             return (interrupted, stale.count)
         }
@@ -393,12 +390,13 @@ final class SQLiteLedger: LedgerStore {
 
     /// A store released without `close()` still closes its connections (sqlite-nio asserts that
     /// every connection is closed) and then stops its threads; writes still queued are dropped.
+    /// (The writer's connection closes once its task, which the closed queue ends, lets it go.)
     deinit {
         guard !closed.load(ordering: .relaxed) else { return }
         queue.close()
         let threadPool = threadPool
-        let closing = ([writer] + readers).map { $0.close() }
-        EventLoopFuture.andAllComplete(closing, on: writer.eventLoop).whenComplete { _ in
+        let closing = readers.map { $0.close() }
+        EventLoopFuture.andAllComplete(closing, on: MultiThreadedEventLoopGroup.singleton.any()).whenComplete { _ in
             threadPool.shutdownGracefully { _ in }
         }
     }
@@ -409,7 +407,8 @@ final class SQLiteLedger: LedgerStore {
         await writerTask.value
         journal?.close()
         var firstError: (any Error)?
-        for connection in [writer] + readers {
+        do { try await writer.close() } catch { firstError = error }
+        for connection in readers {
             // The future form: the async one is skipped in a cancelled task (NIOThreadPool's
             // `runIfActive` honours cancellation), which would leave the file open and trip
             // sqlite-nio's assertion; a ledger is closed at shutdown, often from a cancelled task.

@@ -7,7 +7,7 @@ extension SQLiteLedger {
             .text(r.id), SQLiteValues.text(r.keyID), .text(r.items), .text(r.response),
             .integer(Int(r.createdAt.milliseconds)), .integer(Int(r.expiresAt.milliseconds)),
         ]
-        try await write { try await $0.run(SQL.saveResponse, binds) }
+        try await write { try $0.run(SQL.saveResponse, binds) }
     }
 
     func storedResponse(id: String) async throws -> StoredResponse? {
@@ -21,11 +21,11 @@ extension SQLiteLedger {
     }
 
     func deleteResponse(id: String) async throws -> Bool {
-        try await write { !(try await $0.rows(SQL.deleteResponse, [.text(id)])).isEmpty }
+        try await write { !(try $0.rows(SQL.deleteResponse, [.text(id)])).isEmpty }
     }
 
     func forgetResponses(expiredBefore now: UnixTime) async throws -> Int {
-        try await write { try await $0.rows(SQL.forgetResponses, [.integer(Int(now.milliseconds))]).count }
+        try await write { try $0.rows(SQL.forgetResponses, [.integer(Int(now.milliseconds))]).count }
     }
 
     private enum SQL {

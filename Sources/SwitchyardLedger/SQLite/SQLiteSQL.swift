@@ -146,15 +146,18 @@ enum SQLiteSQL {
     /// The writer's: WAL (persistent in the file), and commits durable against a killed process
     /// without an fsync each (see `LedgerStore.record`).
     static let writerPragmas = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"]
+    /// What the file's journal mode is, once the writer asked for WAL.
+    static let journalMode = "PRAGMA journal_mode"
     /// Readers never write, whatever a bug asks.
     static let readerPragmas = ["PRAGMA query_only = ON"]
 
     static let begin = "BEGIN IMMEDIATE"
     static let commit = "COMMIT"
     static let rollback = "ROLLBACK"
-    static func savepoint(_ n: Int) -> String { "SAVEPOINT job\(n)" }
-    static func releaseSavepoint(_ n: Int) -> String { "RELEASE job\(n)" }
-    static func rollbackToSavepoint(_ n: Int) -> String { "ROLLBACK TO job\(n)" }
+    /// One name serves every write's savepoint: they follow each other, never nest.
+    static let savepoint = "SAVEPOINT job"
+    static let releaseSavepoint = "RELEASE job"
+    static let rollbackToSavepoint = "ROLLBACK TO job"
 
     // MARK: Migrations
 
@@ -207,29 +210,20 @@ enum SQLiteSQL {
         """
     static let attemptColumnCount = 18
 
-    /// An upsert of `rows` attempts. A final outcome replaces anything; `in_progress` replaces
-    /// only `in_progress` (a late start never hides an end). Built once for the sizes a batch
-    /// usually has (a request's attempts, a few callers' worth); larger ones are built when used.
-    static func upsertAttempts(rows: Int) -> String {
-        rows < upsertsBuilt.count ? upsertsBuilt[rows] : buildUpsertAttempts(rows: rows)
-    }
-
-    private static let upsertsBuilt = (0..<32).map(buildUpsertAttempts)
-
-    private static func buildUpsertAttempts(rows: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: attemptColumnCount).joined(separator: ", ") + ")"
-        return """
-            INSERT INTO attempts (\(attemptColumns)) VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
-            ON CONFLICT (id) DO UPDATE SET
-                request_id = excluded.request_id, key_id = excluded.key_id, tenant = excluded.tenant, team = excluded.team,
-                rule = excluded.rule, target = excluded.target, tier = excluded.tier,
-                prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-                cost = excluded.cost, cost_estimated = excluded.cost_estimated, reference_cost = excluded.reference_cost,
-                latency_ms = excluded.latency_ms, outcome = excluded.outcome, escalation_reason = excluded.escalation_reason,
-                started_at = excluded.started_at, ended_at = excluded.ended_at
-            WHERE attempts.outcome = 'in_progress' OR excluded.outcome <> 'in_progress'
-            """
-    }
+    /// The upsert of one attempt, prepared once by the writer and run per attempt. A final
+    /// outcome replaces anything; `in_progress` replaces only `in_progress` (a late start never
+    /// hides an end).
+    static let upsertAttempt = """
+        INSERT INTO attempts (\(attemptColumns)) VALUES (\(Array(repeating: "?", count: attemptColumnCount).joined(separator: ", ")))
+        ON CONFLICT (id) DO UPDATE SET
+            request_id = excluded.request_id, key_id = excluded.key_id, tenant = excluded.tenant, team = excluded.team,
+            rule = excluded.rule, target = excluded.target, tier = excluded.tier,
+            prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+            cost = excluded.cost, cost_estimated = excluded.cost_estimated, reference_cost = excluded.reference_cost,
+            latency_ms = excluded.latency_ms, outcome = excluded.outcome, escalation_reason = excluded.escalation_reason,
+            started_at = excluded.started_at, ended_at = excluded.ended_at
+        WHERE attempts.outcome = 'in_progress' OR excluded.outcome <> 'in_progress'
+        """
 
     static let attemptsOfRequest = "SELECT \(attemptColumns) FROM attempts WHERE request_id = ? ORDER BY started_at, id"
     static let interruptAttempts = "UPDATE attempts SET outcome = 'interrupted' WHERE outcome = 'in_progress' AND started_at < ? RETURNING id"

@@ -73,8 +73,8 @@ enum SQLiteValues {
 
     /// Typed reads of a row's columns by name; a missing column or a value of another type is
     /// `LedgerError.unreadable` rather than a silent default.
-    struct Reader {
-        let row: SQLiteRow
+    struct Reader<Row: SQLiteColumns> {
+        let row: Row
 
         func integer(_ column: String) throws -> Int64 {
             guard let value = try optionalInteger(column) else { throw LedgerError.unreadable(column) }

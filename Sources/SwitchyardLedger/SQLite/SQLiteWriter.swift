@@ -5,10 +5,10 @@ import SQLiteNIO
 /// with the error that failed the write.
 struct SQLiteWrite: BatchJob {
     enum Work: Sendable {
-        /// Attempts to upsert: those of every caller in a batch go into shared statements.
+        /// Attempts to upsert: those of every caller in a batch share one transaction.
         case attempts([AttemptRecord])
-        /// Anything else, run inside the shared transaction.
-        case statements(@Sendable (SQLiteConnection) async throws -> Void)
+        /// Anything else, run inside the shared transaction, on the writer's thread.
+        case statements(@Sendable (SQLiteSyncConnection) throws -> Void)
     }
 
     let work: Work
@@ -20,24 +20,21 @@ struct SQLiteWrite: BatchJob {
 /// The one task that writes to the database, on the one write connection: SQLite allows a
 /// single writer at a time anyway, and serialising here instead of in SQLite's lock means no
 /// busy waits. It takes every write queued since the last commit and runs them in one
-/// transaction (group commit). A batch of attempts only is one upsert statement, committed on
-/// its own; otherwise the attempts of all callers go into shared upserts and the other writes
-/// follow, in one transaction; should any fail, the batch runs again with each write in its own
-/// savepoint, so one failing write (a duplicate key) is rolled back alone while the others
+/// transaction (group commit), in one hop to the writer's thread: the attempts of all callers
+/// first, then the other writes. Should any fail, the batch runs again with each write in its
+/// own savepoint, so one failing write (a duplicate key) is rolled back alone while the others
 /// commit together.
 struct SQLiteWriter: Sendable {
     /// Bounds a transaction's size (and the wait of the first caller in it).
     static let batchLimit = 256
-    /// Rows per INSERT statement (18 values each).
-    static let rowsPerStatement = 500
 
-    let connection: SQLiteConnection
+    let thread: SQLiteWriteThread
     let queue: BatchQueue<SQLiteWrite>
     let logger: Logger
 
     /// How long a batch of journaled records alone waits for more before its commit (nobody
-    /// waits for them: they are durable already). A commit's fixed cost (the hops to the store's
-    /// thread, the statement, the WAL's page writes) is then shared by every record of those
+    /// waits for them: they are durable already). A commit's fixed cost (the hops to the writer's
+    /// thread, BEGIN and COMMIT, the WAL's page writes) is then shared by every record of those
     /// milliseconds instead of by the one or two that arrived during the last commit.
     static let gathering = Duration.milliseconds(5)
 
@@ -50,129 +47,88 @@ struct SQLiteWriter: Sendable {
                 await queue.linger(for: Self.gathering, enough: Self.batchLimit - batch.count)
                 batch += queue.take(limit: Self.batchLimit - batch.count)
             }
-            await commit(batch)
+            let outcomes: [(any Error)?]
+            do {
+                outcomes = try await thread.perform { [batch, logger] connection in
+                    Self.commit(batch, on: connection, logger: logger)
+                }
+            } catch {
+                // The writer's connection is gone (closed): nothing of the batch was written.
+                outcomes = Array(repeating: error, count: batch.count)
+            }
+            for (job, outcome) in zip(batch, outcomes) { job.finish(outcome) }
         }
     }
 
-    private func commit(_ batch: [SQLiteWrite]) async {
-        if await recordAlone(batch) { return }
-        if await together(batch) { return }
-        await isolated(batch)
+    /// Each write's outcome: nil once committed, else its error.
+    private static func commit(_ batch: [SQLiteWrite], on connection: SQLiteSyncConnection, logger: Logger) -> [(any Error)?] {
+        if together(batch, on: connection) { return Array(repeating: nil, count: batch.count) }
+        return isolated(batch, on: connection, logger: logger)
     }
 
-    /// The common batch with other writes in it, when none of them fails: all in one transaction,
-    /// the attempts in shared upserts, with no savepoints. Each statement is a round trip to the
-    /// store's thread and back to a task (a reservation is five statements, its savepoint and
-    /// release two more), so that saves about a third of a budgeted request's round trips. False
-    /// when anything failed: it was all rolled back, and `isolated` runs the batch again with a
-    /// savepoint per write, so that only the one at fault fails. (A write's result set here is
-    /// set again there, so no caller is answered from the rolled-back run.)
-    private func together(_ batch: [SQLiteWrite]) async -> Bool {
+    /// The common batch, when none of its writes fails: all in one transaction, with no
+    /// savepoints. False when anything failed: it was all rolled back, and `isolated` runs the
+    /// batch again with a savepoint per write, so that only the one at fault fails. (A write's
+    /// result set here is set again there, so no caller is answered from the rolled-back run.)
+    private static func together(_ batch: [SQLiteWrite], on connection: SQLiteSyncConnection) -> Bool {
         do {
-            try await connection.run(SQLiteSQL.begin)
-            let attempts = batch.flatMap { job -> [AttemptRecord] in if case .attempts(let some) = job.work { some } else { [] } }
-            if !attempts.isEmpty { try await upsert(attempts) }
+            try connection.run(SQLiteSQL.begin)
             for job in batch {
-                if case .statements(let body) = job.work { try await body(connection) }
+                if case .attempts(let attempts) = job.work { try upsert(attempts, on: connection) }
             }
-            try await connection.run(SQLiteSQL.commit)
+            for job in batch {
+                if case .statements(let body) = job.work { try body(connection) }
+            }
+            try connection.run(SQLiteSQL.commit)
+            return true
         } catch {
-            try? await connection.run(SQLiteSQL.rollback)
+            try? connection.run(SQLiteSQL.rollback)
             return false
         }
-        for job in batch { job.finish(nil) }
-        return true
     }
 
     /// `batch` in one transaction, each write in its own savepoint: one that fails (a duplicate
     /// key) is rolled back alone and told so, the others commit.
-    private func isolated(_ batch: [SQLiteWrite]) async {
-        var finished = [Bool](repeating: false, count: batch.count)
-        var succeeded: [Int] = []
+    private static func isolated(_ batch: [SQLiteWrite], on connection: SQLiteSyncConnection, logger: Logger) -> [(any Error)?] {
+        var outcomes = [(any Error)?](repeating: nil, count: batch.count)
         do {
-            try await connection.run(SQLiteSQL.begin)
-            var alone = Array(batch.indices)
-            let recorders = batch.indices.filter { if case .attempts = batch[$0].work { true } else { false } }
-            if recorders.count > 1 {
-                // All callers' attempts at once; should that fail, each caller's alone below.
-                let all = recorders.flatMap { n -> [AttemptRecord] in
-                    if case .attempts(let attempts) = batch[n].work { attempts } else { [] }
-                }
-                if try await savepoint(batch.count, { try await upsert(all) }) == nil {
-                    succeeded += recorders
-                    alone.removeAll { recorders.contains($0) }
-                }
-            }
-            for n in alone {
-                let job = batch[n]
-                let failure = try await savepoint(n) {
+            try connection.run(SQLiteSQL.begin)
+            for (n, job) in batch.enumerated() {
+                outcomes[n] = try savepoint(on: connection) {
                     switch job.work {
-                    case .attempts(let attempts): try await upsert(attempts)
-                    case .statements(let body): try await body(connection)
+                    case .attempts(let attempts): try upsert(attempts, on: connection)
+                    case .statements(let body): try body(connection)
                     }
                 }
-                if let failure {
-                    finished[n] = true
-                    job.finish(failure)
-                } else {
-                    succeeded.append(n)
-                }
             }
-            try await connection.run(SQLiteSQL.commit)
-            for n in succeeded { batch[n].finish(nil) }
+            try connection.run(SQLiteSQL.commit)
+            return outcomes
         } catch {
             // The transaction itself failed (disk full, I/O error): nothing of it was committed.
             logger.error("ledger write transaction failed", metadata: ["error": "\(error)", "writes": "\(batch.count)"])
-            try? await connection.run(SQLiteSQL.rollback)
-            for (n, job) in batch.enumerated() where !finished[n] { job.finish(error) }
+            try? connection.run(SQLiteSQL.rollback)
+            return outcomes.map { $0 ?? error }
         }
     }
 
-    /// The common batch, attempts only (every whole answer's record, a stream's "in progress"):
-    /// one upsert statement in autocommit mode, which SQLite applies atomically and makes as
-    /// durable as a COMMIT. One round trip to the store's thread instead of five (BEGIN, SAVEPOINT,
-    /// upsert, RELEASE, COMMIT). False when the batch is not of that kind or the statement failed:
-    /// nothing of it was written, and the transaction below isolates the caller at fault.
-    private func recordAlone(_ batch: [SQLiteWrite]) async -> Bool {
-        var attempts: [AttemptRecord] = []
-        for job in batch {
-            guard case .attempts(let some) = job.work else { return false }
-            attempts += some
-        }
-        let unique = AttemptRecord.lastOfEachID(attempts)
-        guard unique.count <= Self.rowsPerStatement else { return false }
-        do {
-            // A batch of barriers only (`caughtUp`): nothing to write, and every earlier batch committed.
-            if !unique.isEmpty { try await connection.run(SQLiteSQL.upsertAttempts(rows: unique.count), unique.flatMap(SQLiteValues.binds)) }
-        } catch {
-            return false
-        }
-        for job in batch { job.finish(nil) }
-        return true
-    }
-
-    /// Runs `body` in savepoint `n`: its error, its changes rolled back; nil once it succeeded.
+    /// Runs `body` in a savepoint: its error, its changes rolled back; nil once it succeeded.
     /// Throws only when the savepoint machinery itself fails (the transaction is then lost).
-    private func savepoint(_ n: Int, _ body: () async throws -> Void) async throws -> (any Error)? {
-        try await connection.run(SQLiteSQL.savepoint(n))
+    private static func savepoint(on connection: SQLiteSyncConnection, _ body: () throws -> Void) throws -> (any Error)? {
+        try connection.run(SQLiteSQL.savepoint)
         do {
-            try await body()
-            try await connection.run(SQLiteSQL.releaseSavepoint(n))
+            try body()
+            try connection.run(SQLiteSQL.releaseSavepoint)
             return nil
         } catch {
-            try await connection.run(SQLiteSQL.rollbackToSavepoint(n))
-            try await connection.run(SQLiteSQL.releaseSavepoint(n))
+            try connection.run(SQLiteSQL.rollbackToSavepoint)
+            try connection.run(SQLiteSQL.releaseSavepoint)
             return error
         }
     }
 
-    private func upsert(_ attempts: [AttemptRecord]) async throws {
-        let unique = AttemptRecord.lastOfEachID(attempts)
-        var start = 0
-        while start < unique.count {
-            let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]
-            try await connection.run(SQLiteSQL.upsertAttempts(rows: chunk.count), chunk.flatMap(SQLiteValues.binds))
-            start += chunk.count
-        }
+    /// One prepared statement, run once per attempt in order: an attempt's start and its end in
+    /// one batch apply as they would one after the other.
+    private static func upsert(_ attempts: [AttemptRecord], on connection: SQLiteSyncConnection) throws {
+        for attempt in attempts { try connection.run(SQLiteSQL.upsertAttempt, SQLiteValues.binds(attempt)) }
     }
 }
