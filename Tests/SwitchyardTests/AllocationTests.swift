@@ -18,7 +18,7 @@ import SwitchyardWire
 struct AllocationTests {
     /// The gateway's allocations for one whole (non-streamed) request, the ledger on, the
     /// private-data scan on.
-    static let wholeRequestCeiling = 1_100
+    static let wholeRequestCeiling = 1_000
     /// The gateway's allocations for one more relayed stream chunk (same format both sides).
     static let streamChunkCeiling = 130
 
