@@ -55,6 +55,13 @@ final class SQLiteSyncConnection {
         try step(try statement(sql), binds, collect: false)
     }
 
+    /// Runs a statement of fixed SQL once for each set of values, in order: the statement is
+    /// found once, not per run.
+    func run<Values: Sequence<[SQLiteData]>>(_ sql: String, forEach values: Values) throws {
+        let found = try statement(sql)
+        for binds in values { try step(found, binds, collect: false) }
+    }
+
     /// Every row of a statement of fixed SQL, prepared once and kept.
     func rows(_ sql: String, _ binds: [SQLiteData] = []) throws -> [SQLiteSyncRow] {
         try step(try statement(sql), binds, collect: true)
@@ -144,13 +151,15 @@ final class SQLiteSyncConnection {
         switch sqlite_nio_sqlite3_column_type(s, n) {
         case SQLITE_INTEGER: return .integer(Int(sqlite_nio_sqlite3_column_int64(s, n)))
         case SQLITE_FLOAT: return .float(sqlite_nio_sqlite3_column_double(s, n))
+        // The value first, then its length, as SQLite's documentation asks (the length is of the
+        // value in the form the first call made it).
         case SQLITE_TEXT:
-            let count = Int(sqlite_nio_sqlite3_column_bytes(s, n))
             guard let text = sqlite_nio_sqlite3_column_text(s, n) else { return .text("") }
+            let count = Int(sqlite_nio_sqlite3_column_bytes(s, n))
             return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
         case SQLITE_BLOB:
-            let count = Int(sqlite_nio_sqlite3_column_bytes(s, n))
             guard let bytes = sqlite_nio_sqlite3_column_blob(s, n) else { return .blob(ByteBuffer()) }
+            let count = Int(sqlite_nio_sqlite3_column_bytes(s, n))
             return .blob(ByteBuffer(bytes: UnsafeRawBufferPointer(start: bytes, count: count)))
         default: return .null
         }

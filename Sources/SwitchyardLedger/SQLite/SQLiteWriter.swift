@@ -129,6 +129,6 @@ struct SQLiteWriter: Sendable {
     /// One prepared statement, run once per attempt in order: an attempt's start and its end in
     /// one batch apply as they would one after the other.
     private static func upsert(_ attempts: [AttemptRecord], on connection: SQLiteSyncConnection) throws {
-        for attempt in attempts { try connection.run(SQLiteSQL.upsertAttempt, SQLiteValues.binds(attempt)) }
+        try connection.run(SQLiteSQL.upsertAttempt, forEach: attempts.lazy.map(SQLiteValues.binds))
     }
 }
