@@ -6,11 +6,17 @@ import Testing
 /// the changes that must still be seen on the very next call, and the ones that must not count.
 @Suite("The SQLite ledger notices its files going")
 struct LedgerFilesTests {
-    private static func withDirectory(_ body: (String) throws -> Void) throws {
+    /// A directory of its own holding `ledger.sqlite`, and the files' watcher, which finds nothing
+    /// wrong yet.
+    private static func withLedger(_ body: (_ directory: String, _ database: String, SQLiteFiles) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("files-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try body(directory)
+        let database = directory + "/ledger.sqlite"
+        create(database)
+        let files = SQLiteFiles(path: database)
+        #expect(files.problem == nil)
+        try body(directory, database, files)
     }
 
     private static func create(_ path: String) {
@@ -20,11 +26,7 @@ struct LedgerFilesTests {
     @Test("deleted: seen on the next call, for the database and for a file that appeared after it was opened")
     func deletion() throws {
         for victim in ["", "-wal"] {
-            try Self.withDirectory { directory in
-                let database = directory + "/ledger.sqlite"
-                Self.create(database)
-                let files = SQLiteFiles(path: database)
-                #expect(files.problem == nil)
+            try Self.withLedger { _, database, files in
                 Self.create(database + "-wal")
                 #expect(files.problem == nil, "a file appearing is not a problem")
                 unlink(database + victim)
@@ -38,11 +40,7 @@ struct LedgerFilesTests {
 
     @Test("replaced by a rename over it: seen on the next call")
     func replacement() throws {
-        try Self.withDirectory { directory in
-            let database = directory + "/ledger.sqlite"
-            Self.create(database)
-            let files = SQLiteFiles(path: database)
-            #expect(files.problem == nil)
+        try Self.withLedger { directory, database, files in
             Self.create(directory + "/other")
             #expect(files.problem == nil, "another file in the directory changes nothing")
             #expect(rename(directory + "/other", database) == 0)

@@ -83,7 +83,7 @@ extension PostgresSQL {
         let outer = activityFilter(query, &binds)
         binds.append(rows)
         return PostgresQuery(unsafeSQL: """
-            SELECT \(attemptColumns) FROM attempts
+            SELECT \(AttemptTable.columnList) FROM attempts
             WHERE request_id IN (
                 SELECT request_id FROM (
                     SELECT request_id, started_at FROM attempts WHERE \(inner) ORDER BY started_at DESC, id COLLATE "C" DESC LIMIT $\(newest)) AS newest

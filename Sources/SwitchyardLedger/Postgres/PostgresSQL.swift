@@ -267,21 +267,15 @@ enum PostgresSQL {
 
     // MARK: Attempts
 
-    static let attemptColumns = """
-        id, request_id, key_id, tenant, team, rule, target, tier, prompt_tokens, completion_tokens, cost, \
-        cost_estimated, reference_cost, latency_ms, outcome, escalation_reason, started_at, ended_at
-        """
-    static let attemptColumnCount = 18
-
     /// An upsert of `attempts` (at most 3 600 of them: 18 binds each, 65 535 binds a statement).
     /// A final outcome replaces anything; `in_progress` replaces only `in_progress`.
     static func upsertAttempts(_ attempts: some Collection<AttemptRecord>) -> PostgresQuery {
-        var binds = PostgresBindings(capacity: attempts.count * attemptColumnCount)
+        var binds = PostgresBindings(capacity: attempts.count * AttemptTable.columns.count)
         var values: [String] = []
         values.reserveCapacity(attempts.count)
         for (n, a) in attempts.enumerated() {
-            let first = n * attemptColumnCount
-            values.append("(" + (1...attemptColumnCount).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
+            let first = n * AttemptTable.columns.count
+            values.append("(" + (1...AttemptTable.columns.count).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
             binds.append(text(a.id))
             binds.append(text(a.requestID))
             binds.append(a.keyID.map(text))
@@ -302,15 +296,8 @@ enum PostgresSQL {
             binds.append(a.endedAt?.milliseconds)
         }
         return PostgresQuery(unsafeSQL: """
-            INSERT INTO attempts AS a (\(attemptColumns)) VALUES \(values.joined(separator: ", "))
-            ON CONFLICT (id) DO UPDATE SET
-                request_id = EXCLUDED.request_id, key_id = EXCLUDED.key_id, tenant = EXCLUDED.tenant, team = EXCLUDED.team,
-                rule = EXCLUDED.rule, target = EXCLUDED.target, tier = EXCLUDED.tier,
-                prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
-                cost = EXCLUDED.cost, cost_estimated = EXCLUDED.cost_estimated, reference_cost = EXCLUDED.reference_cost,
-                latency_ms = EXCLUDED.latency_ms, outcome = EXCLUDED.outcome, escalation_reason = EXCLUDED.escalation_reason,
-                started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at
-            WHERE a.outcome = 'in_progress' OR EXCLUDED.outcome <> 'in_progress'
+            INSERT INTO attempts (\(AttemptTable.columnList)) VALUES \(values.joined(separator: ", "))
+            \(AttemptTable.onConflict)
             """, binds: binds)
     }
 
@@ -321,7 +308,7 @@ enum PostgresSQL {
     }
 
     static func attempts(requestID: String) -> PostgresQuery {
-        "SELECT \(unescaped: attemptColumns) FROM attempts WHERE request_id = \(requestID) ORDER BY started_at, id"
+        "SELECT \(unescaped: AttemptTable.columnList) FROM attempts WHERE request_id = \(requestID) ORDER BY started_at, id"
     }
 
     static func interruptAttempts(before time: UnixTime) -> PostgresQuery {

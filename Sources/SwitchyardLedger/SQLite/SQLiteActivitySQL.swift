@@ -66,7 +66,7 @@ extension SQLiteSQL {
     /// report never holds another key's attempt.
     static func activityRecent(filter: String) -> String {
         """
-        SELECT \(attemptColumns) FROM attempts
+        SELECT \(AttemptTable.columnList) FROM attempts
         WHERE request_id IN (
             SELECT request_id FROM (
                 SELECT request_id, started_at FROM attempts WHERE \(filter) ORDER BY started_at DESC, id DESC LIMIT ?)

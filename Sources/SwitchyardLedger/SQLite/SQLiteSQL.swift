@@ -204,28 +204,13 @@ enum SQLiteSQL {
 
     // MARK: Attempts
 
-    static let attemptColumns = """
-        id, request_id, key_id, tenant, team, rule, target, tier, prompt_tokens, completion_tokens, cost, \
-        cost_estimated, reference_cost, latency_ms, outcome, escalation_reason, started_at, ended_at
-        """
-    static let attemptColumnCount = 18
-
-    /// The upsert of one attempt, prepared once by the writer and run per attempt. A final
-    /// outcome replaces anything; `in_progress` replaces only `in_progress` (a late start never
-    /// hides an end).
+    /// The upsert of one attempt, prepared once by the writer and run per attempt.
     static let upsertAttempt = """
-        INSERT INTO attempts (\(attemptColumns)) VALUES (\(Array(repeating: "?", count: attemptColumnCount).joined(separator: ", ")))
-        ON CONFLICT (id) DO UPDATE SET
-            request_id = excluded.request_id, key_id = excluded.key_id, tenant = excluded.tenant, team = excluded.team,
-            rule = excluded.rule, target = excluded.target, tier = excluded.tier,
-            prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-            cost = excluded.cost, cost_estimated = excluded.cost_estimated, reference_cost = excluded.reference_cost,
-            latency_ms = excluded.latency_ms, outcome = excluded.outcome, escalation_reason = excluded.escalation_reason,
-            started_at = excluded.started_at, ended_at = excluded.ended_at
-        WHERE attempts.outcome = 'in_progress' OR excluded.outcome <> 'in_progress'
+        INSERT INTO attempts (\(AttemptTable.columnList)) VALUES (\(AttemptTable.columns.map { _ in "?" }.joined(separator: ", ")))
+        \(AttemptTable.onConflict)
         """
 
-    static let attemptsOfRequest = "SELECT \(attemptColumns) FROM attempts WHERE request_id = ? ORDER BY started_at, id"
+    static let attemptsOfRequest = "SELECT \(AttemptTable.columnList) FROM attempts WHERE request_id = ? ORDER BY started_at, id"
     static let interruptAttempts = "UPDATE attempts SET outcome = 'interrupted' WHERE outcome = 'in_progress' AND started_at < ? RETURNING id"
 
     /// The usage report: one row per group. `day` groups by the day number (Unix ms / 86 400 000),

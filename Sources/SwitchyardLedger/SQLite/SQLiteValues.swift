@@ -33,7 +33,7 @@ enum SQLiteValues {
             revokedAt: try r.optionalInteger("revoked_at").map(UnixTime.init(milliseconds:)))
     }
 
-    /// In `SQLiteSQL.attemptColumns` order.
+    /// In `AttemptTable.columns` order.
     static func binds(_ a: AttemptRecord) -> [SQLiteData] {
         [
             .text(a.id), .text(a.requestID), text(a.keyID), text(a.tenant), text(a.team), .text(a.rule), .text(a.target),
