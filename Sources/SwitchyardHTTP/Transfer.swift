@@ -158,12 +158,17 @@ final class Transfer {
             abortReason = .responseTooLarge(limit: limits.maxHeaderBytes)
             return false
         }
-        var text = String(decoding: line, as: UTF8.self)
-        while text.last == "\n" || text.last == "\r" || text.last == "\r\n" { text.removeLast() }
-        if text.hasPrefix("HTTP/") {
+        // Read as bytes: this runs for every header line of every response, and only a header's
+        // name and value need to become strings. Plain index loops: the generic algorithms
+        // (`firstIndex(of:)`, `starts(with:)`) allocate per byte in a debug build, which the
+        // allocation tests run.
+        let bytes = line.assumingMemoryBound(to: UInt8.self)
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let text = UnsafeBufferPointer(rebasing: bytes[..<end])
+        if Self.isStatusLine(text) {
             // A new status line: a 1xx interim response or the final one.
-            let parts = text.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            status = Self.statusCode(text)
             responseHeaders.removeAll()
         } else if text.isEmpty {
             if status >= 200 && !headDelivered {
@@ -171,12 +176,39 @@ final class Transfer {
                 if bodySent == body.count { (body, bodySent) = ([], 0) }
                 sink.deliverHead(HTTPResponseHead(status: status, headers: responseHeaders))
             }
-        } else if let colon = text.firstIndex(of: ":") {
-            let name = String(text[..<colon])
-            let value = text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
-            responseHeaders.append((name, String(value)))
+        } else {
+            var colon = 0
+            while colon < text.count, text[colon] != UInt8(ascii: ":") { colon += 1 }
+            guard colon < text.count else { return true }
+            var start = colon + 1
+            while start < text.count, text[start] == UInt8(ascii: " ") || text[start] == UInt8(ascii: "\t") { start += 1 }
+            responseHeaders.append((String(decoding: UnsafeBufferPointer(rebasing: text[..<colon]), as: UTF8.self),
+                                    String(decoding: UnsafeBufferPointer(rebasing: text[start...]), as: UTF8.self)))
         }
         return true
+    }
+
+    private static func isStatusLine(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        line.count >= 5 && line[0] == UInt8(ascii: "H") && line[1] == UInt8(ascii: "T") && line[2] == UInt8(ascii: "T")
+            && line[3] == UInt8(ascii: "P") && line[4] == UInt8(ascii: "/")
+    }
+
+    /// The code of a status line (`HTTP/1.1 200 OK`): the digits after the version and its spaces,
+    /// or 0 when they are missing or not a number.
+    static func statusCode(_ line: UnsafeBufferPointer<UInt8>) -> Int {
+        var index = 0
+        while index < line.count, line[index] != UInt8(ascii: " ") { index += 1 }
+        while index < line.count, line[index] == UInt8(ascii: " ") { index += 1 }
+        var code = 0
+        var digits = 0
+        while index < line.count, line[index] != UInt8(ascii: " ") {
+            let byte = line[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 9 else { return 0 }
+            code = code * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+        }
+        return digits == 0 ? 0 : code
     }
 
     /// What the write callback returns: the bytes taken, CURL_WRITEFUNC_PAUSE, or 0 to abort.

@@ -218,3 +218,16 @@ struct HTTPClientTests {
 @testable import SwitchyardEngine
 
 func freeLoopbackPortForTests() -> Int? { freeLoopbackPort() }
+
+/// The header callback reads a status line as bytes (`Transfer.statusCode`).
+@Suite("Status line")
+struct StatusLineTests {
+    @Test("a status line's code is read from its bytes; a line without a number is status 0", arguments: [
+        ("HTTP/1.1 200 OK", 200), ("HTTP/2 429", 429), ("HTTP/1.1  503  Busy", 503), ("HTTP/1.1 100 Continue", 100),
+        ("HTTP/1.1", 0), ("HTTP/1.1 ", 0), ("HTTP/1.1 2x0 OK", 0), ("HTTP/1.1 -200 OK", 0), ("HTTP/1.1 9999999999 OK", 0),
+    ])
+    func statusLine(_ line: String, _ code: Int) {
+        let bytes = Array(line.utf8)
+        #expect(bytes.withUnsafeBufferPointer { Transfer.statusCode($0) } == code)
+    }
+}
