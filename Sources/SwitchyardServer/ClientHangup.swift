@@ -5,7 +5,9 @@ import Synchronization
 ///
 /// One per connection, fired by `ConnectionGuard` on the event loop when the peer closes while
 /// a request is in flight; read by the request's handler, which runs its work in a task that
-/// the hang-up cancels (and with it the upstream transfer and the engine's slot).
+/// the hang-up cancels (and with it the upstream transfer and the engine's slot). That task runs
+/// on the connection's event loop, as the connection's own task does (`ConnectionLoopChannel`):
+/// an unstructured task does not inherit an executor preference, so it is given one.
 final class ClientHangup: Sendable {
     private struct State {
         var hungUp = false
@@ -13,6 +15,11 @@ final class ClientHangup: Sendable {
     }
 
     private let state = Mutex(State())
+    private let executor: any TaskExecutor
+
+    init(executor: any TaskExecutor) {
+        self.executor = executor
+    }
 
     var hasHungUp: Bool { state.withLock { $0.hungUp } }
 
@@ -28,7 +35,7 @@ final class ClientHangup: Sendable {
 
     /// Runs `work`, cancelled if the client hangs up meanwhile (or had already).
     func cancellingOnHangup<T: Sendable>(_ work: sending @escaping @isolated(any) () async throws -> T) async throws -> T {
-        let task = Task.immediate(operation: work)
+        let task = Task.immediate(executorPreference: executor, operation: work)
         let registered = state.withLock { state -> Bool in
             guard !state.hungUp else { return false }
             state.onHangup = { task.cancel() }

@@ -21,7 +21,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeouts: Timeouts
     private let registry: ConnectionRegistry
-    private let hangup = ClientHangup()
+    /// Made when the handler joins its channel, whose event loop the request's work runs on.
+    private var hangup: ClientHangup?
     private var timer: Scheduled<Void>?
     /// Requests whose head arrived and whose response has not ended.
     private var inFlight = 0
@@ -32,6 +33,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        let hangup = ClientHangup(executor: EventLoopTaskExecutor(loop: context.eventLoop))
+        self.hangup = hangup
         registry.register(context.channel, hangup)
         arm(timeouts.header, context)
     }
@@ -64,14 +67,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed, inFlight > 0 {
-            hangup.fire()
+            hangup?.fire()
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
-        hangup.fire()
+        hangup?.fire()
         registry.remove(context.channel)
         context.fireChannelInactive()
     }

@@ -217,7 +217,7 @@ public final class Gateway: Sendable {
         let cutoff = ShutdownCutoff(grace: server.shutdownGrace, client: client)
         let app = Application(
             router: makeHTTPRouter(cutoff: cutoff),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, registry: registry)])),
+            server: .http1OnConnectionLoop(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, registry: registry)])),
             configuration: .init(address: .hostname(options.host, port: options.port),
                                  availableConnectionsDelegate: MaximumAvailableConnections(server.maxConnections)),
             services: (engine.map { [$0] } ?? []) + [reloader] + (calibration.map { [$0] } ?? []),
