@@ -184,8 +184,11 @@ start_gateway() {
 
 # A process's CPU time so far, user and system, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A process's context switches so far, voluntary and not, summed over its threads: each hand-off
+# of a request from one thread to another is a wake-up, and a thread that sleeps is a switch.
+context_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 
-# One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb rps8 cpu_us8".
+# One measurement of one target: "rps64 p50_64 p99_64 rps1 p50_1 p99_1 non2xx rss_kb hwm_kb rps8 cpu_us8 switches8".
 measure() {
   local binary="$1" policy="${2:-$work/bench.yaml}" path="${3:-/v1/chat/completions}" script="$work/post.lua" url pid=""
   [ "$path" = /v1/messages ] && script="$work/messages.lua"
@@ -199,13 +202,16 @@ measure() {
     url="http://127.0.0.1:$port$path"
   fi
   wrk -t1 -c8 -d2s -s "$script" "$url" >/dev/null
-  local ticks=0
-  [ -n "$pid" ] && ticks="$(cpu_ticks "$pid")"
+  local ticks=0 switches=0
+  [ -n "$pid" ] && ticks="$(cpu_ticks "$pid")" && switches="$(context_switches "$pid")"
   read -r r8 _ _ err8 < <(run_wrk "$url" 8 "$script")
   # The gateway's CPU per request at 8 connections (user + system): a figure noisy neighbours
   # disturb far less than requests/s, since time the VM loses to them is not charged to it.
   local cpu8=0
   [ -n "$pid" ] && cpu8="$(python3 -c "print(($(cpu_ticks "$pid") - $ticks) / $(getconf CLK_TCK) * 1e6 / max(1.0, $r8 * $DURATION))")"
+  # Its context switches per request: a count, nearly free of the machine's noise.
+  local switches8=0
+  [ -n "$pid" ] && switches8="$(python3 -c "print(($(context_switches "$pid") - $switches) / max(1.0, $r8 * $DURATION))")"
   read -r r64 p50_64 p99_64 err < <(run_wrk "$url" 64 "$script")
   read -r r1 p50_1 p99_1 _ < <(run_wrk "$url" 1 "$script")
   local rss=0 hwm=0
@@ -214,7 +220,7 @@ measure() {
     hwm="$(awk '/VmHWM/ {print $2}' /proc/$pid/status)"
     kill "$pid"; wait "$pid" 2>/dev/null || true
   fi
-  echo "$r64 $p50_64 $p99_64 $r1 $p50_1 $p99_1 $((err + err8)) $rss $hwm $r8 $cpu8"
+  echo "$r64 $p50_64 $p99_64 $r1 $p50_1 $p99_1 $((err + err8)) $rss $hwm $r8 $cpu8 $switches8"
 }
 
 : > "$work/overhead.txt"
@@ -333,9 +339,10 @@ print()
 print(f"{'':34}" + "".join(f"{l.replace('_', ' ')[:22]:>24}" for l in labels))
 names = ["requests/s, 64 connections", "p50 latency, 64 conns (us)", "p99 latency, 64 conns (us)",
          "requests/s, 1 connection", "p50 latency, 1 conn (us)", "p99 latency, 1 conn (us)", "non-2xx responses",
-         "resident memory (kB)", "peak resident memory (kB)", "requests/s, 8 connections", "CPU per request, 8 conns (us)"]
-for i in [9, 0, 1, 2, 3, 4, 5, 6, 10]:
-    print(f"{names[i]:34}" + "".join(f"{med[l][i]:>24.0f}" for l in labels))
+         "resident memory (kB)", "peak resident memory (kB)", "requests/s, 8 connections", "CPU per request, 8 conns (us)",
+         "context switches/request, 8 conns"]
+for i in [9, 0, 1, 2, 3, 4, 5, 6, 10, 11]:
+    print(f"{names[i]:34}" + "".join(f"{med[l][i]:>24.{2 if i == 11 else 0}f}" for l in labels))
 print()
 # Every figure as a ratio to the plain proxy hop measured in the same run (issue 16's goals).
 h, d = med["haproxy"], med["direct"]
@@ -370,7 +377,8 @@ def against(ours, theirs, what):
     rounds = lambda i: ", ".join(f"{x[i] / y[i]:.2f}" for x, y in zip(rows[ours], rows[theirs]))
     print(f"this tree against the baseline, {what}: requests/s {a[0] / b[0]:.2f}x at 64 connections (rounds: {rounds(0)}),"
           f" {a[9] / b[9]:.2f}x at 8 (rounds: {rounds(9)}), added p50 {a[4] - d[4]:.0f} vs {b[4] - d[4]:.0f} us,"
-          f" added p99 {a[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us, CPU per request {a[10]:.0f} vs {b[10]:.0f} us ({a[10] / b[10]:.2f}x; rounds: {rounds(10)})")
+          f" added p99 {a[5] - d[5]:.0f} vs {b[5] - d[5]:.0f} us, CPU per request {a[10]:.0f} vs {b[10]:.0f} us ({a[10] / b[10]:.2f}x; rounds: {rounds(10)}),"
+          f" context switches per request {a[11]:.2f} vs {b[11]:.2f}")
 baselines = [l for l in labels if l.startswith("baseline")]
 print()
 if baselines:
