@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 import SwitchyardHTTP
 @testable import SwitchyardServer
@@ -28,6 +29,25 @@ struct ConnectionLoopTests {
         }
         #expect(seen == Array(repeating: true, count: 5))
         #expect(!loop.inEventLoop)
+    }
+
+    @Test("a task that keeps yielding on a loop does not starve the loop's other work")
+    func yieldingTaskLetsTheLoopRun() async {
+        final class Flag: Sendable { let raised = Mutex(false) }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let flag = Flag()
+        let yields = await withTaskExecutorPreference(EventLoopTaskExecutor(loop: loop)) {
+            // Queued on the loop behind the job running now; a drain that ran until its queue was
+            // empty would run this task's yields first, all of them.
+            loop.execute { flag.raised.withLock { $0 = true } }
+            var yields = 0
+            while !flag.raised.withLock({ $0 }), yields < 10_000 {
+                await Task.yield()
+                yields += 1
+            }
+            return yields
+        }
+        #expect(yields < 10, "the loop's own task waited behind \(yields) yields")
     }
 
     /// The channel's loop and the server's port, as a handler sees them.
