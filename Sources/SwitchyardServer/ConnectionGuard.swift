@@ -21,19 +21,21 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeouts: Timeouts
     private let registry: ConnectionRegistry
+    private let executors: LoopExecutors
     /// Made when the handler joins its channel, whose event loop the request's work runs on.
     private var hangup: ClientHangup?
     private var timer: Scheduled<Void>?
     /// Requests whose head arrived and whose response has not ended.
     private var inFlight = 0
 
-    init(timeouts: Timeouts, registry: ConnectionRegistry) {
+    init(timeouts: Timeouts, registry: ConnectionRegistry, executors: LoopExecutors) {
         self.timeouts = timeouts
         self.registry = registry
+        self.executors = executors
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let hangup = ClientHangup(executor: EventLoopTaskExecutor(loop: context.eventLoop))
+        let hangup = ClientHangup(executor: executors.executor(for: context.eventLoop))
         self.hangup = hangup
         registry.register(context.channel, hangup)
         arm(timeouts.header, context)

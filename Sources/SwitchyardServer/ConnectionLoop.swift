@@ -19,13 +19,14 @@ import Synchronization
 struct ConnectionLoopChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
+    let executors: LoopExecutors
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         base.setup(channel: channel, logger: logger)
     }
 
     func handle(value: Value, logger: Logger) async {
-        await withTaskExecutorPreference(EventLoopTaskExecutor(loop: value.channel.eventLoop)) {
+        await withTaskExecutorPreference(executors.executor(for: value.channel.eventLoop)) {
             await base.handle(value: value, logger: logger)
         }
     }
@@ -33,8 +34,27 @@ struct ConnectionLoopChannel<Base: ServerChildChannel>: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// Hummingbird's HTTP/1 server, each connection's task on its channel's event loop.
-    static func http1OnConnectionLoop(configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
-        .init { responder in ConnectionLoopChannel(base: HTTP1Channel(responder: responder, configuration: configuration)) }
+    static func http1OnConnectionLoop(configuration: HTTP1Channel.Configuration, executors: LoopExecutors) -> HTTPServerBuilder {
+        .init { responder in
+            ConnectionLoopChannel(base: HTTP1Channel(responder: responder, configuration: configuration), executors: executors)
+        }
+    }
+}
+
+/// One task executor per event loop of the server's group, made at start: a connection's task and
+/// its requests' tasks share their loop's, so that passing from one to the other is no hop.
+struct LoopExecutors: Sendable {
+    private let byLoop: [ObjectIdentifier: EventLoopTaskExecutor]
+
+    init(group: any EventLoopGroup) {
+        var byLoop: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
+        for loop in group.makeIterator() { byLoop[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop: loop) }
+        self.byLoop = byLoop
+    }
+
+    /// The loop's executor; a loop outside the group (none is, in the gateway) gets one of its own.
+    func executor(for loop: any EventLoop) -> EventLoopTaskExecutor {
+        byLoop[ObjectIdentifier(loop)] ?? EventLoopTaskExecutor(loop: loop)
     }
 }
 

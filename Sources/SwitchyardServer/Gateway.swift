@@ -215,13 +215,18 @@ public final class Gateway: Sendable {
                                                 idle: .init(server.idleTimeout))
         // Cuts what the grace did not let finish, saying so (placed last: it hears of the shutdown first).
         let cutoff = ShutdownCutoff(grace: server.shutdownGrace, client: client)
+        let loops = EventLoopGroupProvider.singleton
+        let executors = LoopExecutors(group: loops.eventLoopGroup)
         let app = Application(
             router: makeHTTPRouter(cutoff: cutoff),
-            server: .http1OnConnectionLoop(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, registry: registry)])),
+            server: .http1OnConnectionLoop(configuration: .init(additionalChannelHandlers: [
+                ConnectionGuard(timeouts: timeouts, registry: registry, executors: executors),
+            ]), executors: executors),
             configuration: .init(address: .hostname(options.host, port: options.port),
                                  availableConnectionsDelegate: MaximumAvailableConnections(server.maxConnections)),
             services: (engine.map { [$0] } ?? []) + [reloader] + (calibration.map { [$0] } ?? []),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            eventLoopGroupProvider: loops,
             logger: logger
         )
         // The exporter first, so that it stops last: it sends the spans of the requests drained before it.

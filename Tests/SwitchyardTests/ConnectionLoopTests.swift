@@ -76,7 +76,7 @@ struct ConnectionLoopTests {
         }
         var logger = Logger(label: "connection-loop-test")
         logger.logLevel = .critical
-        let app = Application(router: router, server: .http1OnConnectionLoop(configuration: .init()),
+        let app = Application(router: router, server: .http1OnConnectionLoop(configuration: .init(), executors: LoopExecutors(group: MultiThreadedEventLoopGroup.singleton)),
                               configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
         let server = Task { try await app.runService(gracefulShutdownSignals: []) }
