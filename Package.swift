@@ -96,6 +96,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             // The oracle cloud of `eval selfcal` (an OpenAI-compatible server in-process).
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
         ]),
         .target(name: "SwitchyardServer", dependencies: [
             "CMalloc", "SwitchyardHTTP", "SwitchyardWire", "SwitchyardPolicy", "SwitchyardEngine",

@@ -1,10 +1,10 @@
 import Dispatch
 import Hummingbird
-import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import SwitchyardEval
 import SwitchyardHTTP
 @testable import SwitchyardServer
 
@@ -67,31 +67,20 @@ struct ConnectionLoopTests {
         let client = HTTPClient()
         let router = Router(context: LoopContext.self)
         router.get("upstream") { _, _ in "up" }
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         router.get("where") { _, context -> String in
             let before = context.loop.inEventLoop
             // Resumed by the curl thread, as every upstream leg of the gateway is.
             let answer = try await client.send(SwitchyardHTTP.HTTPRequest(url: "http://127.0.0.1:\(context.port)/upstream"))
             return "\(before) \(context.loop.inEventLoop) \(answer.status)"
         }
-        var logger = Logger(label: "connection-loop-test")
-        logger.logLevel = .critical
-        let app = Application(router: router, server: .http1OnConnectionLoop(configuration: .init(), executors: LoopExecutors(group: MultiThreadedEventLoopGroup.singleton)),
-                              configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var port = 0
-        for await bound in ports {
-            port = bound
-            break
-        }
+        let server = await LoopbackServer.start(router, server: .http1OnConnectionLoop(
+            configuration: .init(), executors: LoopExecutors(group: MultiThreadedEventLoopGroup.singleton)), label: "connection-loop-test")
         var answers: [String] = []
         for _ in 0..<4 {
-            let response = try await client.send(SwitchyardHTTP.HTTPRequest(url: "http://127.0.0.1:\(port)/where"))
+            let response = try await client.send(SwitchyardHTTP.HTTPRequest(url: "http://127.0.0.1:\(server.port)/where"))
             answers.append(String(decoding: response.body, as: UTF8.self))
         }
-        server.cancel()
-        _ = try? await server.value
+        await server.stop()
         await client.shutdown()
         #expect(answers == Array(repeating: "true true 200", count: 4))
     }
