@@ -17,6 +17,14 @@ public enum HeaderSyntax {
         return nil
     }
 
+    /// `text` as a header value or an error message may quote what a client sent: printable ASCII
+    /// only, one "?" for any other scalar, at most `limit` characters. Text that already is such
+    /// (the common case) is returned as it is, without rebuilding it scalar by scalar.
+    public static func printableASCII(_ text: some StringProtocol, limit: Int) -> String {
+        if text.utf8.count <= limit, text.utf8.allSatisfy({ (0x20..<0x7F).contains($0) }) { return String(text) }
+        return String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit).map { (0x20..<0x7F).contains($0.value) ? $0 : "?" }))
+    }
+
     /// RFC 9110 `tchar`.
     public static func isTokenCharacter(_ c: Unicode.Scalar) -> Bool {
         switch c {

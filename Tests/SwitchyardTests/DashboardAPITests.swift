@@ -128,6 +128,9 @@ struct DashboardAPITests {
                 ("decisions=201", "decisions"), ("decisions=-1", "decisions"), ("decisions=1e2", "decisions"), ("decisions=%2B5", "decisions"),
                 ("decisions=abc", "decisions"), ("decisions=0x10", "decisions"), ("decisions=%EF%BC%95", "decisions"),
                 ("since=2026-01-01", "since"), ("Window=1d", "Window"), ("key_id=key_x", "key_id"),
+                // A name the error quotes is cut to 64 characters (and comes as sent: percent-escapes
+                // in a name are not decoded, so it stays printable ASCII).
+                (String(repeating: "n", count: 100) + "=1", String(repeating: "n", count: 64)), ("caf%C3%A9=1", "caf%C3%A9"),
             ]
             for (query, param) in bad {
                 let response = try await get(gateway, "/v1/switchyard/dashboard?" + query, key: Self.admin)

@@ -270,12 +270,13 @@ enum PostgresSQL {
     /// An upsert of `attempts` (at most 3 600 of them: 18 binds each, 65 535 binds a statement).
     /// A final outcome replaces anything; `in_progress` replaces only `in_progress`.
     static func upsertAttempts(_ attempts: some Collection<AttemptRecord>) -> PostgresQuery {
-        var binds = PostgresBindings(capacity: attempts.count * AttemptTable.columns.count)
+        let width = AttemptTable.columns.count
+        var binds = PostgresBindings(capacity: attempts.count * width)
         var values: [String] = []
         values.reserveCapacity(attempts.count)
         for (n, a) in attempts.enumerated() {
-            let first = n * AttemptTable.columns.count
-            values.append("(" + (1...AttemptTable.columns.count).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
+            let first = n * width
+            values.append("(" + (1...width).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
             binds.append(text(a.id))
             binds.append(text(a.requestID))
             binds.append(a.keyID.map(text))

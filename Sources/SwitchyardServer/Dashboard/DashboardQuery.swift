@@ -61,6 +61,6 @@ struct DashboardQuery: Sendable, Equatable {
 
     /// A parameter's name as an error message may quote it: short, printable ASCII.
     private static func printable(_ name: Substring) -> String {
-        String(String.UnicodeScalarView(name.unicodeScalars.prefix(64).map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? $0 : "?" }))
+        HeaderSyntax.printableASCII(name, limit: 64)
     }
 }
